@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libgannet-dataplane: loads, attaches and pins one node's BPF programs and
+ * maps, and programs them (endpoints, remote node routes). All pins live
+ * under <pin_root>/<node_name>/ (default /sys/fs/bpf/gannet/<node>/).
+ * dp_open() on existing pins reuses them (maps keep their contents, programs
+ * stay attached) and reconciles attachments instead of duplicating them.
+ *
+ * Addresses are IPv4 in network byte order (uint32_t as in struct in_addr).
+ * Every fallible call returns 0 or -errno and fills *err when non-NULL.
+ * This header is the contract between the datapath and its users (agent,
+ * CLI, tests); extend it, don't break it. */
+#ifndef GANNET_DATAPLANE_H
+#define GANNET_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/log.h"
+
+#define DP_PIN_ROOT_DEFAULT "/sys/fs/bpf/gannet"
+
+enum dp_underlay_mode {
+	DP_UNDERLAY_AUTO = 0,   /* XDP native if the driver supports it, else tc */
+	DP_UNDERLAY_XDP,
+	DP_UNDERLAY_TC,
+};
+
+struct dp_config {
+	const char *node_name;        /* pin directory name; required */
+	const char *pin_root;         /* NULL = DP_PIN_ROOT_DEFAULT */
+	const char *underlay_ifname;  /* device carrying VXLAN, e.g. "eth0" */
+	uint32_t node_ip;             /* this node's underlay IP */
+	uint32_t pod_cidr;            /* this node's pod CIDR */
+	uint8_t pod_prefix_len;
+	uint32_t cluster_cidr;        /* e.g. 10.244.0.0 */
+	uint8_t cluster_prefix_len;   /* e.g. 16 */
+	uint16_t vxlan_port;          /* 0 = 8472 */
+	enum dp_underlay_mode underlay_mode;
+};
+
+struct dp_node;                       /* opaque */
+
+/* Load (or reuse pinned) programs and maps, attach to the underlay. */
+int dp_open(const struct dp_config *cfg, struct dp_node **out, struct gerr *err);
+/* Releases the handle only; pins and attachments stay (datapath keeps
+ * forwarding while the agent is gone). */
+void dp_close(struct dp_node *dp);
+/* Detaches everything this node attached and removes its pin directory. */
+int dp_destroy(const char *pin_root, const char *node_name,
+	       const char *underlay_ifname, struct gerr *err);
+
+/* A local pod endpoint. */
+struct dp_endpoint {
+	uint32_t ip;
+	uint32_t ifindex;             /* host-side veth ifindex (in node netns) */
+	uint8_t mac[6];               /* pod's eth0 MAC */
+	uint8_t host_mac[6];          /* host-side veth MAC */
+	uint32_t identity;            /* security identity (0 = unknown) */
+};
+
+/* Adds/updates the endpoint in the maps and attaches the pod program to the
+ * host-side veth (idempotent). */
+int dp_endpoint_upsert(struct dp_node *dp, const struct dp_endpoint *ep,
+		       struct gerr *err);
+int dp_endpoint_delete(struct dp_node *dp, uint32_t ip, struct gerr *err);
+typedef int (*dp_endpoint_cb)(const struct dp_endpoint *ep, void *arg);
+int dp_endpoint_foreach(struct dp_node *dp, dp_endpoint_cb cb, void *arg);
+
+/* A remote node: its pod CIDR is reached by VXLAN to node_ip. */
+struct dp_remote {
+	uint32_t pod_cidr;
+	uint8_t prefix_len;
+	uint32_t node_ip;
+};
+int dp_remote_upsert(struct dp_node *dp, const struct dp_remote *r, struct gerr *err);
+int dp_remote_delete(struct dp_node *dp, uint32_t pod_cidr, uint8_t prefix_len,
+		     struct gerr *err);
+typedef int (*dp_remote_cb)(const struct dp_remote *r, void *arg);
+int dp_remote_foreach(struct dp_node *dp, dp_remote_cb cb, void *arg);
+
+/* Per-CPU counters summed over CPUs. Reasons are defined in
+ * bpf/lib/common.h (shared with BPF); names via dp_reason_name(). */
+#define DP_MAX_REASONS 64
+struct dp_stats {
+	uint64_t fwd_packets[DP_MAX_REASONS];   /* indexed by forward kind */
+	uint64_t fwd_bytes[DP_MAX_REASONS];
+	uint64_t drop_packets[DP_MAX_REASONS];  /* indexed by -drop reason */
+	uint64_t drop_bytes[DP_MAX_REASONS];
+};
+int dp_stats_read(struct dp_node *dp, struct dp_stats *out, struct gerr *err);
+const char *dp_fwd_name(int kind);     /* NULL if unused index */
+const char *dp_drop_name(int reason);  /* NULL if unused index */
+
+#endif

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Link set-up through libnl: veth pairs, addresses, routes and permanent
+ * neighbours, optionally inside another network namespace (given as an
+ * open fd of /proc/<pid>/ns/net or /run/netns/<name>). Used by the agent to
+ * wire pods. All calls return 0 or -errno and fill *err. */
+#ifndef GANNET_DATAPLANE_LINK_H
+#define GANNET_DATAPLANE_LINK_H
+
+#include <stdint.h>
+
+#include "common/log.h"
+
+/* Create veth host_ifname <-> peer_ifname with the peer moved into netns_fd,
+ * both MTU mtu, host side up. Fails with -EEXIST if host_ifname exists, or if
+ * peer_ifname already exists in the target netns. */
+int link_veth_create(const char *host_ifname, const char *peer_ifname,
+		     int netns_fd, unsigned mtu, struct gerr *err);
+int link_delete(const char *ifname, int netns_fd /* -1 = current */, struct gerr *err);
+int link_ifindex(const char *ifname, int netns_fd, struct gerr *err); /* >0 or -errno */
+int link_get_mac(const char *ifname, int netns_fd, uint8_t mac[6], struct gerr *err);
+int link_set_up(const char *ifname, int netns_fd, struct gerr *err);
+int link_addr_add(const char *ifname, int netns_fd, uint32_t ip, uint8_t prefix_len,
+		  struct gerr *err);
+/* Route dst/prefix via gw (0 = on-link) dev ifname. */
+int link_route_add(const char *ifname, int netns_fd, uint32_t dst, uint8_t prefix_len,
+		   uint32_t gw, struct gerr *err);
+int link_route_del(const char *ifname, int netns_fd, uint32_t dst, uint8_t prefix_len,
+		   struct gerr *err);
+int link_neigh_add_permanent(const char *ifname, int netns_fd, uint32_t ip,
+			     const uint8_t mac[6], struct gerr *err);
+
+#endif
