@@ -54,13 +54,9 @@ $(OBJ_DIR)/%.o: %.c
 	$(Q)$(CC) $(CFLAGS) $(CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
 
 include common/build.mk
--include bpf/build.mk
--include dataplane/build.mk
--include agent/build.mk
--include apiserver/build.mk
--include ctl/build.mk
--include policies/build.mk
--include tests/build.mk
+# Every other <dir>/*.mk (and <dir>/<sub>/*.mk) fragment, so that several
+# components can live in one directory, each with its own fragment.
+include $(filter-out common/build.mk,$(sort $(wildcard */*.mk */*/*.mk)))
 
 all: $(BINS) $(TEST_BINS)
 
