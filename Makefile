@@ -63,17 +63,24 @@ all: $(BINS) $(TEST_BINS)
 deps:
 	./scripts/deps.sh
 
-demo: all
+# demo and test re-invoke make after deps so that a fresh machine needs
+# nothing but this checkout: `sudo make demo`, then `sudo make test`.
+demo:
+	./scripts/deps.sh
+	$(MAKE) -j2 all
 	./scripts/demo.sh
 
-test: all
-	./tests/run.sh
+test:
+	$(MAKE) -j2 all
+	BUILD=$(BUILD) ./tests/run.sh
 
-test-unit: all
-	./tests/run.sh unit
+test-unit:
+	$(MAKE) -j2 all
+	BUILD=$(BUILD) ./tests/run.sh unit
 
-bench: all
-	./tests/bench/run.sh
+bench:
+	$(MAKE) -j2 all
+	BUILD=$(BUILD) ./tests/bench/run.sh
 
 clean:
 	rm -rf build build-san
