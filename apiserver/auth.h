@@ -28,6 +28,11 @@ int pki_write_kubeconfig(const char *path, const char *server_url,
 			 const char *ca_crt, const char *client_crt,
 			 const char *client_key, const char *token,
 			 const char *user_name, struct gerr *err);
+/* Credentials for a node agent: a client cert CN=system:node:<node>,
+ * O=system:nodes under data_dir/pki/nodes/ and a kubeconfig at out_path
+ * embedding it. Re-running for the same node reissues the certificate. */
+int pki_node_kubeconfig(const char *data_dir, const char *server_url,
+			const char *node, const char *out_path, struct gerr *err);
 
 /* ---- Authentication --------------------------------------------------- */
 #define AUTH_MAX_GROUPS 16
@@ -52,6 +57,15 @@ int authn_authenticate(struct authn *a, const unsigned char *peer_cert_der,
 		       size_t der_len, const char *bearer, struct auth_user *user);
 /* Mint a ServiceAccount token for namespace/name. Caller frees. */
 char *authn_sa_token(struct authn *a, const char *ns, const char *name);
+/* Same with an explicit lifetime in seconds (authn_sa_token uses one year). */
+char *authn_sa_token_ttl(struct authn *a, const char *ns, const char *name,
+			 int64_t ttl_sec);
+/* Append a new random static token for user (uid, groups "g1|g2") to
+ * token_file, creating it with mode 0600. *token_out (malloc'd) receives
+ * the token. A running authn notices the change on its next token lookup. */
+int authn_token_file_add(const char *token_file, const char *user,
+			 const char *uid, const char *groups, char **token_out,
+			 struct gerr *err);
 
 /* ---- Authorization (RBAC) -------------------------------------------- */
 struct authz_attrs {
@@ -74,6 +88,11 @@ void rbac_observe(struct rbac *r, const char *kind, const json_t *obj, bool dele
  * receives a human-readable explanation for 403 messages. */
 bool rbac_authorize(struct rbac *r, const struct auth_user *u,
 		    const struct authz_attrs *a, char *reason, size_t reason_len);
+/* Default ClusterRoles and ClusterRoleBindings (cluster-admin, admin/edit/
+ * view with their aggregation roles, system:node, system:discovery, the
+ * scheduler and controller-manager) as a new JSON array of complete objects
+ * (apiVersion/kind/metadata/...) to create on first start. Caller decrefs. */
+json_t *rbac_bootstrap_objects(void);
 
 /* ---- Secrets at rest -------------------------------------------------- */
 /* AES-256-GCM with a 32-byte key from key_file (created on first use, mode
