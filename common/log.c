@@ -65,6 +65,9 @@ int gerr_wrap(struct gerr *e, const char *fmt, ...)
 	vsnprintf(ctx, sizeof(ctx), fmt, ap);
 	va_end(ap);
 	snprintf(old, sizeof(old), "%s", e->msg);
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", ctx, old);
+	/* Truncation of an over-long chain is acceptable; using the return
+	 * value keeps -Wformat-truncation quiet at -O2. */
+	if (snprintf(e->msg, sizeof(e->msg), "%s: %s", ctx, old) >= (int)sizeof(e->msg))
+		e->msg[sizeof(e->msg) - 1] = '\0';
 	return e->code ? e->code : -EINVAL;
 }
