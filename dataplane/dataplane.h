@@ -56,7 +56,14 @@ struct dp_endpoint {
 	uint8_t mac[6];               /* pod's eth0 MAC */
 	uint8_t host_mac[6];          /* host-side veth MAC */
 	uint32_t identity;            /* security identity (0 = unknown) */
+	uint32_t flags;               /* DP_EP_F_* (added; 0 = defaults) */
 };
+
+/* The pod-side eth0 has NAPI (GRO on, or an XDP program), so in XDP
+ * underlay mode decapsulated frames may be XDP_REDIRECTed straight into the
+ * host veth. Without NAPI on the peer the kernel would drop them, so only
+ * set this when the agent enabled it. */
+#define DP_EP_F_XDP_REDIRECT 0x1u
 
 /* Adds/updates the endpoint in the maps and attaches the pod program to the
  * host-side veth (idempotent). */
@@ -89,6 +96,15 @@ struct dp_stats {
 };
 int dp_stats_read(struct dp_node *dp, struct dp_stats *out, struct gerr *err);
 const char *dp_fwd_name(int kind);     /* NULL if unused index */
-const char *dp_drop_name(int reason);  /* NULL if unused index */
+const char *dp_drop_name(int reason);  /* NULL if unused index; reason or -reason */
+
+/* Added: open an existing node's pins without loading or attaching anything
+ * (CLI, tests, a second process). Map calls and dp_stats_read work;
+ * dp_endpoint_upsert uses the pinned pod program. -ENOENT if the node has
+ * no pins. */
+int dp_open_pinned(const char *pin_root, const char *node_name,
+		   struct dp_node **out, struct gerr *err);
+/* Added: the mode the underlay actually runs (AUTO resolved). */
+enum dp_underlay_mode dp_underlay_mode_get(struct dp_node *dp);
 
 #endif

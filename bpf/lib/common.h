@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Types shared by the BPF programs and userspace (dataplane library, CLI,
+ * tests): map keys/values, forward kinds and negative drop reasons with
+ * their printable names. Only fixed-width kernel types so that both clang
+ * -target bpf and gcc compile it identically. */
+#ifndef GNT_BPF_COMMON_H
+#define GNT_BPF_COMMON_H
+
+#include <linux/types.h>
+
+#define GNT_VXLAN_PORT_DEFAULT 8472
+/* outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) */
+#define GNT_VXLAN_OVERHEAD 50
+
+/* Map sizes: defaults, overridable at build time (-DGNT_ENDPOINTS_MAX=...). */
+#ifndef GNT_ENDPOINTS_MAX
+#define GNT_ENDPOINTS_MAX 4096
+#endif
+#ifndef GNT_IPCACHE_MAX
+#define GNT_IPCACHE_MAX 16384
+#endif
+
+/* Counter slots: forward kinds at [kind], drop reasons at
+ * [GNT_STATS_DROP_BASE + -reason]. */
+#define GNT_STATS_DROP_BASE 64
+#define GNT_STATS_SLOTS 128
+
+/* gnt_endpoints value: one local pod, keyed by its IPv4 (network order). */
+struct gnt_endpoint {
+	__u32 ifindex;          /* host-side veth */
+	__u8 mac[6];            /* pod eth0 MAC */
+	__u8 host_mac[6];       /* host-side veth MAC */
+	__u32 identity;         /* security identity, carried in the VNI */
+	__u32 flags;            /* GNT_EP_F_* */
+};
+
+/* The pod-side veth has NAPI (GRO or an XDP program), so XDP on the underlay
+ * may XDP_REDIRECT straight into the host veth instead of passing to tc. */
+#define GNT_EP_F_XDP_REDIRECT (1U << 0)
+
+/* gnt_ipcache: LPM trie prefix -> where it lives. Seed of the ipcache: today
+ * remote node pod CIDRs; later also identities and CIDR identities. */
+struct gnt_ipcache_key {
+	__u32 prefixlen;        /* LPM trie header */
+	__u32 ip;               /* network order */
+};
+
+struct gnt_ipcache_val {
+	__u32 node_ip;          /* tunnel endpoint, 0 = not tunnelled */
+	__u32 identity;         /* 0 = not known from here */
+	__u32 flags;
+};
+
+struct gnt_stat {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Forward kinds (positive) and drop reasons (negative), as X-macros so that
+ * userspace gets the names from the same list. */
+#define GNT_FWD_LIST(X) \
+	X(GNT_FWD_LOCAL,          1, "local-redirect")   /* pod -> pod same node */ \
+	X(GNT_FWD_ENCAP,          2, "vxlan-encap")      /* pod -> remote node */ \
+	X(GNT_FWD_STACK,          3, "to-stack")         /* pod -> host/outside */ \
+	X(GNT_FWD_DECAP,          4, "vxlan-decap")      /* underlay -> pod */ \
+	X(GNT_FWD_UNDERLAY_PASS,  5, "underlay-pass")    /* not ours, untouched */ \
+	X(GNT_FWD_XDP_DECAP,      6, "xdp-decap-pass")   /* XDP decap, tc delivers */ \
+	X(GNT_FWD_XDP_REDIRECT,   7, "xdp-decap-redirect") \
+	X(GNT_FWD_UNDERLAY_TO_POD, 8, "underlay-to-pod") /* plain IP to a pod */
+
+#define GNT_DROP_LIST(X) \
+	X(GNT_DROP_TRUNCATED,      -1, "truncated") \
+	X(GNT_DROP_BAD_IP,         -2, "bad-ipv4-header") \
+	X(GNT_DROP_UNSUPPORTED_L3, -3, "unsupported-l3") \
+	X(GNT_DROP_SPOOFED_SRC,    -4, "spoofed-source") \
+	X(GNT_DROP_NO_ENDPOINT,    -5, "no-local-endpoint") \
+	X(GNT_DROP_NO_ROUTE,       -6, "no-route-in-cluster") \
+	X(GNT_DROP_ENCAP,          -7, "encap-failed") \
+	X(GNT_DROP_DECAP,          -8, "decap-failed") \
+	X(GNT_DROP_BAD_VXLAN,      -9, "bad-vxlan-header")
+
+#define GNT_ENUM_ENTRY(name, val, str) name = (val),
+enum gnt_fwd { GNT_FWD_LIST(GNT_ENUM_ENTRY) };
+enum gnt_drop { GNT_DROP_LIST(GNT_ENUM_ENTRY) };
+#undef GNT_ENUM_ENTRY
+
+#endif

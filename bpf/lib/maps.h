@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Every BPF map of the datapath, declared once. All are pinned by name under
+ * the node's pin directory (libbpf pin_root_path = <pin_root>/<node>), so
+ * every program object of a node shares them and they survive agent
+ * restarts. Key/value types live in common.h (shared with userspace). */
+#ifndef GNT_BPF_MAPS_H
+#define GNT_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "bpf/lib/common.h"
+
+/* Local pods: pod IPv4 -> veth/MACs/identity. Looked up for the destination
+ * of every pod packet and the inner destination of every VXLAN packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct gnt_endpoint);
+	__uint(max_entries, GNT_ENDPOINTS_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gnt_endpoints SEC(".maps");
+
+/* ipcache: prefix -> tunnel endpoint (remote node IP) and identity. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct gnt_ipcache_key);
+	__type(value, struct gnt_ipcache_val);
+	__uint(max_entries, GNT_IPCACHE_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gnt_ipcache SEC(".maps");
+
+/* Per-CPU packet/byte counters by forward kind and drop reason
+ * (slot layout in common.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct gnt_stat);
+	__uint(max_entries, GNT_STATS_SLOTS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gnt_stats SEC(".maps");
+
+#endif

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* VXLAN (RFC 7348) header, the tunnel header stack we push in one store,
+ * and the UDP source port chosen from the inner flow hash so that the
+ * underlay's ECMP/RSS spreads flows (same scheme as the kernel's
+ * udp_flow_src_port). */
+#ifndef GNT_BPF_VXLAN_H
+#define GNT_BPF_VXLAN_H
+
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+
+struct vxlanhdr {
+	__be32 flags;           /* 0x08000000: VNI valid (I bit) */
+	__be32 vni;             /* VNI << 8 */
+};
+
+#define VXLAN_F_VNI bpf_htonl(0x08000000)
+#define VXLAN_VNI_MASK 0xffffffU
+
+/* outer eth + outer ip + udp + vxlan + inner eth, written at offset 0 after
+ * bpf_skb_adjust_room made GNT_VXLAN_OVERHEAD bytes of room after L2 */
+struct vxlan_encap_hdrs {
+	struct ethhdr eth;
+	struct iphdr ip;
+	struct udphdr udp;
+	struct vxlanhdr vx;
+	struct ethhdr inner_eth;
+} __attribute__((packed));
+
+#define VXLAN_SPORT_MIN 32768U
+#define VXLAN_SPORT_MAX 61000U
+
+static __always_inline __be16 vxlan_src_port(__u32 hash)
+{
+	return bpf_htons((__u16)((((__u64)hash * (VXLAN_SPORT_MAX - VXLAN_SPORT_MIN)) >> 32)
+				 + VXLAN_SPORT_MIN));
+}
+
+static __always_inline __u32 vxlan_vni_to_identity(const struct vxlanhdr *vx)
+{
+	return bpf_ntohl(vx->vni) >> 8;
+}
+
+#endif

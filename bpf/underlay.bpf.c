@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Underlay datapath: the node's interface towards other nodes.
+ *   gnt_underlay_xdp  (XDP mode) VXLAN to us -> decap in XDP; either
+ *                     XDP_REDIRECT into the pod's host veth (endpoints
+ *                     flagged GNT_EP_F_XDP_REDIRECT) or XDP_PASS so that
+ *                     the tc program delivers it with bpf_redirect_peer.
+ *   gnt_underlay_tc   (tc ingress, always attached) VXLAN to us -> decap
+ *                     with bpf_skb_adjust_room (keeps GSO super-packets
+ *                     whole) and bpf_redirect_peer into the pod; plain IPv4
+ *                     to a local pod (routed from another node, or already
+ *                     decapsulated by XDP) -> bpf_redirect_peer.
+ * Anything else passes untouched: the node still needs its own traffic.
+ * The VNI carries the sender's identity for the future ingress policy
+ * stage (between "endpoint found" and "deliver"). */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "bpf/lib/common.h"
+#include "bpf/lib/config.h"
+#include "bpf/lib/maps.h"
+#include "bpf/lib/parse.h"
+#include "bpf/lib/skb.h"
+#include "bpf/lib/stats.h"
+#include "bpf/lib/vxlan.h"
+
+/* What the shared parser found. */
+enum ul_kind {
+	UL_PASS = 0,       /* not for the datapath */
+	UL_VXLAN,          /* VXLAN to us, inner headers valid, endpoint found */
+	UL_PLAIN_TO_POD,   /* plain IPv4 to a local endpoint */
+	UL_DROP,           /* ours but broken: *code holds the reason */
+};
+
+struct ul_result {
+	const struct gnt_endpoint *ep;
+	struct ethhdr *eth;          /* outer (or only) Ethernet header */
+	__u32 identity;              /* from the VNI */
+};
+
+/* Classifies one frame [data, data_end). Shared by XDP and tc so both modes
+ * accept and reject exactly the same packets. */
+static __always_inline enum ul_kind ul_parse(void *data, void *data_end,
+					     struct ul_result *r, int *code)
+{
+	struct ethhdr *ieth;
+	struct iphdr *ip, *iip;
+	struct vxlanhdr *vx;
+	struct udphdr *udp;
+	struct cursor c;
+	int err = 0;
+
+	cursor_init(&c, data, data_end);
+	r->eth = cursor_pull_hdr(&c, struct ethhdr);
+	if (!r->eth || r->eth->h_proto != bpf_htons(ETH_P_IP))
+		return UL_PASS;
+	ip = cursor_pull_ipv4(&c, &err, 0, 0);
+	if (!ip)
+		return UL_PASS;          /* let the stack judge non-tunnel IP */
+
+	if (ip->daddr != cfg_node_ip) {
+		r->ep = bpf_map_lookup_elem(&gnt_endpoints, &ip->daddr);
+		return r->ep ? UL_PLAIN_TO_POD : UL_PASS;
+	}
+	if (ip->protocol != IPPROTO_UDP || ip->ihl != 5 || ipv4_is_fragment(ip))
+		return UL_PASS;
+	udp = cursor_pull_hdr(&c, struct udphdr);
+	if (!udp || udp->dest != cfg_vxlan_port)
+		return UL_PASS;
+
+	/* From here on the packet is VXLAN for us: problems are drops. */
+	vx = cursor_pull_hdr(&c, struct vxlanhdr);
+	ieth = cursor_pull_hdr(&c, struct ethhdr);
+	if (!vx || !ieth) {
+		*code = GNT_DROP_TRUNCATED;
+		return UL_DROP;
+	}
+	if (!(vx->flags & VXLAN_F_VNI)) {
+		*code = GNT_DROP_BAD_VXLAN;
+		return UL_DROP;
+	}
+	if (ieth->h_proto != bpf_htons(ETH_P_IP)) {
+		*code = GNT_DROP_UNSUPPORTED_L3;
+		return UL_DROP;
+	}
+	iip = cursor_pull_ipv4(&c, &err, GNT_DROP_TRUNCATED, GNT_DROP_BAD_IP);
+	if (!iip) {
+		*code = err;
+		return UL_DROP;
+	}
+	r->ep = bpf_map_lookup_elem(&gnt_endpoints, &iip->daddr);
+	if (!r->ep) {
+		*code = GNT_DROP_NO_ENDPOINT;
+		return UL_DROP;
+	}
+	r->identity = vxlan_vni_to_identity(vx);
+	return UL_VXLAN;
+}
+
+static __always_inline void set_pod_macs(struct ethhdr *eth, const struct gnt_endpoint *ep)
+{
+	__builtin_memcpy(eth->h_dest, ep->mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, ep->host_mac, ETH_ALEN);
+}
+
+/* ---------------------------------------------------------------- XDP */
+
+static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ul_result r = {};
+	struct ethhdr *eth;
+	__u32 ifindex, flags;
+
+	switch (ul_parse(data, data_end, &r, code)) {
+	case UL_VXLAN:
+		break;
+	case UL_DROP:
+		return XDP_DROP;
+	default:
+		/* plain traffic (pod-bound or not) is the tc program's job */
+		*code = GNT_FWD_UNDERLAY_PASS;
+		return XDP_PASS;
+	}
+	/* copy out of the map value before the packet moves */
+	ifindex = r.ep->ifindex;
+	flags = r.ep->flags;
+
+	if (bpf_xdp_adjust_head(ctx, GNT_VXLAN_OVERHEAD)) {
+		*code = GNT_DROP_DECAP;
+		return XDP_DROP;
+	}
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end) {
+		*code = GNT_DROP_DECAP;
+		return XDP_DROP;
+	}
+	set_pod_macs(eth, r.ep);
+	if (cfg_xdp_redirect && (flags & GNT_EP_F_XDP_REDIRECT)) {
+		*code = GNT_FWD_XDP_REDIRECT;
+		return bpf_redirect(ifindex, 0);
+	}
+	*code = GNT_FWD_XDP_DECAP;
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int gnt_underlay_xdp(struct xdp_md *ctx)
+{
+	__u32 len = ctx->data_end - ctx->data;
+	int code = 0;
+	int verdict;
+
+	verdict = xdp_handle(ctx, &code);
+	stats_account(code, len);
+	return verdict;
+}
+
+/* ----------------------------------------------------------------- tc */
+
+#define UL_TC_PARSE_LEN (ETH_HLEN + sizeof(struct iphdr) + sizeof(struct udphdr) + \
+			 sizeof(struct vxlanhdr) + ETH_HLEN + sizeof(struct iphdr))
+
+static __always_inline int tc_handle(struct __sk_buff *skb, int *code)
+{
+	struct ul_result r = {};
+	void *data, *data_end;
+	struct ethhdr *eth;
+	__u32 ifindex;
+
+	skb_linearize_hdrs(skb, UL_TC_PARSE_LEN);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+
+	switch (ul_parse(data, data_end, &r, code)) {
+	case UL_PLAIN_TO_POD:
+		set_pod_macs(r.eth, r.ep);
+		*code = GNT_FWD_UNDERLAY_TO_POD;
+		return bpf_redirect_peer(r.ep->ifindex, 0);
+	case UL_VXLAN:
+		break;
+	case UL_DROP:
+		return TC_ACT_SHOT;
+	default:
+		*code = GNT_FWD_UNDERLAY_PASS;
+		return TC_ACT_OK;
+	}
+	ifindex = r.ep->ifindex;
+	/* Removes outer IP/UDP/VXLAN/inner Ethernet after the outer MAC
+	 * header; FIXED_GSO keeps gso_size = the sender's MSS so a GRO'd
+	 * super-packet is re-segmented (if ever) exactly as it was built. */
+	if (bpf_skb_adjust_room(skb, -GNT_VXLAN_OVERHEAD, BPF_ADJ_ROOM_MAC,
+				BPF_F_ADJ_ROOM_FIXED_GSO)) {
+		*code = GNT_DROP_DECAP;
+		return TC_ACT_SHOT;
+	}
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end) {
+		*code = GNT_DROP_DECAP;
+		return TC_ACT_SHOT;
+	}
+	set_pod_macs(eth, r.ep);
+	*code = GNT_FWD_DECAP;
+	return bpf_redirect_peer(ifindex, 0);
+}
+
+SEC("tc")
+int gnt_underlay_tc(struct __sk_buff *skb)
+{
+	__u32 len = skb->len;
+	int code = 0;
+	int verdict;
+
+	verdict = tc_handle(skb, &code);
+	stats_account(code, len);
+	return verdict;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,644 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libgannet-dataplane: loads the node's BPF skeletons with maps pinned by
+ * name under <pin_root>/<node>/, attaches the underlay programs (tc ingress
+ * always; XDP as a pinned bpf_link in XDP mode) and the pod program on each
+ * endpoint's host veth, and programs the maps. Re-running dp_open() against
+ * existing pins reuses the maps (contents kept) and atomically replaces
+ * every attachment in place (same tc handle/priority, bpf_link_update for
+ * XDP), so an agent restart never interrupts forwarding. */
+#include "dataplane/dataplane.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "bpf/lib/common.h"
+#include "bpf/pod.skel.h"
+#include "bpf/underlay.skel.h"
+
+/* tc filter identity for all our attachments: replacing at the same
+ * handle/priority is atomic, attaching again never duplicates. */
+#define DP_TC_HANDLE 0x6a7
+#define DP_TC_PRIO   1
+
+#define PIN_PROG_POD   "prog_pod"
+#define PIN_PROG_UL_TC "prog_underlay_tc"
+#define PIN_PROG_XDP   "prog_underlay_xdp"
+#define PIN_XDP_LINK   "link_underlay_xdp"
+
+struct dp_node {
+	char dir[PATH_MAX];
+	struct gnt_pod *pod;             /* NULL when opened from pins only */
+	struct gnt_underlay *ul;
+	int pod_prog_fd;                 /* skeleton's or pinned program */
+	int own_pod_prog_fd;             /* 1 if we must close pod_prog_fd */
+	int fd_endpoints, fd_ipcache, fd_stats;
+	int own_map_fds;
+	enum dp_underlay_mode mode;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+	size_t len;
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	len = strlen(tmp);
+	for (size_t i = 1; i <= len; i++) {
+		if (tmp[i] != '/' && tmp[i] != '\0')
+			continue;
+		tmp[i] = '\0';
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		if (i < len)
+			tmp[i] = '/';
+	}
+	return 0;
+}
+
+static int node_dir(char *buf, size_t sz, const char *pin_root, const char *node)
+{
+	if (!node || !*node || strchr(node, '/') || !strcmp(node, ".") || !strcmp(node, ".."))
+		return -EINVAL;
+	if (snprintf(buf, sz, "%s/%s", pin_root ? pin_root : DP_PIN_ROOT_DEFAULT, node) >= (int)sz)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int pin_path(char *buf, size_t sz, const char *dir, const char *name)
+{
+	if (snprintf(buf, sz, "%s/%s", dir, name) >= (int)sz)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static uint32_t prefix_mask(uint8_t len)
+{
+	return len == 0 ? 0 : htonl(0xffffffffu << (32 - (len > 32 ? 32 : len)));
+}
+
+static int tc_attach_ingress(int ifindex, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIO,
+		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	int ret;
+
+	ret = bpf_tc_hook_create(&hook);
+	if (ret && ret != -EEXIST)
+		return ret;
+	return bpf_tc_attach(&hook, &opts);
+}
+
+static int tc_detach_ingress(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIO);
+
+	return bpf_tc_detach(&hook, &opts);
+}
+
+/* Pin prog at dir/name, replacing an older pin (the old program stays
+ * alive as long as a tc filter or link holds it). */
+static int repin_prog(struct bpf_program *prog, const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	ret = pin_path(path, sizeof(path), dir, name);
+	if (ret)
+		return ret;
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return bpf_program__pin(prog, path);
+}
+
+static void xdp_link_detach_pinned(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (pin_path(path, sizeof(path), dir, PIN_XDP_LINK))
+		return;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	unlink(path);
+}
+
+/* XDP as a pinned bpf_link: survives the agent, is replaced atomically
+ * with bpf_link_update, and refuses (EBUSY) to replace an XDP program that
+ * someone else attached. */
+static int xdp_attach(struct dp_node *dp, int ifindex, struct gerr *err)
+{
+	struct bpf_program *prog = dp->ul->progs.gnt_underlay_xdp;
+	struct bpf_link_info info;
+	__u32 info_len = sizeof(info);
+	struct bpf_link *link;
+	char path[PATH_MAX];
+	int fd, ret;
+
+	ret = pin_path(path, sizeof(path), dp->dir, PIN_XDP_LINK);
+	if (ret)
+		return gerr_set(err, ret, "xdp link path too long");
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		memset(&info, 0, sizeof(info));
+		ret = bpf_obj_get_info_by_fd(fd, &info, &info_len);
+		if (!ret && (int)info.xdp.ifindex == ifindex) {
+			ret = bpf_link_update(fd, bpf_program__fd(prog), NULL);
+			close(fd);
+			if (!ret)
+				return 0;
+			pr_warn("dataplane: updating pinned XDP link failed (%d), re-attaching", ret);
+		} else {
+			close(fd);
+		}
+		/* stale link (other device, or dead): drop it */
+		xdp_link_detach_pinned(dp->dir);
+	}
+	link = bpf_program__attach_xdp(prog, ifindex);
+	if (!link) {
+		ret = -errno;
+		return gerr_set(err, ret, "attach XDP to ifindex %d: %s%s", ifindex, strerror(-ret),
+				ret == -EBUSY || ret == -EEXIST ?
+				" (another XDP program is attached)" : "");
+	}
+	ret = bpf_link__pin(link, path);
+	if (ret) {
+		bpf_link__destroy(link);   /* not pinned: detaches */
+		return gerr_set(err, ret, "pin XDP link %s: %s", path, strerror(-ret));
+	}
+	bpf_link__destroy(link);           /* pinned: stays attached */
+	return 0;
+}
+
+static int map_fd_pinned(const char *dir, const char *name, struct gerr *err)
+{
+	char path[PATH_MAX];
+	int fd, ret;
+
+	ret = pin_path(path, sizeof(path), dir, name);
+	if (ret)
+		return gerr_set(err, ret, "pin path too long");
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return gerr_set(err, -errno, "open pinned %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void set_rodata(struct gnt_pod__rodata *pr, struct gnt_underlay__rodata *ur,
+		       const struct dp_config *cfg, int ul_ifindex)
+{
+	uint32_t cmask = prefix_mask(cfg->cluster_prefix_len);
+	uint32_t pmask = prefix_mask(cfg->pod_prefix_len);
+	uint16_t port = htons(cfg->vxlan_port ? cfg->vxlan_port : GNT_VXLAN_PORT_DEFAULT);
+
+	pr->cfg_node_ip = ur->cfg_node_ip = cfg->node_ip;
+	pr->cfg_underlay_ifindex = ur->cfg_underlay_ifindex = ul_ifindex;
+	pr->cfg_vxlan_port = ur->cfg_vxlan_port = port;
+	pr->cfg_cluster_net = ur->cfg_cluster_net = cfg->cluster_cidr & cmask;
+	pr->cfg_cluster_mask = ur->cfg_cluster_mask = cmask;
+	pr->cfg_pod_net = ur->cfg_pod_net = cfg->pod_cidr & pmask;
+	pr->cfg_pod_mask = ur->cfg_pod_mask = pmask;
+	pr->cfg_xdp_redirect = ur->cfg_xdp_redirect =
+		cfg->underlay_mode == DP_UNDERLAY_XDP;
+}
+
+struct reattach_ctx {
+	struct dp_node *dp;
+	int failed;
+};
+
+static int reattach_cb(const struct dp_endpoint *ep, void *arg)
+{
+	struct reattach_ctx *c = arg;
+	int ret = tc_attach_ingress(ep->ifindex, c->dp->pod_prog_fd);
+
+	if (ret) {
+		/* the veth may be gone with its pod; the agent's sync will
+		 * delete the endpoint, don't guess here */
+		pr_warn("dataplane: re-attach to ifindex %u (%s) failed: %s",
+			ep->ifindex, inet_ntoa((struct in_addr){ ep->ip }), strerror(-ret));
+		c->failed++;
+	}
+	return 0;
+}
+
+int dp_open(const struct dp_config *cfg, struct dp_node **out, struct gerr *err)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oopts);
+	struct dp_node *dp;
+	int ul_ifindex = 0;
+	int ret;
+
+	*out = NULL;
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return gerr_set(err, -ENOMEM, "out of memory");
+	dp->fd_endpoints = dp->fd_ipcache = dp->fd_stats = -1;
+	dp->pod_prog_fd = -1;
+
+	ret = node_dir(dp->dir, sizeof(dp->dir), cfg->pin_root, cfg->node_name);
+	if (ret) {
+		gerr_set(err, ret, "invalid node name or pin root");
+		goto fail;
+	}
+	ret = mkdir_p(dp->dir);
+	if (ret) {
+		gerr_set(err, ret, "create pin dir %s: %s", dp->dir, strerror(-ret));
+		goto fail;
+	}
+	if (cfg->underlay_ifname && *cfg->underlay_ifname) {
+		ul_ifindex = if_nametoindex(cfg->underlay_ifname);
+		if (!ul_ifindex) {
+			ret = gerr_set(err, -errno, "underlay %s: %s", cfg->underlay_ifname,
+				       strerror(errno));
+			goto fail;
+		}
+	}
+
+	/* Maps pin by name under the node dir; an existing pin is reused if
+	 * compatible (libbpf checks type/sizes) so contents survive. */
+	oopts.pin_root_path = dp->dir;
+	dp->pod = gnt_pod__open_opts(&oopts);
+	dp->ul = gnt_underlay__open_opts(&oopts);
+	if (!dp->pod || !dp->ul) {
+		ret = gerr_set(err, -errno ? -errno : -EINVAL, "open BPF skeletons");
+		goto fail;
+	}
+	set_rodata(dp->pod->rodata, dp->ul->rodata, cfg, ul_ifindex);
+	ret = gnt_pod__load(dp->pod);
+	if (!ret)
+		ret = gnt_underlay__load(dp->ul);
+	if (ret) {
+		gerr_set(err, ret, "load BPF programs (pins in %s): %s", dp->dir, strerror(-ret));
+		goto fail;
+	}
+	dp->pod_prog_fd = bpf_program__fd(dp->pod->progs.gnt_pod_ingress);
+	dp->fd_endpoints = bpf_map__fd(dp->pod->maps.gnt_endpoints);
+	dp->fd_ipcache = bpf_map__fd(dp->pod->maps.gnt_ipcache);
+	dp->fd_stats = bpf_map__fd(dp->pod->maps.gnt_stats);
+
+	ret = repin_prog(dp->pod->progs.gnt_pod_ingress, dp->dir, PIN_PROG_POD);
+	if (!ret)
+		ret = repin_prog(dp->ul->progs.gnt_underlay_tc, dp->dir, PIN_PROG_UL_TC);
+	if (!ret)
+		ret = repin_prog(dp->ul->progs.gnt_underlay_xdp, dp->dir, PIN_PROG_XDP);
+	if (ret) {
+		gerr_set(err, ret, "pin programs in %s: %s", dp->dir, strerror(-ret));
+		goto fail;
+	}
+
+	dp->mode = cfg->underlay_mode == DP_UNDERLAY_AUTO ? DP_UNDERLAY_TC : cfg->underlay_mode;
+	if (ul_ifindex) {
+		/* tc ingress is always there: it decapsulates in tc mode and
+		 * delivers XDP_PASSed (already decapsulated) frames in XDP
+		 * mode. Attach it before XDP so no frame finds XDP without
+		 * its second half. */
+		ret = tc_attach_ingress(ul_ifindex, bpf_program__fd(dp->ul->progs.gnt_underlay_tc));
+		if (ret) {
+			gerr_set(err, ret, "attach tc ingress on %s: %s", cfg->underlay_ifname,
+				 strerror(-ret));
+			goto fail;
+		}
+		if (dp->mode == DP_UNDERLAY_XDP) {
+			ret = xdp_attach(dp, ul_ifindex, err);
+			if (ret)
+				goto fail;
+		} else {
+			xdp_link_detach_pinned(dp->dir);
+		}
+	}
+
+	/* Reconcile: every known endpoint gets the freshly loaded program,
+	 * replaced in place. */
+	{
+		struct reattach_ctx rc = { .dp = dp };
+
+		dp_endpoint_foreach(dp, reattach_cb, &rc);
+		if (rc.failed)
+			pr_warn("dataplane: %d endpoint(s) could not be re-attached", rc.failed);
+	}
+	*out = dp;
+	return 0;
+fail:
+	dp_close(dp);
+	return ret ? ret : -EINVAL;
+}
+
+int dp_open_pinned(const char *pin_root, const char *node_name, struct dp_node **out,
+		   struct gerr *err)
+{
+	char path[PATH_MAX];
+	struct dp_node *dp;
+	int ret;
+
+	*out = NULL;
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return gerr_set(err, -ENOMEM, "out of memory");
+	dp->fd_endpoints = dp->fd_ipcache = dp->fd_stats = dp->pod_prog_fd = -1;
+	dp->own_map_fds = 1;
+	ret = node_dir(dp->dir, sizeof(dp->dir), pin_root, node_name);
+	if (ret) {
+		gerr_set(err, ret, "invalid node name or pin root");
+		goto fail;
+	}
+	if ((ret = map_fd_pinned(dp->dir, "gnt_endpoints", err)) < 0)
+		goto fail;
+	dp->fd_endpoints = ret;
+	if ((ret = map_fd_pinned(dp->dir, "gnt_ipcache", err)) < 0)
+		goto fail;
+	dp->fd_ipcache = ret;
+	if ((ret = map_fd_pinned(dp->dir, "gnt_stats", err)) < 0)
+		goto fail;
+	dp->fd_stats = ret;
+	/* the program is optional: only endpoint upserts need it */
+	if (!pin_path(path, sizeof(path), dp->dir, PIN_PROG_POD)) {
+		dp->pod_prog_fd = bpf_obj_get(path);
+		dp->own_pod_prog_fd = dp->pod_prog_fd >= 0;
+	}
+	if (!pin_path(path, sizeof(path), dp->dir, PIN_XDP_LINK) && access(path, F_OK) == 0)
+		dp->mode = DP_UNDERLAY_XDP;
+	else
+		dp->mode = DP_UNDERLAY_TC;
+	*out = dp;
+	return 0;
+fail:
+	dp_close(dp);
+	return ret;
+}
+
+enum dp_underlay_mode dp_underlay_mode_get(struct dp_node *dp)
+{
+	return dp->mode;
+}
+
+void dp_close(struct dp_node *dp)
+{
+	if (!dp)
+		return;
+	if (dp->own_map_fds) {
+		if (dp->fd_endpoints >= 0)
+			close(dp->fd_endpoints);
+		if (dp->fd_ipcache >= 0)
+			close(dp->fd_ipcache);
+		if (dp->fd_stats >= 0)
+			close(dp->fd_stats);
+	}
+	if (dp->own_pod_prog_fd && dp->pod_prog_fd >= 0)
+		close(dp->pod_prog_fd);
+	gnt_pod__destroy(dp->pod);
+	gnt_underlay__destroy(dp->ul);
+	free(dp);
+}
+
+int dp_destroy(const char *pin_root, const char *node_name, const char *underlay_ifname,
+	       struct gerr *err)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int fd, ret;
+
+	ret = node_dir(dir, sizeof(dir), pin_root, node_name);
+	if (ret)
+		return gerr_set(err, ret, "invalid node name or pin root");
+
+	/* pod programs: detach from every endpoint's veth still around */
+	if (!pin_path(path, sizeof(path), dir, "gnt_endpoints") && (fd = bpf_obj_get(path)) >= 0) {
+		__u32 key, next, *prev = NULL;
+		struct gnt_endpoint ep;
+
+		while (!bpf_map_get_next_key(fd, prev, &next)) {
+			key = next;
+			prev = &key;
+			if (!bpf_map_lookup_elem(fd, &key, &ep))
+				tc_detach_ingress(ep.ifindex);
+		}
+		close(fd);
+	}
+	if (underlay_ifname && *underlay_ifname) {
+		int ifindex = if_nametoindex(underlay_ifname);
+
+		if (ifindex)
+			tc_detach_ingress(ifindex);
+	}
+	xdp_link_detach_pinned(dir);
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : gerr_set(err, -errno, "open %s: %s", dir, strerror(errno));
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!pin_path(path, sizeof(path), dir, de->d_name) && unlink(path) && errno != ENOENT)
+			pr_warn("dataplane: unlink %s: %s", path, strerror(errno));
+	}
+	closedir(d);
+	if (rmdir(dir) && errno != ENOENT)
+		return gerr_set(err, -errno, "remove %s: %s", dir, strerror(errno));
+	return 0;
+}
+
+/* ------------------------------------------------------------ endpoints */
+
+int dp_endpoint_upsert(struct dp_node *dp, const struct dp_endpoint *ep, struct gerr *err)
+{
+	struct gnt_endpoint v = {
+		.ifindex = ep->ifindex,
+		.identity = ep->identity,
+		.flags = ep->flags & DP_EP_F_XDP_REDIRECT ? GNT_EP_F_XDP_REDIRECT : 0,
+	};
+	struct gnt_endpoint old;
+	bool existed;
+	int ret;
+
+	if (!ep->ifindex || !ep->ip)
+		return gerr_set(err, -EINVAL, "endpoint needs an IP and an ifindex");
+	if (dp->pod_prog_fd < 0)
+		return gerr_set(err, -ENOENT, "no pod program loaded or pinned");
+	memcpy(v.mac, ep->mac, 6);
+	memcpy(v.host_mac, ep->host_mac, 6);
+	existed = !bpf_map_lookup_elem(dp->fd_endpoints, &ep->ip, &old);
+
+	/* map first, then the program: its first packet finds the entry */
+	ret = bpf_map_update_elem(dp->fd_endpoints, &ep->ip, &v, BPF_ANY);
+	if (ret)
+		return gerr_set(err, -errno, "endpoint map update: %s", strerror(errno));
+	ret = tc_attach_ingress(ep->ifindex, dp->pod_prog_fd);
+	if (ret) {
+		if (existed)
+			bpf_map_update_elem(dp->fd_endpoints, &ep->ip, &old, BPF_ANY);
+		else
+			bpf_map_delete_elem(dp->fd_endpoints, &ep->ip);
+		return gerr_set(err, ret, "attach pod program to ifindex %u: %s", ep->ifindex,
+				strerror(-ret));
+	}
+	return 0;
+}
+
+int dp_endpoint_delete(struct dp_node *dp, uint32_t ip, struct gerr *err)
+{
+	struct gnt_endpoint v;
+
+	if (bpf_map_lookup_elem(dp->fd_endpoints, &ip, &v))
+		return gerr_set(err, -ENOENT, "no endpoint %s", inet_ntoa((struct in_addr){ ip }));
+	/* the veth usually died with the pod; detach only if it is still
+	 * there and still the same interface */
+	tc_detach_ingress(v.ifindex);
+	if (bpf_map_delete_elem(dp->fd_endpoints, &ip) && errno != ENOENT)
+		return gerr_set(err, -errno, "endpoint map delete: %s", strerror(errno));
+	return 0;
+}
+
+int dp_endpoint_foreach(struct dp_node *dp, dp_endpoint_cb cb, void *arg)
+{
+	__u32 key, next, *prev = NULL;
+	struct gnt_endpoint v;
+	struct dp_endpoint ep;
+	int ret;
+
+	while (!bpf_map_get_next_key(dp->fd_endpoints, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(dp->fd_endpoints, &key, &v))
+			continue;       /* deleted meanwhile */
+		memset(&ep, 0, sizeof(ep));
+		ep.ip = key;
+		ep.ifindex = v.ifindex;
+		memcpy(ep.mac, v.mac, 6);
+		memcpy(ep.host_mac, v.host_mac, 6);
+		ep.identity = v.identity;
+		ep.flags = v.flags & GNT_EP_F_XDP_REDIRECT ? DP_EP_F_XDP_REDIRECT : 0;
+		ret = cb(&ep, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ remotes */
+
+int dp_remote_upsert(struct dp_node *dp, const struct dp_remote *r, struct gerr *err)
+{
+	struct gnt_ipcache_key k = {
+		.prefixlen = r->prefix_len,
+		.ip = r->pod_cidr & prefix_mask(r->prefix_len),
+	};
+	struct gnt_ipcache_val v = { .node_ip = r->node_ip };
+
+	if (r->prefix_len > 32 || !r->node_ip)
+		return gerr_set(err, -EINVAL, "remote needs prefix_len <= 32 and a node IP");
+	if (bpf_map_update_elem(dp->fd_ipcache, &k, &v, BPF_ANY))
+		return gerr_set(err, -errno, "ipcache update: %s", strerror(errno));
+	return 0;
+}
+
+int dp_remote_delete(struct dp_node *dp, uint32_t pod_cidr, uint8_t prefix_len, struct gerr *err)
+{
+	struct gnt_ipcache_key k = { .prefixlen = prefix_len, .ip = pod_cidr & prefix_mask(prefix_len) };
+
+	if (prefix_len > 32)
+		return gerr_set(err, -EINVAL, "prefix_len > 32");
+	if (bpf_map_delete_elem(dp->fd_ipcache, &k))
+		return gerr_set(err, -errno, "ipcache delete: %s", strerror(errno));
+	return 0;
+}
+
+int dp_remote_foreach(struct dp_node *dp, dp_remote_cb cb, void *arg)
+{
+	struct gnt_ipcache_key key, next, *prev = NULL;
+	struct gnt_ipcache_val v;
+	struct dp_remote r;
+	int ret;
+
+	while (!bpf_map_get_next_key(dp->fd_ipcache, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(dp->fd_ipcache, &key, &v) || !v.node_ip)
+			continue;
+		r.pod_cidr = key.ip;
+		r.prefix_len = key.prefixlen;
+		r.node_ip = v.node_ip;
+		ret = cb(&r, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ stats */
+
+int dp_stats_read(struct dp_node *dp, struct dp_stats *out, struct gerr *err)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct gnt_stat *vals;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0)
+		return gerr_set(err, ncpu ? ncpu : -EINVAL, "cannot count CPUs");
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return gerr_set(err, -ENOMEM, "out of memory");
+	for (__u32 slot = 0; slot < GNT_STATS_SLOTS; slot++) {
+		uint64_t pk = 0, by = 0;
+
+		if (bpf_map_lookup_elem(dp->fd_stats, &slot, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			pk += vals[c].packets;
+			by += vals[c].bytes;
+		}
+		if (slot < GNT_STATS_DROP_BASE) {
+			out->fwd_packets[slot] = pk;
+			out->fwd_bytes[slot] = by;
+		} else if (slot - GNT_STATS_DROP_BASE < DP_MAX_REASONS) {
+			out->drop_packets[slot - GNT_STATS_DROP_BASE] = pk;
+			out->drop_bytes[slot - GNT_STATS_DROP_BASE] = by;
+		}
+	}
+	free(vals);
+	return 0;
+}
+
+const char *dp_fwd_name(int kind)
+{
+	switch (kind) {
+#define X(name, val, str) case (val): return str;
+	GNT_FWD_LIST(X)
+#undef X
+	}
+	return NULL;
+}
+
+const char *dp_drop_name(int reason)
+{
+	if (reason > 0)
+		reason = -reason;
+	switch (reason) {
+#define X(name, val, str) case (val): return str;
+	GNT_DROP_LIST(X)
+#undef X
+	}
+	return NULL;
+}
