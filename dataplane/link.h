@@ -18,6 +18,8 @@ int link_veth_create(const char *host_ifname, const char *peer_ifname,
 int link_delete(const char *ifname, int netns_fd /* -1 = current */, struct gerr *err);
 int link_ifindex(const char *ifname, int netns_fd, struct gerr *err); /* >0 or -errno */
 int link_get_mac(const char *ifname, int netns_fd, uint8_t mac[6], struct gerr *err);
+/* MTU of ifname: >0 or -errno. */
+int link_mtu(const char *ifname, int netns_fd, struct gerr *err);
 int link_set_up(const char *ifname, int netns_fd, struct gerr *err);
 int link_addr_add(const char *ifname, int netns_fd, uint32_t ip, uint8_t prefix_len,
 		  struct gerr *err);

@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: Apache-2.0
+# agent/: gannet-agent (node agent, CNI host, IPAM, metrics) and gannet-cni
+# (the CNI plugin), plus their unit tests (no root needed).
+AGENT_PKGS   := jansson yaml-0.1 libmicrohttpd libcrypto
+CFLAGS_agent := $(shell pkg-config --cflags $(AGENT_PKGS))
+AGENT_LIBS   := $(shell pkg-config --libs $(AGENT_PKGS)) -lpthread
+
+# Pure modules shared by the daemon, the plugin and the unit tests.
+AGENT_CORE_OBJS := $(addprefix $(OBJ_DIR)/agent/,ipam.o config.o proto.o cni/cni.o)
+AGENT_OBJS := $(AGENT_CORE_OBJS) \
+	$(addprefix $(OBJ_DIR)/agent/,main.o pods.o cnisrv.o metrics.o)
+CNI_OBJS   := $(OBJ_DIR)/agent/cni/main.o $(OBJ_DIR)/agent/ipam.o \
+	$(OBJ_DIR)/agent/proto.o $(OBJ_DIR)/agent/cni/cni.o
+
+# dataplane/build.mk is included after this file, so name its library
+# directly (prerequisites expand immediately; DP_LIBS in the recipe is late).
+$(BIN_DIR)/gannet-agent: $(AGENT_OBJS) $(BUILD)/lib/libgannet-dataplane.a $(COMMON_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DP_LIBS) $(AGENT_LIBS)
+
+$(BIN_DIR)/gannet-cni: $(CNI_OBJS) $(COMMON_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+BINS += $(BIN_DIR)/gannet-agent $(BIN_DIR)/gannet-cni
+
+# Unit tests: tests/unit/<name>.c -> $(BUILD)/tests/unit/<name>
+AGENT_TEST_DIR  := $(BUILD)/tests/unit
+AGENT_TEST_BINS := $(AGENT_TEST_DIR)/ipam_test $(AGENT_TEST_DIR)/agentcfg_test \
+	$(AGENT_TEST_DIR)/cni_test
+TEST_BINS += $(AGENT_TEST_BINS)
+
+$(AGENT_TEST_BINS): $(AGENT_TEST_DIR)/%: $(OBJ_DIR)/tests/unit/%.o $(AGENT_CORE_OBJS) $(COMMON_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+.PHONY: agent agent-tests
+agent: $(BIN_DIR)/gannet-agent $(BIN_DIR)/gannet-cni
+agent-tests: $(AGENT_TEST_BINS)

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* gannet-agent: one node's agent. Owns the node's dataplane (runs inside
+ * the node's network namespace), serves gannet-cni over a unix socket,
+ * programs the peers from its config file (SIGHUP reloads them) and exposes
+ * /metrics and /healthz. Killing it leaves the datapath forwarding; the next
+ * start reuses the pins and reconciles.
+ *
+ *   gannet-agent --config FILE [-v]
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "dataplane/link.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: gannet-agent --config FILE [-v]\n"
+		   "  -c, --config FILE   agent configuration (YAML, see docs/agent.md)\n"
+		   "  -v, --verbose       more logging (repeat for debug)\n"
+		   "  -h, --help          this text\n");
+}
+
+/* ---- dataplane component ------------------------------------------------ */
+
+static int dataplane_start(struct agent *a, struct gerr *err)
+{
+	const struct agentcfg *c = &a->cfg;
+	struct dp_config dc = {
+		.node_name = c->node_name,
+		.pin_root = c->pin_root,
+		.underlay_ifname = c->underlay_ifname,
+		.node_ip = c->node_ip,
+		.pod_cidr = c->pod_cidr,
+		.pod_prefix_len = c->pod_prefix,
+		.cluster_cidr = c->cluster_cidr,
+		.cluster_prefix_len = c->cluster_prefix,
+		.underlay_mode = c->underlay_mode,
+	};
+	int mtu, ret;
+
+	mtu = link_mtu(c->underlay_ifname, -1, err);
+	if (mtu < 0)
+		return gerr_wrap(err, "underlayInterface");
+	/* VXLAN over IPv4 costs 50 bytes: outer Ethernet 14 + IP 20 + UDP 8
+	 * + VXLAN 8 */
+	a->pod_mtu = c->mtu ? c->mtu : (unsigned)mtu - 50;
+	ret = dp_open(&dc, &a->dp, err);
+	if (ret)
+		return gerr_wrap(err, "dataplane");
+	pr_info("dataplane loaded for %s on %s (pod MTU %u)", c->node_name,
+		c->underlay_ifname, a->pod_mtu);
+	return 0;
+}
+
+static void dataplane_stop(struct agent *a)
+{
+	pthread_mutex_lock(&a->dp_lock);
+	if (a->dp)
+		dp_close(a->dp);   /* pins and attachments stay */
+	a->dp = NULL;
+	pthread_mutex_unlock(&a->dp_lock);
+}
+
+/* ---- SIGHUP: reload peers ------------------------------------------------ */
+
+static void reload(struct agent *a)
+{
+	struct agentcfg *n = calloc(1, sizeof(*n));
+	struct gerr err = { 0 };
+
+	if (!n)
+		return;
+	if (agentcfg_load(a->cfg_path, n, &err)) {
+		pr_err("reload: %s (keeping the running configuration)", err.msg);
+		goto out;
+	}
+	if (strcmp(n->node_name, a->cfg.node_name) || n->node_ip != a->cfg.node_ip ||
+	    n->pod_cidr != a->cfg.pod_cidr || n->pod_prefix != a->cfg.pod_prefix ||
+	    strcmp(n->underlay_ifname, a->cfg.underlay_ifname))
+		pr_warn("reload: only peers are reloaded; other changes need a restart");
+	if (peers_sync(a, n, &err)) {
+		pr_err("reload: peers: %s", err.msg);
+		goto out;
+	}
+	a->cfg.n_peers = n->n_peers;
+	memcpy(a->cfg.peers, n->peers, sizeof(n->peers));
+	pr_info("reload: %zu peers", n->n_peers);
+out:
+	free(n);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct agent *a;
+	struct gerr err = { 0 };
+	sigset_t set;
+	int opt, sig, rc = 1;
+
+	log_set_prefix("gannet-agent");
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return 1;
+	pthread_mutex_init(&a->dp_lock, NULL);
+	pthread_mutex_init(&a->pods_lock, NULL);
+	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': a->cfg_path = optarg; break;
+		case 'v': if (log_level < LOG_LVL_DEBUG) log_level++; break;
+		case 'h': usage(stdout); free(a); return 0;
+		default: usage(stderr); free(a); return 2;
+		}
+	}
+	if (!a->cfg_path || optind != argc) {
+		usage(stderr);
+		free(a);
+		return 2;
+	}
+	if (agentcfg_load(a->cfg_path, &a->cfg, &err)) {
+		pr_err("invalid configuration: %s", err.msg);
+		free(a);
+		return 1;
+	}
+
+	/* Signals are taken synchronously by the main thread; every thread
+	 * created below inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (ipam_store_init(&a->ipam, a->cfg.state_dir, a->cfg.pod_cidr, a->cfg.pod_prefix,
+			    &err)) {
+		pr_err("IPAM: %s", err.msg);
+		goto out;
+	}
+	{
+		/* fail early on a corrupt or mismatched state file */
+		struct ipam p;
+
+		if (ipam_store_lock(&a->ipam, &p, &err)) {
+			pr_err("IPAM: %s", err.msg);
+			goto out;
+		}
+		pr_info("IPAM: %zu addresses allocated in %s", p.n, a->cfg.state_dir);
+		ipam_store_unlock(&a->ipam, &p);
+	}
+	if (dataplane_start(a, &err)) {
+		pr_err("%s", err.msg);
+		goto out;
+	}
+	if (pods_reconcile(a, &err))
+		pr_warn("reconcile: %s", err.msg);
+	if (peers_sync(a, &a->cfg, &err)) {
+		pr_err("peers: %s", err.msg);
+		goto out;
+	}
+	if (metrics_start(a, &err)) {
+		pr_err("%s", err.msg);
+		goto out;
+	}
+	atomic_store(&a->ready, true);
+	if (cnisrv_start(a, &err)) {
+		pr_err("%s", err.msg);
+		goto out;
+	}
+	pr_info("node %s ready", a->cfg.node_name);
+
+	for (;;) {
+		sig = sigwaitinfo(&set, NULL);
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("sigwaitinfo: %s", strerror(errno));
+			break;
+		}
+		if (sig == SIGHUP) {
+			reload(a);
+			continue;
+		}
+		pr_info("signal %d, stopping (datapath keeps forwarding)", sig);
+		break;
+	}
+	rc = 0;
+out:
+	atomic_store(&a->ready, false);
+	cnisrv_stop(a);
+	metrics_stop(a);
+	dataplane_stop(a);
+	free(a);
+	return rc;
+}

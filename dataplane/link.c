@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Link set-up with libnl-route-3 (see link.h). Work inside another network
+ * namespace runs in a short-lived thread that setns()es first: a thread's
+ * network namespace is its own, so the caller's threads never change
+ * namespace, and a netlink socket opened there stays bound to that netns. */
+#include "dataplane/link.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/neighbour.h>
+#include <netlink/route/route.h>
+
+/* ---- running a function in a netns ------------------------------------ */
+
+typedef int (*link_fn)(struct nl_sock *sk, void *arg, struct gerr *err);
+
+struct nsjob {
+	int netns_fd;
+	link_fn fn;
+	void *arg;
+	struct gerr *err;
+	int ret;
+};
+
+static void nsjob_run(struct nsjob *j)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int ret;
+
+	if (!sk) {
+		j->ret = gerr_set(j->err, -ENOMEM, "netlink socket alloc");
+		return;
+	}
+	ret = nl_connect(sk, NETLINK_ROUTE);
+	if (ret < 0) {
+		j->ret = gerr_set(j->err, -EIO, "netlink connect: %s", nl_geterror(ret));
+		nl_socket_free(sk);
+		return;
+	}
+	j->ret = j->fn(sk, j->arg, j->err);
+	nl_socket_free(sk);
+}
+
+static void *nsjob_thread(void *p)
+{
+	struct nsjob *j = p;
+
+	if (setns(j->netns_fd, CLONE_NEWNET) < 0) {
+		j->ret = gerr_set(j->err, -errno, "setns: %s", strerror(errno));
+		return NULL;
+	}
+	nsjob_run(j);
+	return NULL;
+}
+
+static int in_netns(int netns_fd, link_fn fn, void *arg, struct gerr *err)
+{
+	struct nsjob j = { .netns_fd = netns_fd, .fn = fn, .arg = arg, .err = err };
+	pthread_t t;
+	int ret;
+
+	if (netns_fd < 0) {
+		nsjob_run(&j);
+		return j.ret;
+	}
+	ret = pthread_create(&t, NULL, nsjob_thread, &j);
+	if (ret)
+		return gerr_set(err, -ret, "pthread_create: %s", strerror(ret));
+	pthread_join(t, NULL);
+	return j.ret;
+}
+
+/* libnl error codes -> errno, for the cases callers branch on. */
+static int nlerr(int e)
+{
+	switch (-e) {
+	case NLE_EXIST: return -EEXIST;
+	case NLE_OBJ_NOTFOUND: return -ENOENT;
+	case NLE_NODEV: return -ENODEV;
+	case NLE_PERM: return -EPERM;
+	case NLE_NOMEM: return -ENOMEM;
+	case NLE_INVAL: return -EINVAL;
+	case NLE_BUSY: return -EBUSY;
+	case NLE_NOADDR: return -EADDRNOTAVAIL;
+	default: return -EIO;
+	}
+}
+
+static int get_link(struct nl_sock *sk, const char *ifname, struct rtnl_link **out,
+		    struct gerr *err)
+{
+	int ret = rtnl_link_get_kernel(sk, 0, ifname, out);
+
+	if (ret < 0) {
+		ret = nlerr(ret);
+		if (ret == -ENOENT)
+			ret = -ENODEV;
+		return gerr_set(err, ret, "link %s: %s", ifname,
+				ret == -ENODEV ? "no such device" : strerror(-ret));
+	}
+	return 0;
+}
+
+static struct nl_addr *ip4_addr(uint32_t ip, uint8_t prefix)
+{
+	struct nl_addr *a = nl_addr_build(AF_INET, &ip, 4);
+
+	if (a)
+		nl_addr_set_prefixlen(a, prefix);
+	return a;
+}
+
+/* ---- veth ---------------------------------------------------------------- */
+
+struct veth_args {
+	const char *host, *peer;
+	int netns_fd;
+	unsigned mtu;
+};
+
+static int veth_fn(struct nl_sock *sk, void *p, struct gerr *err)
+{
+	struct veth_args *a = p;
+	struct rtnl_link *link = NULL, *peer, *existing = NULL;
+	int ret;
+
+	if (rtnl_link_get_kernel(sk, 0, a->host, &existing) == 0) {
+		rtnl_link_put(existing);
+		return gerr_set(err, -EEXIST, "link %s already exists", a->host);
+	}
+	link = rtnl_link_veth_alloc();
+	if (!link)
+		return gerr_set(err, -ENOMEM, "veth alloc");
+	peer = rtnl_link_veth_get_peer(link);
+	rtnl_link_set_name(link, a->host);
+	rtnl_link_set_name(peer, a->peer);
+	if (a->mtu) {
+		rtnl_link_set_mtu(link, a->mtu);
+		rtnl_link_set_mtu(peer, a->mtu);
+	}
+	/* IFLA_NET_NS_FD on the peer: the kernel creates it directly in the
+	 * pod netns, so there is never a window where it exists here. */
+	if (a->netns_fd >= 0)
+		rtnl_link_set_ns_fd(peer, a->netns_fd);
+	rtnl_link_set_flags(link, IFF_UP);
+	ret = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(peer);
+	rtnl_link_veth_release(link);
+	if (ret < 0) {
+		ret = nlerr(ret);
+		return gerr_set(err, ret, "create veth %s/%s: %s", a->host, a->peer,
+				ret == -EEXIST ? "interface already exists" : strerror(-ret));
+	}
+	return 0;
+}
+
+int link_veth_create(const char *host_ifname, const char *peer_ifname,
+		     int netns_fd, unsigned mtu, struct gerr *err)
+{
+	struct veth_args a = { host_ifname, peer_ifname, netns_fd, mtu };
+	int ret;
+
+	if (netns_fd >= 0) {
+		ret = link_ifindex(peer_ifname, netns_fd, NULL);
+		if (ret > 0)
+			return gerr_set(err, -EEXIST, "%s already exists in the target netns",
+					peer_ifname);
+	}
+	return in_netns(-1, veth_fn, &a, err);
+}
+
+/* ---- simple link ops ------------------------------------------------------ */
+
+struct link_args {
+	const char *ifname;
+	uint8_t *mac;
+	int ifindex;
+	unsigned mtu;
+};
+
+static int delete_fn(struct nl_sock *sk, void *p, struct gerr *err)
+{
+	struct link_args *a = p;
+	struct rtnl_link *l;
+	int ret;
+
+	ret = get_link(sk, a->ifname, &l, err);
+	if (ret)
+		return ret;
+	ret = rtnl_link_delete(sk, l);
+	rtnl_link_put(l);
+	if (ret < 0)
+		return gerr_set(err, nlerr(ret), "delete %s: %s", a->ifname, nl_geterror(ret));
+	return 0;
+}
+
+int link_delete(const char *ifname, int netns_fd, struct gerr *err)
+{
+	struct link_args a = { .ifname = ifname };
+
+	return in_netns(netns_fd, delete_fn, &a, err);
+}
+
+static int info_fn(struct nl_sock *sk, void *p, struct gerr *err)
+{
+	struct link_args *a = p;
+	struct rtnl_link *l;
+	struct nl_addr *ll;
+	int ret;
+
+	ret = get_link(sk, a->ifname, &l, err);
+	if (ret)
+		return ret;
+	a->ifindex = rtnl_link_get_ifindex(l);
+	a->mtu = rtnl_link_get_mtu(l);
+	if (a->mac) {
+		ll = rtnl_link_get_addr(l);
+		if (!ll || nl_addr_get_len(ll) != 6) {
+			rtnl_link_put(l);
+			return gerr_set(err, -EINVAL, "%s has no Ethernet address", a->ifname);
+		}
+		memcpy(a->mac, nl_addr_get_binary_addr(ll), 6);
+	}
+	rtnl_link_put(l);
+	return 0;
+}
+
+int link_ifindex(const char *ifname, int netns_fd, struct gerr *err)
+{
+	struct link_args a = { .ifname = ifname };
+	int ret = in_netns(netns_fd, info_fn, &a, err);
+
+	return ret ? ret : a.ifindex;
+}
+
+int link_get_mac(const char *ifname, int netns_fd, uint8_t mac[6], struct gerr *err)
+{
+	struct link_args a = { .ifname = ifname, .mac = mac };
+
+	return in_netns(netns_fd, info_fn, &a, err);
+}
+
+int link_mtu(const char *ifname, int netns_fd, struct gerr *err)
+{
+	struct link_args a = { .ifname = ifname };
+	int ret = in_netns(netns_fd, info_fn, &a, err);
+
+	return ret ? ret : (int)a.mtu;
+}
+
+static int up_fn(struct nl_sock *sk, void *p, struct gerr *err)
+{
+	struct link_args *a = p;
+	struct rtnl_link *l, *chg;
+	int ret;
+
+	ret = get_link(sk, a->ifname, &l, err);
+	if (ret)
+		return ret;
+	chg = rtnl_link_alloc();
+	if (!chg) {
+		rtnl_link_put(l);
+		return gerr_set(err, -ENOMEM, "link alloc");
+	}
+	rtnl_link_set_flags(chg, IFF_UP);
+	ret = rtnl_link_change(sk, l, chg, 0);
+	rtnl_link_put(chg);
+	rtnl_link_put(l);
+	if (ret < 0)
+		return gerr_set(err, nlerr(ret), "set %s up: %s", a->ifname, nl_geterror(ret));
+	return 0;
+}
+
+int link_set_up(const char *ifname, int netns_fd, struct gerr *err)
+{
+	struct link_args a = { .ifname = ifname };
+
+	return in_netns(netns_fd, up_fn, &a, err);
+}
+
+/* ---- addresses, routes, neighbours ---------------------------------------- */
+
+struct l3_args {
+	const char *ifname;
+	uint32_t ip, gw;
+	uint8_t prefix;
+	const uint8_t *mac;
+	bool del;
+};
+
+static int addr_fn(struct nl_sock *sk, void *p, struct gerr *err)
+{
+	struct l3_args *a = p;
+	struct rtnl_addr *addr = NULL;
+	struct nl_addr *local = NULL;
+	int ifindex, ret;
+
+	ifindex = link_ifindex(a->ifname, -1, err);
+	if (ifindex < 0)
+		return ifindex;
+	addr = rtnl_addr_alloc();
+	local = ip4_addr(a->ip, a->prefix);
+	if (!addr || !local) {
+		ret = gerr_set(err, -ENOMEM, "addr alloc");
+		goto out;
+	}
+	rtnl_addr_set_ifindex(addr, ifindex);
+	rtnl_addr_set_family(addr, AF_INET);
+	rtnl_addr_set_local(addr, local);
+	rtnl_addr_set_prefixlen(addr, a->prefix);
+	ret = rtnl_addr_add(sk, addr, NLM_F_REPLACE);
+	if (ret < 0)
+		ret = gerr_set(err, nlerr(ret), "add address to %s: %s", a->ifname,
+			       nl_geterror(ret));
+out:
+	nl_addr_put(local);
+	if (addr)
+		rtnl_addr_put(addr);
+	return ret < 0 ? ret : 0;
+}
+
+int link_addr_add(const char *ifname, int netns_fd, uint32_t ip, uint8_t prefix_len,
+		  struct gerr *err)
+{
+	struct l3_args a = { .ifname = ifname, .ip = ip, .prefix = prefix_len };
+
+	return in_netns(netns_fd, addr_fn, &a, err);
+}
+
+static int route_fn(struct nl_sock *sk, void *p, struct gerr *err)
+{
+	struct l3_args *a = p;
+	struct rtnl_route *r = NULL;
+	struct rtnl_nexthop *nh = NULL;
+	struct nl_addr *dst = NULL, *gw = NULL;
+	int ifindex, ret;
+
+	ifindex = link_ifindex(a->ifname, -1, err);
+	if (ifindex < 0)
+		return ifindex;
+	r = rtnl_route_alloc();
+	nh = rtnl_route_nh_alloc();
+	dst = ip4_addr(a->ip, a->prefix);
+	if (!r || !nh || !dst) {
+		ret = gerr_set(err, -ENOMEM, "route alloc");
+		goto out;
+	}
+	rtnl_route_set_family(r, AF_INET);
+	rtnl_route_set_table(r, RT_TABLE_MAIN);
+	rtnl_route_set_protocol(r, RTPROT_STATIC);
+	rtnl_route_set_type(r, RTN_UNICAST);
+	rtnl_route_set_dst(r, dst);
+	rtnl_route_nh_set_ifindex(nh, ifindex);
+	if (a->gw) {
+		gw = ip4_addr(a->gw, 32);
+		if (!gw) {
+			ret = gerr_set(err, -ENOMEM, "route alloc");
+			goto out;
+		}
+		/* The gateway (169.254.1.1) is on no subnet of the pod:
+		 * onlink tells the kernel to trust it is on the link. */
+		rtnl_route_nh_set_gateway(nh, gw);
+		rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
+		rtnl_route_set_scope(r, RT_SCOPE_UNIVERSE);
+	} else {
+		rtnl_route_set_scope(r, RT_SCOPE_LINK);
+	}
+	rtnl_route_add_nexthop(r, nh);
+	nh = NULL;
+	if (a->del)
+		ret = rtnl_route_delete(sk, r, 0);
+	else
+		ret = rtnl_route_add(sk, r, NLM_F_CREATE | NLM_F_REPLACE);
+	if (ret < 0)
+		ret = gerr_set(err, nlerr(ret), "%s route on %s: %s", a->del ? "delete" : "add",
+			       a->ifname, nl_geterror(ret));
+out:
+	nl_addr_put(dst);
+	nl_addr_put(gw);
+	if (nh)
+		rtnl_route_nh_free(nh);
+	if (r)
+		rtnl_route_put(r);
+	return ret < 0 ? ret : 0;
+}
+
+int link_route_add(const char *ifname, int netns_fd, uint32_t dst, uint8_t prefix_len,
+		   uint32_t gw, struct gerr *err)
+{
+	struct l3_args a = { .ifname = ifname, .ip = dst, .prefix = prefix_len, .gw = gw };
+
+	return in_netns(netns_fd, route_fn, &a, err);
+}
+
+int link_route_del(const char *ifname, int netns_fd, uint32_t dst, uint8_t prefix_len,
+		   struct gerr *err)
+{
+	struct l3_args a = { .ifname = ifname, .ip = dst, .prefix = prefix_len, .del = true };
+
+	return in_netns(netns_fd, route_fn, &a, err);
+}
+
+static int neigh_fn(struct nl_sock *sk, void *p, struct gerr *err)
+{
+	struct l3_args *a = p;
+	struct rtnl_neigh *n = NULL;
+	struct nl_addr *dst = NULL, *ll = NULL;
+	int ifindex, ret;
+
+	ifindex = link_ifindex(a->ifname, -1, err);
+	if (ifindex < 0)
+		return ifindex;
+	n = rtnl_neigh_alloc();
+	dst = ip4_addr(a->ip, 32);
+	ll = nl_addr_build(AF_LLC, (void *)a->mac, 6);
+	if (!n || !dst || !ll) {
+		ret = gerr_set(err, -ENOMEM, "neigh alloc");
+		goto out;
+	}
+	rtnl_neigh_set_ifindex(n, ifindex);
+	rtnl_neigh_set_family(n, AF_INET);
+	rtnl_neigh_set_dst(n, dst);
+	rtnl_neigh_set_lladdr(n, ll);
+	rtnl_neigh_set_state(n, NUD_PERMANENT);
+	ret = rtnl_neigh_add(sk, n, NLM_F_CREATE | NLM_F_REPLACE);
+	if (ret < 0)
+		ret = gerr_set(err, nlerr(ret), "add neighbour on %s: %s", a->ifname,
+			       nl_geterror(ret));
+out:
+	nl_addr_put(dst);
+	nl_addr_put(ll);
+	if (n)
+		rtnl_neigh_put(n);
+	return ret < 0 ? ret : 0;
+}
+
+int link_neigh_add_permanent(const char *ifname, int netns_fd, uint32_t ip,
+			     const uint8_t mac[6], struct gerr *err)
+{
+	struct l3_args a = { .ifname = ifname, .ip = ip, .mac = mac };
+
+	return in_netns(netns_fd, neigh_fn, &a, err);
+}
