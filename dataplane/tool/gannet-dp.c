@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* gannet-dp: inspect and drive one node's datapath through its pins
+ * (libgannet-dataplane). Used by tests, the benchmark harness and for
+ * debugging; `show`/`stats` accept -j for JSON.
+ *
+ *   gannet-dp -n NODE open --underlay IF --node-ip A --pod-cidr C/L
+ *                          [--cluster-cidr C/L] [--mode auto|tc|xdp] [--vxlan-port P]
+ *   gannet-dp -n NODE ep-add --ip A --ifname IF --mac M [--host-mac M]
+ *                          [--identity N] [--xdp-redirect]
+ *   gannet-dp -n NODE ep-del --ip A
+ *   gannet-dp -n NODE remote-add --cidr C/L --node-ip A
+ *   gannet-dp -n NODE remote-del --cidr C/L
+ *   gannet-dp -n NODE [-j] show | stats
+ *   gannet-dp -n NODE destroy [--underlay IF]
+ * Global: -r PIN_ROOT (default /sys/fs/bpf/gannet), -v verbose. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "dataplane/dataplane.h"
+
+struct opts {
+	const char *node, *pin_root, *underlay, *ifname;
+	uint32_t node_ip, ip, cidr, cluster;
+	uint8_t cidr_len, cluster_len;
+	uint8_t mac[6], host_mac[6];
+	int have_mac, have_host_mac, have_cidr, json, xdp_redirect;
+	uint32_t identity;
+	uint16_t vxlan_port;
+	enum dp_underlay_mode mode;
+};
+
+/* ------------------------------------------------------------ parsing */
+
+static int parse_ip(const char *s, uint32_t *out)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*out = a.s_addr;
+	return 0;
+}
+
+static int parse_cidr(const char *s, uint32_t *ip, uint8_t *len)
+{
+	char buf[64], *slash;
+	long l;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = '\0';
+	l = strtol(slash + 1, NULL, 10);
+	if (l < 0 || l > 32)
+		return -EINVAL;
+	*len = (uint8_t)l;
+	return parse_ip(buf, ip);
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+static int ifname_mac(const char *ifname, uint8_t mac[6])
+{
+	struct ifreq ifr = { 0 };
+	int fd, ret = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		ret = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return ret;
+}
+
+static const char *ipstr(uint32_t ip, char *buf)
+{
+	return inet_ntop(AF_INET, &ip, buf, INET_ADDRSTRLEN);
+}
+
+static const char *macstr(const uint8_t m[6], char *buf)
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return buf;
+}
+
+/* ------------------------------------------------------------ commands */
+
+static int cmd_open(struct opts *o, struct gerr *err)
+{
+	struct dp_config cfg = {
+		.node_name = o->node, .pin_root = o->pin_root, .underlay_ifname = o->underlay,
+		.node_ip = o->node_ip, .pod_cidr = o->cidr, .pod_prefix_len = o->cidr_len,
+		.cluster_cidr = o->cluster, .cluster_prefix_len = o->cluster_len,
+		.vxlan_port = o->vxlan_port, .underlay_mode = o->mode,
+	};
+	struct dp_node *dp;
+	int ret;
+
+	if (!o->node_ip || !o->have_cidr)
+		return gerr_set(err, -EINVAL, "open needs --node-ip and --pod-cidr");
+	ret = dp_open(&cfg, &dp, err);
+	if (ret)
+		return ret;
+	printf("node %s: datapath loaded, underlay mode %s\n", o->node,
+	       dp_underlay_mode_get(dp) == DP_UNDERLAY_XDP ? "xdp" : "tc");
+	dp_close(dp);
+	return 0;
+}
+
+static int with_pins(struct opts *o, struct dp_node **dp, struct gerr *err)
+{
+	return dp_open_pinned(o->pin_root, o->node, dp, err);
+}
+
+static int cmd_ep_add(struct opts *o, struct gerr *err)
+{
+	struct dp_endpoint ep = { .ip = o->ip, .identity = o->identity };
+	struct dp_node *dp;
+	int ret;
+
+	if (!o->ip || !o->ifname || !o->have_mac)
+		return gerr_set(err, -EINVAL, "ep-add needs --ip, --ifname and --mac");
+	ep.ifindex = if_nametoindex(o->ifname);
+	if (!ep.ifindex)
+		return gerr_set(err, -errno, "%s: %s", o->ifname, strerror(errno));
+	memcpy(ep.mac, o->mac, 6);
+	if (o->have_host_mac)
+		memcpy(ep.host_mac, o->host_mac, 6);
+	else if ((ret = ifname_mac(o->ifname, ep.host_mac)))
+		return gerr_set(err, ret, "MAC of %s: %s", o->ifname, strerror(-ret));
+	if (o->xdp_redirect)
+		ep.flags |= DP_EP_F_XDP_REDIRECT;
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	ret = dp_endpoint_upsert(dp, &ep, err);
+	dp_close(dp);
+	return ret;
+}
+
+static int cmd_ep_del(struct opts *o, struct gerr *err)
+{
+	struct dp_node *dp;
+	int ret;
+
+	if (!o->ip)
+		return gerr_set(err, -EINVAL, "ep-del needs --ip");
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	ret = dp_endpoint_delete(dp, o->ip, err);
+	dp_close(dp);
+	return ret;
+}
+
+static int cmd_remote_add(struct opts *o, struct gerr *err)
+{
+	struct dp_remote r = { .pod_cidr = o->cidr, .prefix_len = o->cidr_len, .node_ip = o->node_ip };
+	struct dp_node *dp;
+	int ret;
+
+	if (!o->have_cidr || !o->node_ip)
+		return gerr_set(err, -EINVAL, "remote-add needs --cidr and --node-ip");
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	ret = dp_remote_upsert(dp, &r, err);
+	dp_close(dp);
+	return ret;
+}
+
+static int cmd_remote_del(struct opts *o, struct gerr *err)
+{
+	struct dp_node *dp;
+	int ret;
+
+	if (!o->have_cidr)
+		return gerr_set(err, -EINVAL, "remote-del needs --cidr");
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	ret = dp_remote_delete(dp, o->cidr, o->cidr_len, err);
+	dp_close(dp);
+	return ret;
+}
+
+static int ep_json_cb(const struct dp_endpoint *ep, void *arg)
+{
+	char ip[INET_ADDRSTRLEN], m1[18], m2[18];
+
+	json_array_append_new(arg, json_pack("{s:s, s:i, s:s, s:s, s:i, s:b}",
+		"ip", ipstr(ep->ip, ip), "ifindex", (int)ep->ifindex, "mac", macstr(ep->mac, m1),
+		"host_mac", macstr(ep->host_mac, m2), "identity", (int)ep->identity,
+		"xdp_redirect", !!(ep->flags & DP_EP_F_XDP_REDIRECT)));
+	return 0;
+}
+
+static int remote_json_cb(const struct dp_remote *r, void *arg)
+{
+	char ip[INET_ADDRSTRLEN], nip[INET_ADDRSTRLEN], cidr[32];
+
+	snprintf(cidr, sizeof(cidr), "%s/%u", ipstr(r->pod_cidr, ip), r->prefix_len);
+	json_array_append_new(arg, json_pack("{s:s, s:s}", "cidr", cidr,
+					     "node_ip", ipstr(r->node_ip, nip)));
+	return 0;
+}
+
+static json_t *stats_json(const struct dp_stats *st)
+{
+	json_t *fwd = json_object(), *drop = json_object();
+
+	for (int i = 0; i < DP_MAX_REASONS; i++) {
+		if (dp_fwd_name(i))
+			json_object_set_new(fwd, dp_fwd_name(i), json_pack("{s:I, s:I}",
+				"packets", (json_int_t)st->fwd_packets[i],
+				"bytes", (json_int_t)st->fwd_bytes[i]));
+		if (dp_drop_name(-i))
+			json_object_set_new(drop, dp_drop_name(-i), json_pack("{s:I, s:I, s:i}",
+				"packets", (json_int_t)st->drop_packets[i],
+				"bytes", (json_int_t)st->drop_bytes[i], "code", -i));
+	}
+	return json_pack("{s:o, s:o}", "forward", fwd, "drop", drop);
+}
+
+static void stats_print(const struct dp_stats *st)
+{
+	printf("%-24s %14s %16s\n", "counter", "packets", "bytes");
+	for (int i = 0; i < DP_MAX_REASONS; i++)
+		if (dp_fwd_name(i))
+			printf("fwd  %-19s %14llu %16llu\n", dp_fwd_name(i),
+			       (unsigned long long)st->fwd_packets[i],
+			       (unsigned long long)st->fwd_bytes[i]);
+	for (int i = 0; i < DP_MAX_REASONS; i++)
+		if (dp_drop_name(-i))
+			printf("drop %-19s %14llu %16llu\n", dp_drop_name(-i),
+			       (unsigned long long)st->drop_packets[i],
+			       (unsigned long long)st->drop_bytes[i]);
+}
+
+static int cmd_show(struct opts *o, int only_stats, struct gerr *err)
+{
+	json_t *eps = json_array(), *rems = json_array(), *root;
+	struct dp_stats st;
+	struct dp_node *dp;
+	size_t i;
+	json_t *v;
+	int ret;
+
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		goto out;
+	dp_endpoint_foreach(dp, ep_json_cb, eps);
+	dp_remote_foreach(dp, remote_json_cb, rems);
+	ret = dp_stats_read(dp, &st, err);
+	if (ret)
+		goto out;
+	if (o->json) {
+		root = only_stats ? stats_json(&st) :
+			json_pack("{s:s, s:s, s:O, s:O, s:o}", "node", o->node, "underlay_mode",
+				  dp_underlay_mode_get(dp) == DP_UNDERLAY_XDP ? "xdp" : "tc",
+				  "endpoints", eps, "remotes", rems, "stats", stats_json(&st));
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		putchar('\n');
+		json_decref(root);
+		goto out;
+	}
+	if (!only_stats) {
+		printf("node %s (underlay %s)\nendpoints:\n", o->node,
+		       dp_underlay_mode_get(dp) == DP_UNDERLAY_XDP ? "xdp" : "tc");
+		json_array_foreach(eps, i, v)
+			printf("  %-15s ifindex %-5lld mac %s host %s identity %lld\n",
+			       json_string_value(json_object_get(v, "ip")),
+			       json_integer_value(json_object_get(v, "ifindex")),
+			       json_string_value(json_object_get(v, "mac")),
+			       json_string_value(json_object_get(v, "host_mac")),
+			       json_integer_value(json_object_get(v, "identity")));
+		printf("remotes:\n");
+		json_array_foreach(rems, i, v)
+			printf("  %-18s via %s\n", json_string_value(json_object_get(v, "cidr")),
+			       json_string_value(json_object_get(v, "node_ip")));
+	}
+	stats_print(&st);
+out:
+	json_decref(eps);
+	json_decref(rems);
+	dp_close(dp);
+	return ret;
+}
+
+/* ------------------------------------------------------------ main */
+
+static const struct command {
+	const char *name;
+	int (*fn)(struct opts *o, struct gerr *err);
+} commands[] = {
+	{ "open", cmd_open },
+	{ "ep-add", cmd_ep_add },
+	{ "ep-del", cmd_ep_del },
+	{ "remote-add", cmd_remote_add },
+	{ "remote-del", cmd_remote_del },
+};
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: gannet-dp [-r PIN_ROOT] -n NODE [-j] [-v] COMMAND [options]\n"
+		"commands: open, ep-add, ep-del, remote-add, remote-del, show, stats, destroy\n"
+		"options: --underlay IF --node-ip A --pod-cidr C/L --cluster-cidr C/L\n"
+		"         --mode auto|tc|xdp --vxlan-port P --ip A --ifname IF --mac M\n"
+		"         --host-mac M --identity N --xdp-redirect --cidr C/L\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "node", required_argument, NULL, 'n' },
+		{ "pin-root", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "underlay", required_argument, NULL, 'u' },
+		{ "node-ip", required_argument, NULL, 'N' },
+		{ "pod-cidr", required_argument, NULL, 'p' },
+		{ "cidr", required_argument, NULL, 'p' },
+		{ "cluster-cidr", required_argument, NULL, 'c' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "vxlan-port", required_argument, NULL, 'P' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "ifname", required_argument, NULL, 'I' },
+		{ "mac", required_argument, NULL, 'M' },
+		{ "host-mac", required_argument, NULL, 'H' },
+		{ "identity", required_argument, NULL, 'd' },
+		{ "xdp-redirect", no_argument, NULL, 'x' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ 0 },
+	};
+	struct opts o = { 0 };
+	struct gerr err = { 0 };
+	const char *cmd;
+	int c, ret = -EINVAL;
+
+	log_set_prefix("gannet-dp");
+	/* GNU getopt permutes: the command word may sit anywhere */
+	while ((c = getopt_long(argc, argv, "n:r:jv", lopts, NULL)) != -1) {
+		int bad = 0;
+
+		switch (c) {
+		case 'n': o.node = optarg; break;
+		case 'r': o.pin_root = optarg; break;
+		case 'j': o.json = 1; break;
+		case 'v': log_level = LOG_LVL_DEBUG; break;
+		case 'u': o.underlay = optarg; break;
+		case 'N': bad = parse_ip(optarg, &o.node_ip); break;
+		case 'p': bad = parse_cidr(optarg, &o.cidr, &o.cidr_len); o.have_cidr = !bad; break;
+		case 'c': bad = parse_cidr(optarg, &o.cluster, &o.cluster_len); break;
+		case 'm':
+			if (!strcmp(optarg, "xdp")) o.mode = DP_UNDERLAY_XDP;
+			else if (!strcmp(optarg, "tc")) o.mode = DP_UNDERLAY_TC;
+			else if (!strcmp(optarg, "auto")) o.mode = DP_UNDERLAY_AUTO;
+			else bad = 1;
+			break;
+		case 'P': o.vxlan_port = (uint16_t)atoi(optarg); break;
+		case 'i': bad = parse_ip(optarg, &o.ip); break;
+		case 'I': o.ifname = optarg; break;
+		case 'M': bad = parse_mac(optarg, o.mac); o.have_mac = !bad; break;
+		case 'H': bad = parse_mac(optarg, o.host_mac); o.have_host_mac = !bad; break;
+		case 'd': o.identity = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'x': o.xdp_redirect = 1; break;
+		default: usage(); return 2;
+		}
+		if (bad) {
+			fprintf(stderr, "gannet-dp: bad value '%s'\n", optarg);
+			return 2;
+		}
+	}
+	cmd = optind < argc ? argv[optind] : NULL;
+	if (!cmd || !o.node || optind + 1 != argc) {
+		usage();
+		return 2;
+	}
+	if (!o.cluster_len) {
+		o.cluster = htonl(0x0af40000);       /* 10.244.0.0/16 */
+		o.cluster_len = 16;
+	}
+
+	if (!strcmp(cmd, "show") || !strcmp(cmd, "stats")) {
+		ret = cmd_show(&o, !strcmp(cmd, "stats"), &err);
+	} else if (!strcmp(cmd, "destroy")) {
+		ret = dp_destroy(o.pin_root, o.node, o.underlay, &err);
+	} else {
+		size_t i;
+
+		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (!strcmp(cmd, commands[i].name))
+				break;
+		if (i == sizeof(commands) / sizeof(commands[0])) {
+			usage();
+			return 2;
+		}
+		ret = commands[i].fn(&o, &err);
+	}
+	if (ret) {
+		fprintf(stderr, "gannet-dp: %s: %s\n", cmd, err.msg[0] ? err.msg : strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
