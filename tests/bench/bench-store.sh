@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Store benchmark (make bench): creates/s, updates/s (with expected revision),
+# gets/s and full lists of N keys, single-threaded on one core (taskset -c 0),
+# for the store's SQLite backend, compared in the same run with
+#   - a bare SQLite loop with the same durability (WAL, synchronous=NORMAL,
+#     one transaction per write): the store's overhead ratio;
+#   - the store's etcd backend against a local etcd (pinned to the other
+#     core, fsync per commit as etcd always does; fewer keys, it is slower).
+# Also the resident memory of the benchmark process holding the store after
+# N objects were written (the store's share of the API server's memory).
+#
+#   N=10000 ETCD_N=2000 tests/bench/bench-store.sh
+set -u
+cd "${GANNET_ROOT:-$(dirname "$0")/../..}"
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin/store-bench
+N=${N:-10000}
+ETCD_N=${ETCD_N:-2000}
+LISTS=${LISTS:-20}
+[ -x "$BIN" ] || { echo "missing $BIN (make all)" >&2; exit 1; }
+
+TMP=$(mktemp -d /tmp/gannet-store-bench.XXXXXX)
+ETCD_PID=
+cleanup() {
+	if [ -n "$ETCD_PID" ]; then
+		kill "$ETCD_PID" 2>/dev/null
+		wait "$ETCD_PID" 2>/dev/null
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+PIN0="taskset -c 0"
+PIN1="taskset -c 1"
+[ "$(nproc)" -ge 2 ] || PIN1="taskset -c 0"
+
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+store=$($PIN0 "$BIN" -n "$N" -l "$LISTS" "sqlite:$TMP/store.db") || exit 1
+base=$($PIN0 "$BIN" -n "$N" -l "$LISTS" -b "$TMP/bare.db") || exit 1
+
+etcd_res=
+if command -v etcd >/dev/null; then
+	port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+	CP=$(port); PP=$(port)
+	$PIN1 etcd --name bench --data-dir "$TMP/etcd" \
+		--listen-client-urls "http://127.0.0.1:$CP" \
+		--advertise-client-urls "http://127.0.0.1:$CP" \
+		--listen-peer-urls "http://127.0.0.1:$PP" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$PP" \
+		--initial-cluster "bench=http://127.0.0.1:$PP" \
+		--listen-metrics-urls "" >"$TMP/etcd.log" 2>&1 &
+	ETCD_PID=$!
+	for _ in $(seq 1 100); do
+		curl -sf -m 1 "http://127.0.0.1:$CP/health" 2>/dev/null | grep -q true && break
+		sleep 0.1
+	done
+	etcd_res=$($PIN0 "$BIN" -n "$ETCD_N" -l 5 "etcd:http://127.0.0.1:$CP") ||
+		etcd_res=
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+printf '\nStore benchmark: one thread on one core, %d keys (~500-byte JSON values)\n\n' "$N"
+printf '%-22s %14s %14s %10s %14s %12s\n' metric "store/sqlite" "bare sqlite" "store/bare" \
+	"store/etcd" "sqlite/etcd"
+printf '%-22s %14s %14s %10s %14s %12s\n' "" "" "(baseline)" "" "(n=$ETCD_N)" ""
+for m in create update get; do
+	s=$(field $m "$store"); b=$(field $m "$base"); e=$(field $m "$etcd_res")
+	printf '%-22s %14s %14s %10s %14s %12s\n' "${m}s/s" "$s" "$b" "$(ratio "$s" "$b")" \
+		"${e:--}" "$(ratio "$s" "${e:-0}")"
+done
+s=$(field list_ms "$store"); b=$(field list_ms "$base"); e=$(field list_ms "$etcd_res")
+printf '%-22s %14s %14s %10s %14s %12s\n' "full list (ms)" "$s" "$b" "$(ratio "$s" "$b")" \
+	"${e:--}" "(etcd: $ETCD_N keys)"
+s=$(field rss_kb "$store"); b=$(field rss_kb "$base")
+printf '%-22s %14s %14s %10s\n' "RSS after writes (KiB)" "$s" "$b" "$(ratio "$s" "$b")"
+c=$(field create "$store")
+echo
+awk -v c="$c" 'BEGIN { printf "target >= 5000 creates/s on SQLite: %s (%d/s)\n", (c >= 5000 ? "met" : "MISSED"), c }'
+awk -v r="$(field rss_kb "$store")" 'BEGIN { printf "store RSS with %s objects: %.1f MiB (API server budget 50 MiB)\n", "'"$N"'", r / 1024 }'
