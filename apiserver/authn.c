@@ -114,6 +114,9 @@ static int authn_cert(struct authn *a, const unsigned char *der, size_t len,
 			 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
 		goto out;
 	}
+	/* A CA certificate is trusted to sign users, it is not one. */
+	if (X509_check_ca(x) != 0)
+		goto out;
 	subj = X509_get_subject_name(x);
 	for (idx = -1; (idx = X509_NAME_get_index_by_NID(subj, NID_commonName, idx)) >= 0;) {
 		unsigned char *s = NULL;
@@ -160,6 +163,9 @@ static int authn_csv_split(char *line, char **f, int max)
 	while (n < max) {
 		bool q = false;
 
+		/* Blanks before an opening quote do not make it literal. */
+		while (*r == ' ' || *r == '\t')
+			r++;
 		f[n++] = w;
 		if (*r == '"') {
 			q = true;
