@@ -307,7 +307,10 @@ pod_host_veth() {
 	jq -r '[.interfaces[] | select(.sandbox == null or .sandbox == "")][0].name' \
 		"$CL_DIR/pods/$1.json"
 }
-pod_mac() { in_pod "$1" cat /sys/class/net/eth0/address; }
+# MAC of a device in a netns. Not via /sys: with nsenter the sysfs mount
+# still shows the root namespace's devices.
+ns_mac() { ip -n "$1" -j link show dev "$2" | jq -r '.[0].address'; }
+pod_mac() { ns_mac "$(pod_ns "$1")" eth0; }
 
 # ---------------------------------------------------------------- teardown
 cluster_logs() {

@@ -24,6 +24,12 @@ const volatile __u32 tx_redirect_ifindex = 0; /* 0 = XDP_TX */
 const volatile __u32 tx_flows = 1;            /* distinct source ports */
 const volatile __u16 tx_sport = 9;            /* first source port (host order) */
 const volatile __u16 sink_dport = 0;          /* UDP dport to count; 0 = every frame */
+/* Ethernet + IPv4 + UDP headers of the template. Live frames reuse their
+ * pages without copying the template again, and the path under test
+ * rewrites headers in place (TTL, MACs, encapsulation): so every run writes
+ * them back, or a recycled page would go out with another hop's MACs. */
+#define PKTGEN_HDR_LEN 42
+__u8 tx_hdr[PKTGEN_HDR_LEN];  /* .bss: a const would be folded to zeros */
 
 struct sink_count {
 	__u64 packets;
@@ -50,15 +56,17 @@ int pktgen_tx(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip + 1);
+
+	/* The template always has a 20-byte IPv4 header. */
+	if ((void *)(udp + 1) > end)
+		return XDP_ABORTED;
+	__builtin_memcpy(data, tx_hdr, PKTGEN_HDR_LEN);
 	if (tx_flows > 1) {
-		struct ethhdr *eth = data;
-		struct iphdr *ip = (void *)(eth + 1);
-		struct udphdr *udp = (void *)(ip + 1);
 		__u32 k = 0, *seq;
 
-		/* The template always has a 20-byte IPv4 header. */
-		if ((void *)(udp + 1) > end)
-			return XDP_ABORTED;
 		seq = bpf_map_lookup_elem(&tx_seq, &k);
 		if (!seq)
 			return XDP_ABORTED;

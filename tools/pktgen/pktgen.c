@@ -321,6 +321,36 @@ static void pg_build_frame(const struct pg_opts *o, uint8_t *f)
 
 /* ------------------------------------------------------------ live-frames engine */
 
+/* Sum of a per-CPU {packets, bytes} counter (the sink's map). */
+static int pg_count_read(int map_fd, unsigned long long *pkts, unsigned long long *bytes)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct { uint64_t packets, bytes; } *vals;
+	unsigned long long p = 0, b = 0;
+	uint32_t k = 0;
+	int rc = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(map_fd, &k, vals)) {
+		rc = -errno;
+		goto out;
+	}
+	for (int i = 0; i < ncpu; i++) {
+		p += vals[i].packets;
+		b += vals[i].bytes;
+	}
+	*pkts = p;
+	if (bytes)
+		*bytes = b;
+out:
+	free(vals);
+	return rc;
+}
+
 struct pg_thread {
 	pthread_t tid;
 	const struct pg_opts *o;
@@ -372,16 +402,15 @@ static void *pg_tx_thread(void *arg)
 		t->sent += chunk;
 		if (!t->quota && pg_now() >= t->deadline)
 			break;
-		/* Aim for ~20 ms per call: short enough to stop on time,
-		 * long enough that the syscall cost vanishes. */
-		if (!t->quota || chunk == 1ULL << 14) {
-			double dt = pg_now() - t0;
+		/* Each call sets up and tears down a page pool (~10-20 ms
+		 * here), so calls must be long: aim for 50-100 ms, short
+		 * enough to stop on time. */
+		double dt = pg_now() - t0;
 
-			if (dt < 0.01 && chunk < (1ULL << 24))
-				chunk *= 2;
-			else if (dt > 0.04 && chunk > 1024)
-				chunk /= 2;
-		}
+		if (dt < 0.05 && chunk < (1ULL << 26))
+			chunk *= 2;
+		else if (dt > 0.2 && chunk > 1024)
+			chunk /= 2;
 	}
 	return NULL;
 }
@@ -406,29 +435,7 @@ struct pg_sink {
 static int pg_sink_read(struct pg_sink *s, unsigned long long *pkts,
 			unsigned long long *bytes)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct { uint64_t packets, bytes; } *vals;
-	uint32_t k = 0;
-	int rc;
-
-	if (ncpu < 0)
-		return ncpu;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	rc = bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.sink_counts), &k, vals);
-	if (rc) {
-		rc = -errno;
-		goto out;
-	}
-	*pkts = *bytes = 0;
-	for (int i = 0; i < ncpu; i++) {
-		*pkts += vals[i].packets;
-		*bytes += vals[i].bytes;
-	}
-out:
-	free(vals);
-	return rc;
+	return pg_count_read(bpf_map__fd(s->skel->maps.sink_counts), pkts, bytes);
 }
 
 /* Attaches in the calling thread's netns. */
@@ -541,12 +548,13 @@ static int pg_send_live(const struct pg_opts *o, int ifindex, struct pg_result *
 		}
 		skel->rodata->tx_redirect_ifindex = idx;
 	}
+	pg_build_frame(o, frame);
+	memcpy(skel->bss->tx_hdr, frame, sizeof(skel->bss->tx_hdr));
 	rc = pktgen_bpf__load(skel);
 	if (rc) {
 		gerr_set(err, rc, "load BPF: %s", strerror(-rc));
 		goto out;
 	}
-	pg_build_frame(o, frame);
 	t0 = pg_now();
 	for (unsigned i = 0; i < o->threads; i++) {
 		th[i].o = o;

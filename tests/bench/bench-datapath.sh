@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Datapath benchmark: Gannet against the Linux paths other CNIs use, all
+# built in namespaces and measured in the same run, so only ratios matter.
+#
+#   XDP_DROP ceiling     veth pair, XDP drop at the peer (physical reference)
+#   same-node pod->pod   Gannet (tc + bpf_redirect_peer) vs Linux bridge + veths
+#                        (bridge CNI / flannel's cni0)
+#   cross-node pod->pod  Gannet BPF VXLAN vs kernel vxlan device (flannel vxlan:
+#                        cni0 bridge, flannel.1 vxlan dev, static fdb/neigh)
+#
+# Packets: 64-byte UDP frames generated in the kernel by gannet-pktgen
+# (BPF_PROG_RUN live frames out of the source pod's eth0), counted where
+# they are *delivered* (tc counting-drop on the destination pod's eth0).
+# TCP: iperf3 between the same pods. Each figure is the median of
+# BENCH_REPS runs of BENCH_DUR seconds.
+#
+#   BENCH_REPS=3 BENCH_DUR=3 tests/bench/bench-datapath.sh
+#   BENCH_MD=FILE   also write the markdown table to FILE
+set -u
+GANNET_ROOT=${GANNET_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shellcheck source=../lib/cluster.sh
+. "$GANNET_ROOT/tests/lib/cluster.sh"
+
+REPS=${BENCH_REPS:-3}
+DUR=${BENCH_DUR:-3}
+SIZE=${BENCH_SIZE:-64}
+PKTGEN=$CL_BIN/gannet-pktgen
+
+cluster_require_root_tools
+cluster_require_feature vxlan
+cluster_require_bins gannet-pktgen
+command -v iperf3 >/dev/null || cl_skip "iperf3 missing"
+
+log() { echo "[bench] $*" >&2; }
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+# pps SRC_NS DST_NS DST_IP [extra pktgen args]: median delivered pps
+pps() {
+	local src=$1 dst=$2 ip=$3 r out v=()
+	shift 3
+	for ((r = 0; r < REPS; r++)); do
+		out=$("$PKTGEN" run -n "$src" -i eth0 --dst-ip "$ip" --sink-netns "$dst" \
+			--sink-dev eth0 -d "$DUR" -s "$SIZE" --cpus 0 --json "$@") ||
+			{ log "pktgen failed: $src -> $dst"; echo nan; return; }
+		v+=("$(jq -r .delivered_pps <<<"$out")")
+		log "  pps $src -> $dst: $(jq -r '"sent \(.sent_pps|floor) delivered \(.delivered_pps|floor)"' <<<"$out")"
+	done
+	printf '%s\n' "${v[@]}" | median
+}
+
+# tcp SRC_NS DST_NS DST_IP: median iperf3 receiver Gbit/s
+tcp() {
+	local src=$1 dst=$2 ip=$3 r out pid v=()
+	for ((r = 0; r < REPS; r++)); do
+		in_ns "$dst" iperf3 -s -1 -B "$ip" -p 5201 >/dev/null 2>&1 &
+		pid=$!
+		CL_BG_PIDS+=("$pid")
+		sleep 0.3
+		out=$(in_ns "$src" iperf3 -c "$ip" -p 5201 -t "$DUR" -J 2>/dev/null) ||
+			{ log "iperf3 failed: $src -> $dst"; kill "$pid" 2>/dev/null; echo nan; return; }
+		wait "$pid" 2>/dev/null
+		v+=("$(jq -r '.end.sum_received.bits_per_second / 1e9' <<<"$out")")
+		log "  tcp $src -> $dst: ${v[-1]} Gbit/s"
+	done
+	printf '%s\n' "${v[@]}" | median
+}
+
+# A pod netns plugged into a bridge of node netns NODE: veth <hv> in the
+# node (in bridge BR), eth0 in the pod with IP/24 and default via GW.
+# GRO on the host side gives that veth NAPI, which XDP-transmitted frames
+# need to be received (see gannet-pktgen --help).
+bridge_pod() {
+	local node=$1 br=$2 pod=$3 hv=$4 ip=$5 gw=$6 mtu=$7
+	ip netns add "$pod"
+	ip -n "$node" link add "$hv" mtu "$mtu" type veth peer name eth0 netns "$pod"
+	ip -n "$node" link set "$hv" master "$br" up
+	in_ns "$node" ethtool -K "$hv" gro on >/dev/null
+	ip -n "$pod" link set lo up
+	ip -n "$pod" link set eth0 mtu "$mtu" up
+	ip -n "$pod" addr add "$ip/24" dev eth0
+	[ -n "$gw" ] && ip -n "$pod" route add default via "$gw"
+	return 0
+}
+
+# ---------------------------------------------------------------- setups
+setup_ceiling() {
+	ip netns add "$CL_RUN-xa"
+	ip netns add "$CL_RUN-xb"
+	ip -n "$CL_RUN-xa" link add eth0 type veth peer name eth0 netns "$CL_RUN-xb"
+	ip -n "$CL_RUN-xa" addr add 10.250.9.1/24 dev eth0
+	ip -n "$CL_RUN-xb" addr add 10.250.9.2/24 dev eth0
+	ip -n "$CL_RUN-xa" link set eth0 up
+	ip -n "$CL_RUN-xb" link set eth0 up
+}
+
+setup_bridge() {
+	local n=$CL_RUN-bn
+	ip netns add "$n"
+	ip -n "$n" link add cni0 type bridge
+	ip -n "$n" addr add 10.250.1.1/24 dev cni0
+	ip -n "$n" link set cni0 up
+	bridge_pod "$n" cni0 "$CL_RUN-ba" vba 10.250.1.2 10.250.1.1 1500
+	bridge_pod "$n" cni0 "$CL_RUN-bb" vbb 10.250.1.3 10.250.1.1 1500
+}
+
+# Flannel's vxlan backend on nodes 11 and 12 of the fabric (pod CIDRs
+# 10.244.11.0/24 and 10.244.12.0/24): each node has cni0 (.1) and
+# flannel.1 (VNI 1, port 8472, no learning), a route per remote pod CIDR
+# via the remote flannel.1 address (onlink), and static neigh + fdb entries,
+# exactly what flanneld programs.
+setup_vxlan() {
+	local i j n mac
+	for i in 11 12; do
+		node_ns_up "$i"
+		n=$(node_ns "$i")
+		ip -n "$n" link add flannel.1 type vxlan id 1 local "$(node_ip "$i")" dev eth0 \
+			dstport 8472 nolearning
+		ip -n "$n" link set flannel.1 mtu 1450 up
+		ip -n "$n" addr add "10.244.$i.0/32" dev flannel.1
+		ip -n "$n" link add cni0 type bridge
+		ip -n "$n" link set cni0 mtu 1450
+		ip -n "$n" addr add "10.244.$i.1/24" dev cni0
+		ip -n "$n" link set cni0 up
+		bridge_pod "$n" cni0 "$CL_RUN-v$i" "vp$i" "10.244.$i.2" "10.244.$i.1" 1450
+	done
+	for i in 11 12; do
+		j=$((23 - i))
+		n=$(node_ns "$i")
+		mac=$(ns_mac "$(node_ns "$j")" flannel.1)
+		ip -n "$n" neigh add "10.244.$j.0" lladdr "$mac" dev flannel.1 nud permanent
+		in_ns "$n" bridge fdb append "$mac" dev flannel.1 dst "$(node_ip "$j")"
+		ip -n "$n" route add "10.244.$j.0/24" via "10.244.$j.0" dev flannel.1 onlink
+	done
+	in_ns "$CL_RUN-v11" ping -c1 -W2 10.244.12.2 >/dev/null || cl_die "flannel-style vxlan path down"
+}
+
+GANNET_OK=0
+GANNET_WHY=""
+setup_gannet() {
+	local p
+	if [ ! -x "$CL_BIN/gannet-agent" ] || [ ! -x "$CL_BIN/gannet-cni" ]; then
+		GANNET_WHY="gannet-agent/gannet-cni not built"
+		return
+	fi
+	cluster_up 2 || { GANNET_WHY="cluster_up failed"; return; }
+	pod_add 1 ga && pod_add 1 gb && pod_add 2 gc || { GANNET_WHY="CNI ADD failed"; return; }
+	for p in ga gb gc; do
+		in_node "$(pod_node $p)" ethtool -K "$(pod_host_veth $p)" gro on >/dev/null
+	done
+	in_pod ga ping -c1 -W2 "$(pod_ip gb)" >/dev/null &&
+		in_pod ga ping -c1 -W2 "$(pod_ip gc)" >/dev/null ||
+		{ GANNET_WHY="pods cannot reach each other"; return; }
+	GANNET_OK=1
+}
+
+# ---------------------------------------------------------------- run
+log "setting up (reps=$REPS, ${DUR}s each, ${SIZE}-byte frames)"
+setup_ceiling
+setup_bridge
+setup_vxlan
+setup_gannet
+[ $GANNET_OK = 1 ] || log "Gannet part not measured: $GANNET_WHY"
+
+log "XDP_DROP ceiling"
+ceil=$(pps "$CL_RUN-xa" "$CL_RUN-xb" 10.250.9.2 --sink-mode xdp)
+log "same-node: bridge"
+br_pps=$(pps "$CL_RUN-ba" "$CL_RUN-bb" 10.250.1.3)
+br_tcp=$(tcp "$CL_RUN-ba" "$CL_RUN-bb" 10.250.1.3)
+log "cross-node: kernel vxlan"
+vx_pps=$(pps "$CL_RUN-v11" "$CL_RUN-v12" 10.244.12.2)
+vx_tcp=$(tcp "$CL_RUN-v11" "$CL_RUN-v12" 10.244.12.2)
+g_local_pps=nan g_local_tcp=nan g_remote_pps=nan g_remote_tcp=nan
+if [ $GANNET_OK = 1 ]; then
+	log "same-node: gannet"
+	g_local_pps=$(pps "$(pod_ns ga)" "$(pod_ns gb)" "$(pod_ip gb)")
+	g_local_tcp=$(tcp "$(pod_ns ga)" "$(pod_ns gb)" "$(pod_ip gb)")
+	log "cross-node: gannet"
+	g_remote_pps=$(pps "$(pod_ns ga)" "$(pod_ns gc)" "$(pod_ip gc)")
+	g_remote_tcp=$(tcp "$(pod_ns ga)" "$(pod_ns gc)" "$(pod_ip gc)")
+fi
+
+# ratio A B TARGET -> "ratio|verdict"
+ratio() {
+	awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN {
+		if (a == "nan" || b == "nan" || b == 0) { print "n/a|n/a"; exit }
+		r = a / b; printf "%.2fx|%s\n", r, (r >= t ? "met" : "MISSED") }'
+}
+fmt_pps() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.2f Mpps", v / 1e6 }'; }
+fmt_tcp() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.2f Gbit/s", v }'; }
+
+row() { # name baseline gannet ratio|verdict target
+	printf '| %-34s | %-14s | %-14s | %-7s | %-6s | %-6s |\n' "$1" "$2" "$3" "${4%|*}" "$5" "${4#*|}"
+}
+
+table() {
+	echo "| ${SIZE}B UDP delivered pps / iperf3 TCP | baseline       | Gannet         | ratio   | target | result |"
+	echo "|------------------------------------|----------------|----------------|---------|--------|--------|"
+	row "XDP_DROP ceiling (veth pair)" "$(fmt_pps "$ceil")" "-" "-|-" "-"
+	row "same-node pps (vs Linux bridge)" "$(fmt_pps "$br_pps")" "$(fmt_pps "$g_local_pps")" \
+		"$(ratio "$g_local_pps" "$br_pps" 1.8)" "1.8x"
+	row "cross-node pps (vs kernel vxlan)" "$(fmt_pps "$vx_pps")" "$(fmt_pps "$g_remote_pps")" \
+		"$(ratio "$g_remote_pps" "$vx_pps" 1.3)" "1.3x"
+	row "same-node TCP (vs Linux bridge)" "$(fmt_tcp "$br_tcp")" "$(fmt_tcp "$g_local_tcp")" \
+		"$(ratio "$g_local_tcp" "$br_tcp" 1.0)" "1.0x"
+	row "cross-node TCP (vs kernel vxlan)" "$(fmt_tcp "$vx_tcp")" "$(fmt_tcp "$g_remote_tcp")" \
+		"$(ratio "$g_remote_tcp" "$vx_tcp" 1.0)" "1.0x"
+	echo
+	echo "median of $REPS x ${DUR}s; $(nproc) CPUs; kernel $(uname -r); generator: gannet-pktgen (XDP live frames, 1 thread on CPU 0)"
+	[ $GANNET_OK = 1 ] || echo "Gannet not measured: $GANNET_WHY"
+}
+table
+[ -n "${BENCH_MD:-}" ] && table >"$BENCH_MD"
+exit 0
