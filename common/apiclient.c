@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -101,6 +102,45 @@ static int curl_errno(CURLcode rc)
 	}
 }
 
+/* "Warning: 299 - \"unknown field \\\"spec.foo\\\"\"" -> stderr. */
+static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	size_t n = size * nmemb;
+	const char *p = ptr, *end = ptr + n;
+	char text[1024];
+	size_t o = 0;
+
+	(void)ud;
+	if (n < 9 || strncasecmp(ptr, "Warning:", 8))
+		return n;
+	p += 8;
+	/* warn-code SP warn-agent SP quoted-text */
+	while (p < end && *p == ' ')
+		p++;
+	while (p < end && *p != ' ')
+		p++;
+	while (p < end && *p == ' ')
+		p++;
+	while (p < end && *p != ' ')
+		p++;
+	while (p < end && *p == ' ')
+		p++;
+	if (p < end && *p == '"')
+		p++;
+	for (; p < end && *p != '\r' && *p != '\n' && o + 1 < sizeof(text); p++) {
+		if (*p == '\\' && p + 1 < end) {
+			text[o++] = *++p;
+			continue;
+		}
+		if (*p == '"')
+			break;
+		text[o++] = *p;
+	}
+	text[o] = 0;
+	fprintf(stderr, "Warning: %s\n", text);
+	return n;
+}
+
 /* Options shared by normal requests and watches: TLS material, auth. */
 static void setup_handle(struct apiclient *c, CURL *h, const char *url)
 {
@@ -138,6 +178,8 @@ static void setup_handle(struct apiclient *c, CURL *h, const char *url)
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+	if (c->o.print_warnings)
+		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	if (c->kc.username && !c->auth_header) {
 		curl_easy_setopt(h, CURLOPT_USERNAME, c->kc.username);
 		curl_easy_setopt(h, CURLOPT_PASSWORD,

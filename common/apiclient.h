@@ -22,6 +22,9 @@ struct apiclient_opts {
 	long timeout_ms;          /* whole request; 0 = 30 s; watches: 0 = none */
 	long connect_timeout_ms;  /* 0 = 10 s */
 	const char *user_agent;   /* NULL = "gannet/0.1" */
+	bool print_warnings;      /* print "Warning:" response headers (RFC 7234
+				   * warn-code 299, e.g. unknown fields) to
+				   * stderr, as kubectl does */
 };
 
 /* kc is copied (credentials included); the caller may free it afterwards. */

@@ -258,7 +258,8 @@ static int parse_opts(const struct ctl_command *cmd, struct ctl_opts *o,
 
 int ctl_connect(struct ctl *c)
 {
-	struct apiclient_opts ao = { .timeout_ms = c->o.request_timeout_ms };
+	struct apiclient_opts ao = { .timeout_ms = c->o.request_timeout_ms,
+				      .print_warnings = true };
 	struct gerr err = { 0 };
 	char *paths;
 	int ret;
