@@ -7,8 +7,10 @@ AUTH_OBJS := $(AUTH_SRCS:%.c=$(OBJ_DIR)/%.o)
 AUTH_LIBS := $(shell pkg-config --libs libcrypto yaml-0.1 jansson) -lpthread
 
 AUTH_TEST_DIR  := $(BUILD)/tests/unit
+# auth_tool: test driver so the suite can check PKI output with openssl,
+# curl and kubectl.
 AUTH_TEST_BINS := $(AUTH_TEST_DIR)/auth_test $(AUTH_TEST_DIR)/rbac_test \
-                  $(AUTH_TEST_DIR)/secretbox_test
+                  $(AUTH_TEST_DIR)/secretbox_test $(AUTH_TEST_DIR)/auth_tool
 TEST_BINS += $(AUTH_TEST_BINS)
 
 .PHONY: auth-tests
