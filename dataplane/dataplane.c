@@ -9,6 +9,7 @@
 #include "dataplane/dataplane.h"
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
@@ -203,6 +204,25 @@ static int map_fd_pinned(const char *dir, const char *name, struct gerr *err)
 	return fd;
 }
 
+/* libbpf messages go through our logger. bpf_tc_hook_create() on an
+ * existing clsact qdisc makes the kernel print an extack warning although
+ * that is our normal idempotent path: keep it at debug level. */
+static int libbpf_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	if (lvl == LIBBPF_WARN && !strstr(buf, "Exclusivity flag on"))
+		pr_warn("libbpf: %s", buf);
+	else
+		pr_debug("libbpf: %s", buf);
+	return 0;
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 static void set_rodata(struct gnt_pod__rodata *pr, struct gnt_underlay__rodata *ur,
@@ -251,6 +271,7 @@ int dp_open(const struct dp_config *cfg, struct dp_node **out, struct gerr *err)
 	int ret;
 
 	*out = NULL;
+	libbpf_set_print(libbpf_log);
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return gerr_set(err, -ENOMEM, "out of memory");
@@ -353,6 +374,7 @@ int dp_open_pinned(const char *pin_root, const char *node_name, struct dp_node *
 	int ret;
 
 	*out = NULL;
+	libbpf_set_print(libbpf_log);
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return gerr_set(err, -ENOMEM, "out of memory");

@@ -1,0 +1,10 @@
+# SPDX-License-Identifier: Apache-2.0
+# tests/bpf/: BPF_PROG_RUN datapath tests (run by tests/suites/20-bpf.sh).
+$(OBJ_DIR)/tests/bpf/test_bpf.o: $(BPF_SKELS)
+
+$(BUILD)/tests/test_bpf: $(OBJ_DIR)/tests/bpf/test_bpf.o $(COMMON_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libbpf) -lelf -lz
+
+TEST_BINS += $(BUILD)/tests/test_bpf
