@@ -14,8 +14,10 @@ BIN=$BUILD/bin/store-conformance
 TMP=$(mktemp -d /tmp/gannet-store-test.XXXXXX)
 ETCD_PID=
 WRITER_PID=
+WATCHER_PID=
 cleanup() {
 	[ -n "$WRITER_PID" ] && kill -9 "$WRITER_PID" 2>/dev/null
+	[ -n "$WATCHER_PID" ] && kill -9 "$WATCHER_PID" 2>/dev/null
 	if [ -n "$ETCD_PID" ]; then
 		kill "$ETCD_PID" 2>/dev/null
 		wait "$ETCD_PID" 2>/dev/null
@@ -27,8 +29,17 @@ fail=0
 
 # crash_test URI NAME [BEFORE_KILL]: SIGKILL a writer after ~1.5 s of writes
 # (running BEFORE_KILL first, e.g. to SIGKILL etcd under it), then verify.
+# A watcher in a third process runs throughout: it must report every
+# acknowledged write exactly once, in revision order.
 crash_test() {
 	local uri=$1 name=$2 before=${3:-} out=$TMP/acked-$2.txt
+	local wout=$TMP/watched-$2.txt rc=0
+	"$BIN" --watch-print "$uri" /crash/ >"$wout" 2>"$TMP/watcher-$name.err" &
+	WATCHER_PID=$!
+	for _ in $(seq 1 50); do
+		grep -q watching "$TMP/watcher-$name.err" && break
+		sleep 0.1
+	done
 	"$BIN" --crash-writer "$uri" >"$out" 2>"$TMP/writer-$name.err" &
 	WRITER_PID=$!
 	sleep 1.5
@@ -43,7 +54,26 @@ crash_test() {
 	echo "crash test ($name): $(wc -l <"$out") writes acknowledged before SIGKILL"
 	[ "$(wc -l <"$out")" -ge 100 ] || { echo "too few writes to be meaningful"; return 1; }
 	[ -n "$before" ] && { start_etcd || return 1; }
-	"$BIN" --crash-verify "$uri" "$out"
+	"$BIN" --crash-verify "$uri" "$out" || rc=1
+	# Wait (up to 10 s) for the watcher to catch up with the last ack.
+	local last
+	last=$(awk '{ if ($2 > m) m = $2 } END { print m + 0 }' "$out")
+	for _ in $(seq 1 100); do
+		[ "$(tail -n1 "$wout" | cut -d' ' -f1)" -ge "$last" ] 2>/dev/null && break
+		sleep 0.1
+	done
+	kill "$WATCHER_PID"; wait "$WATCHER_PID" 2>/dev/null; WATCHER_PID=
+	tail -n 3 "$TMP/watcher-$name.err" | sed 's/^/  watcher: /'
+	if ! awk 'NR == FNR { if (NF == 3) acked[$2] = $1; next }
+		{ if ($1 <= prev) { print "watch out of order/duplicate at " $1; bad = 1 }
+		  prev = $1; seen[$1] = $3 }
+		END { for (r in acked) if (seen[r] != acked[r]) { print "watch missed rev " r " " acked[r]; bad = 1; if (++n > 5) break }
+		      exit bad }' "$out" "$wout"; then
+		echo "watch ($name): FAILED"; rc=1
+	else
+		echo "watch ($name): $(wc -l <"$wout") events, every acknowledged write once, in order"
+	fi
+	return $rc
 }
 
 echo "--- conformance: SQLite"

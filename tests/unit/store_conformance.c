@@ -10,12 +10,16 @@
  *                                               acknowledged write
  *   store-conformance --crash-verify URI FILE   check every write listed in
  *                                               FILE (the writer's output)
- *                                               is in the store */
+ *                                               is in the store
+ *   store-conformance --watch-print URI PREFIX  watch PREFIX from the current
+ *                                               revision, print "rev type key"
+ *                                               per event until SIGTERM */
 #include "apiserver/store.h"
 #include "tests/unit/test.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -605,6 +609,41 @@ static int crash_verify(const char *file)
 	return n > 0 && !bad ? 0 : 1;
 }
 
+/* A separate process watching while others write (the same SQLite file, or
+ * an etcd that is killed and restarted under it). */
+static volatile sig_atomic_t got_term;
+
+static void on_term(int sig)
+{
+	got_term = 1;
+}
+
+static int print_cb(const struct store_event *ev, void *arg)
+{
+	printf("%lld %d %s\n", (long long)ev->rev, (int)ev->type, ev->kv.key);
+	fflush(stdout);
+	return 0;
+}
+
+static int watch_print(const char *prefix)
+{
+	struct store_watch *w = NULL;
+	struct gerr err = { 0 };
+	int64_t rev = 0;
+
+	signal(SIGTERM, on_term);
+	if (store_revision(S, &rev, &err) ||
+	    store_watch_start(S, prefix, rev, print_cb, NULL, &w, &err)) {
+		fprintf(stderr, "watch: %s\n", err.msg);
+		return 2;
+	}
+	fprintf(stderr, "watching %s from %lld\n", prefix, (long long)rev);
+	while (!got_term)
+		pause();
+	store_watch_stop(w);
+	return 0;
+}
+
 /* ---- main ---- */
 
 int main(int argc, char **argv)
@@ -635,7 +674,9 @@ int main(int argc, char **argv)
 	}
 	if (mode && !strcmp(mode, "--crash-writer"))
 		return crash_writer();
-	if (mode && !strcmp(mode, "--crash-verify"))
+	if (mode && !strcmp(mode, "--watch-print"))
+		ret = argc >= 3 ? watch_print(argv[2]) : 2;
+	else if (mode && !strcmp(mode, "--crash-verify"))
 		ret = argc >= 3 ? crash_verify(argv[2]) : 2;
 	else {
 		snprintf(P, sizeof(P), "/conf-%d-%ld/", (int)getpid(),
