@@ -181,7 +181,9 @@ int cmd_apply(struct ctl *c, int argc, char **argv)
 			continue;
 		}
 		if (res[i]->namespaced) {
-			ns = ctl_doc_namespace(c, d, src);
+			/* Resolve against the original document: setting the
+			 * field on d would free a string ns points into. */
+			ns = ctl_doc_namespace(c, doc, src);
 			json_object_set_new(json_object_get(d, "metadata"), "namespace",
 					    json_string(ns));
 		} else {

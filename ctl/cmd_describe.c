@@ -17,10 +17,29 @@ static void indent(int n)
 	printf("%*s", n, "");
 }
 
-static void print_key(const char *k, int depth)
+/* Schema field names are capitalized like kubectl describe does; keys of
+ * free-form maps (labels, data, selectors) are user data and kept. */
+static void print_key(const char *k, int depth, bool raw)
 {
 	indent(depth * 2);
-	printf("%c%s:", toupper((unsigned char)k[0]), k + 1);
+	if (raw)
+		printf("%s:", k);
+	else
+		printf("%c%s:", toupper((unsigned char)k[0]), k + 1);
+}
+
+static bool is_free_form(const char *k)
+{
+	static const char *const maps[] = {
+		"labels", "annotations", "matchLabels", "selector", "nodeSelector",
+		"data", "stringData", "binaryData", "capacity", "allocatable",
+		"limits", "requests",
+	};
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		if (!strcmp(k, maps[i]))
+			return true;
+	return false;
 }
 
 static void print_scalar(const json_t *v)
@@ -50,18 +69,18 @@ static bool all_scalars(const json_t *arr)
 	return true;
 }
 
-static void print_tree(const json_t *o, int depth);
+static void print_tree(const json_t *o, int depth, bool raw);
 
-static void print_value(const char *k, const json_t *v, int depth)
+static void print_value(const char *k, const json_t *v, int depth, bool raw)
 {
-	print_key(k, depth);
+	print_key(k, depth, raw);
 	if (json_is_object(v)) {
 		if (!json_object_size(v)) {
 			printf("  <none>\n");
 			return;
 		}
 		printf("\n");
-		print_tree(v, depth + 1);
+		print_tree(v, depth + 1, is_free_form(k));
 	} else if (json_is_array(v)) {
 		const json_t *it;
 		size_t i;
@@ -82,7 +101,7 @@ static void print_value(const char *k, const json_t *v, int depth)
 				indent((depth + 1) * 2);
 				printf("-\n");
 				if (json_is_object(it))
-					print_tree(it, depth + 2);
+					print_tree(it, depth + 2, false);
 			}
 		}
 	} else {
@@ -108,13 +127,13 @@ static void print_value(const char *k, const json_t *v, int depth)
 	}
 }
 
-static void print_tree(const json_t *o, int depth)
+static void print_tree(const json_t *o, int depth, bool raw)
 {
 	const char *k;
 	json_t *v;
 
 	json_object_foreach((json_t *)o, k, v)
-		print_value(k, v, depth);
+		print_value(k, v, depth, raw);
 }
 
 static void print_map_line(const char *label, const json_t *map, bool skip_la)
@@ -176,7 +195,14 @@ static void describe_one(const struct api_resource *res, const json_t *o)
 			}
 			continue;
 		}
-		print_value(k, v, 0);
+		if (is_free_form(k) && json_is_object(v)) {
+			/* Top-level data of ConfigMaps: kubectl's layout. */
+			printf("%c%s\n", toupper((unsigned char)k[0]), k + 1);
+			printf("====\n");
+			print_tree(v, 0, true);
+			continue;
+		}
+		print_value(k, v, 0, false);
 	}
 }
 

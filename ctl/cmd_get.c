@@ -80,7 +80,12 @@ static int view_init(struct view *v, struct ctl *c, const struct api_resource *r
 		all[n++] = h[k];
 	if (v->labels_col)
 		all[n++] = "LABELS";
-	return table_init(&v->t, n, all);
+	if (table_init(&v->t, n, all))
+		return -ENOMEM;
+	/* Room for MODIFIED so that watch rows stay aligned. */
+	if (v->event_col)
+		v->t.width[0] = strlen("MODIFIED");
+	return 0;
 }
 
 /* Cells for obj in the view's column order; *r must be row_free'd. */
