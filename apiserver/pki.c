@@ -497,6 +497,7 @@ int pki_write_kubeconfig(const char *path, const char *server_url,
 			 const char *client_key, const char *token,
 			 const char *user_name, struct gerr *err)
 {
+	struct gerr local_err = { 0 };
 	char *ca64 = NULL, *crt64 = NULL, *key64 = NULL, ctxname[512];
 	const char *cluster = "gannet";
 	struct pki_buf buf = { 0 };
@@ -505,6 +506,10 @@ int pki_write_kubeconfig(const char *path, const char *server_url,
 	int root, list, m, ret = -ENOMEM;
 	bool doc_live = false;
 
+	/* Internal helpers report through err; give them one even when the
+	 * caller did not. */
+	if (!err)
+		err = &local_err;
 	if (!path || !server_url || !ca_crt || !user_name ||
 	    (!token && (!client_crt || !client_key)))
 		return gerr_set(err, -EINVAL, "kubeconfig: missing server, CA or credentials");
@@ -600,6 +605,7 @@ out:
 int pki_bootstrap(const char *data_dir, const char *server_url,
 		  const char *const *extra_sans, size_t n_sans, struct gerr *err)
 {
+	struct gerr local_err = { 0 };
 	char dir[PATH_MAX], ca_crt[PATH_MAX], ca_key[PATH_MAX], crt[PATH_MAX],
 	     key[PATH_MAX], kcfg[PATH_MAX], san[4096];
 	const char *std_sans[] = { "localhost", "127.0.0.1" };
@@ -609,6 +615,10 @@ int pki_bootstrap(const char *data_dir, const char *server_url,
 	size_t off;
 	int ret;
 
+	/* Internal helpers report through err; give them one even when the
+	 * caller did not. */
+	if (!err)
+		err = &local_err;
 	if (!data_dir || !server_url)
 		return gerr_set(err, -EINVAL, "pki: data_dir and server_url are required");
 	if (strlen(data_dir) > PKI_MAX_DIR)
@@ -637,11 +647,11 @@ int pki_bootstrap(const char *data_dir, const char *server_url,
 		X509_free(ca);
 		ca = NULL;
 		if (ret)
-			return gerr_wrap(err, "pki: create CA");
+			return gerr_wrap(err, "pki: create CA"), ret;
 		pr_info("pki: created CA in %s", dir);
 	}
 	if ((ret = pki_load_ca(data_dir, &ca, &cakey, err)))
-		return gerr_wrap(err, "pki: load CA");
+		return gerr_wrap(err, "pki: load CA"), ret;
 
 	/* Serving certificate. In-cluster clients reach the API through the
 	 * kubernetes service (first IP of the service CIDR). */
@@ -709,16 +719,21 @@ out:
 int pki_issue_client(const char *data_dir, const char *cn, const char *org,
 		     const char *out_crt, const char *out_key, struct gerr *err)
 {
+	struct gerr local_err = { 0 };
 	X509 *ca = NULL;
 	EVP_PKEY *cakey = NULL;
 	int ret;
 
+	/* Internal helpers report through err; give them one even when the
+	 * caller did not. */
+	if (!err)
+		err = &local_err;
 	if (!data_dir || !cn || !*cn || !out_crt || !out_key)
 		return gerr_set(err, -EINVAL, "pki: issue client: missing argument");
 	if (strlen(data_dir) > PKI_MAX_DIR)
 		return gerr_set(err, -ENAMETOOLONG, "pki: data_dir too long");
 	if ((ret = pki_load_ca(data_dir, &ca, &cakey, err)))
-		return gerr_wrap(err, "pki: load CA");
+		return gerr_wrap(err, "pki: load CA"), ret;
 	ret = pki_issue(out_crt, out_key, cn, org, PKI_CLIENT, NULL, ca, cakey, err);
 	X509_free(ca);
 	EVP_PKEY_free(cakey);
@@ -728,9 +743,14 @@ int pki_issue_client(const char *data_dir, const char *cn, const char *org,
 int pki_node_kubeconfig(const char *data_dir, const char *server_url,
 			const char *node, const char *out_path, struct gerr *err)
 {
+	struct gerr local_err = { 0 };
 	char dir[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], cn[300];
 	int ret;
 
+	/* Internal helpers report through err; give them one even when the
+	 * caller did not. */
+	if (!err)
+		err = &local_err;
 	if (!data_dir || !server_url || !out_path || !pki_name_ok(node, NULL) || node[0] == '.')
 		return gerr_set(err, -EINVAL, "pki: invalid node name '%s'", node ? node : "");
 	if (strlen(data_dir) > PKI_MAX_DIR)
