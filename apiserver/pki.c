@@ -510,6 +510,7 @@ int pki_write_kubeconfig(const char *path, const char *server_url,
 	 * caller did not. */
 	if (!err)
 		err = &local_err;
+
 	if (!path || !server_url || !ca_crt || !user_name ||
 	    (!token && (!client_crt || !client_key)))
 		return gerr_set(err, -EINVAL, "kubeconfig: missing server, CA or credentials");
@@ -619,6 +620,7 @@ int pki_bootstrap(const char *data_dir, const char *server_url,
 	 * caller did not. */
 	if (!err)
 		err = &local_err;
+
 	if (!data_dir || !server_url)
 		return gerr_set(err, -EINVAL, "pki: data_dir and server_url are required");
 	if (strlen(data_dir) > PKI_MAX_DIR)
@@ -728,6 +730,7 @@ int pki_issue_client(const char *data_dir, const char *cn, const char *org,
 	 * caller did not. */
 	if (!err)
 		err = &local_err;
+
 	if (!data_dir || !cn || !*cn || !out_crt || !out_key)
 		return gerr_set(err, -EINVAL, "pki: issue client: missing argument");
 	if (strlen(data_dir) > PKI_MAX_DIR)
@@ -751,6 +754,7 @@ int pki_node_kubeconfig(const char *data_dir, const char *server_url,
 	 * caller did not. */
 	if (!err)
 		err = &local_err;
+
 	if (!data_dir || !server_url || !out_path || !pki_name_ok(node, NULL) || node[0] == '.')
 		return gerr_set(err, -EINVAL, "pki: invalid node name '%s'", node ? node : "");
 	if (strlen(data_dir) > PKI_MAX_DIR)
