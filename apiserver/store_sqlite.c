@@ -33,7 +33,7 @@ static const char *const schema_sql =
 
 enum {
 	ST_BEGIN_W, ST_BEGIN_R, ST_COMMIT, ST_ROLLBACK,
-	ST_SEQ, ST_LATEST, ST_INSERT, ST_LIST, ST_WATCH, ST_COMPACT_REV,
+	ST_SEQ, ST_LATEST, ST_INSERT, ST_LIST, ST_ROW, ST_WATCH, ST_COMPACT_REV,
 	ST_COMPACT, ST_SET_COMPACT_REV,
 	ST_N
 };
@@ -51,15 +51,12 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_INSERT] = "INSERT INTO kv (id, name, created, deleted,"
 		      " create_revision, prev_revision, value)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	/* Walk the (name, id) index in name order and keep each name's
-	 * newest row: cost is proportional to the rows walked, so a limited
-	 * page does not materialise the whole prefix. */
-	[ST_LIST] = "SELECT a.id, a.name, a.create_revision, a.value FROM kv AS a"
-		    " WHERE a.name >= ?1 AND a.name < ?2"
-		    " AND (?3 IS NULL OR a.name <> ?3)"
-		    " AND a.id = (SELECT MAX(b.id) FROM kv AS b WHERE b.name = a.name)"
-		    " AND a.deleted = 0"
-		    " ORDER BY a.name LIMIT ?4",
+	/* Lists walk the covering (name, id) index in (name, id) order -- no
+	 * table access, no sort -- and keep the last id of each name in C;
+	 * only those rows are then fetched by id. */
+	[ST_LIST] = "SELECT name, id FROM kv WHERE name >= ?1 AND name < ?2"
+		    " ORDER BY name, id",
+	[ST_ROW] = "SELECT deleted, create_revision, value FROM kv WHERE id = ?1",
 	[ST_WATCH] = "SELECT id, name, created, deleted, create_revision, value"
 		     " FROM kv WHERE id > ?1 AND id <= ?2"
 		     " AND name >= ?3 AND name < ?4 ORDER BY id LIMIT ?5",
@@ -453,24 +450,75 @@ static int sq_get(struct store *st, const char *key, struct store_kv *out,
 	return ret;
 }
 
+struct list_ctx {
+	struct sq_conn *c;
+	struct store_list *out;
+	const char *start_after;
+	size_t limit, cap;
+	bool done;
+};
+
+/* Adds the newest row (id) of key name to the list unless it is a
+ * tombstone or start_after itself; notices when the limit is exceeded. */
+static int list_emit(struct list_ctx *lc, const char *name, size_t nlen,
+		     int64_t id, struct gerr *err)
+{
+	sqlite3_stmt *q = lc->c->st[ST_ROW];
+	struct store_list *out = lc->out;
+	int rc, ret = 0;
+
+	if (lc->start_after && !strcmp(name, lc->start_after))
+		return 0;
+	sqlite3_bind_int64(q, 1, id);
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		ret = sq_fail(err, lc->c->db, "list row");
+		goto out;
+	}
+	if (sqlite3_column_int(q, 0))
+		goto out;               /* deleted */
+	if (lc->limit && out->n == lc->limit) {
+		out->more = 1;
+		lc->done = true;
+		goto out;
+	}
+	ret = store_list_reserve(out, &lc->cap);
+	if (!ret)
+		ret = store_kv_set(&out->items[out->n], name, nlen,
+				   sqlite3_column_blob(q, 2),
+				   sqlite3_column_bytes(q, 2),
+				   sqlite3_column_int64(q, 1), id);
+	if (ret)
+		gerr_set(err, ret, "sqlite: out of memory");
+	else
+		out->n++;
+out:
+	sqlite3_reset(q);
+	return ret;
+}
+
 static int sq_list(struct store *st, const char *prefix,
 		   const char *start_after, size_t limit,
 		   struct store_list *out, struct gerr *err)
 {
 	struct sq_store *s = (struct sq_store *)st;
 	struct sq_conn *c = reader_get(s, err);
+	struct list_ctx lc = { .out = out, .start_after = start_after,
+			       .limit = limit };
 	sqlite3_stmt *q;
 	const char *lower = prefix;
-	char *end = NULL;
-	size_t cap = 0;
+	char *end = NULL, *prev = NULL;
+	size_t plen = 0, pcap = 0;
+	int64_t prev_id = 0;
 	int rc, ret;
 
 	if (!c)
 		return err ? err->code : -EIO;
+	lc.c = c;
 	q = c->st[ST_LIST];
 	end = store_prefix_end(prefix, NULL);
 	/* Start the index range at start_after when it is inside the prefix
-	 * range; the "<> start_after" term then excludes it. */
+	 * range; list_emit() then skips start_after itself. */
 	if (start_after && strcmp(start_after, prefix) > 0)
 		lower = start_after;
 	/* One read transaction: the revision and the rows come from the same
@@ -483,34 +531,36 @@ static int sq_list(struct store *st, const char *prefix,
 		goto rollback;
 	sqlite3_bind_text(q, 1, lower, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, end ? end : no_end, -1, SQLITE_STATIC);
-	if (start_after)
-		sqlite3_bind_text(q, 3, start_after, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(q, 3);
-	/* One extra row tells whether the limit cut the list. */
-	sqlite3_bind_int64(q, 4, limit ? (sqlite3_int64)limit + 1 : -1);
+	/* Rows come as (name, id) ascending: a name's newest row is the last
+	 * of its run, known once the name changes. */
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (limit && out->n == limit) {
-			out->more = 1;
-			break;
+		const char *name = (const char *)sqlite3_column_text(q, 0);
+		size_t nlen = sqlite3_column_bytes(q, 0);
+
+		if (prev && (nlen != plen || memcmp(name, prev, nlen))) {
+			ret = list_emit(&lc, prev, plen, prev_id, err);
+			if (ret || lc.done)
+				break;
 		}
-		ret = store_list_reserve(out, &cap);
-		if (!ret)
-			ret = store_kv_set(&out->items[out->n],
-					   (const char *)sqlite3_column_text(q, 1),
-					   sqlite3_column_bytes(q, 1),
-					   sqlite3_column_blob(q, 3),
-					   sqlite3_column_bytes(q, 3),
-					   sqlite3_column_int64(q, 2),
-					   sqlite3_column_int64(q, 0));
-		if (ret) {
-			gerr_set(err, ret, "sqlite: out of memory");
-			break;
+		if (nlen + 1 > pcap) {
+			char *np = realloc(prev, nlen + 64);
+
+			if (!np) {
+				ret = gerr_set(err, -ENOMEM, "sqlite: out of memory");
+				break;
+			}
+			prev = np;
+			pcap = nlen + 64;
 		}
-		out->n++;
+		memcpy(prev, name, nlen);
+		prev[nlen] = '\0';
+		plen = nlen;
+		prev_id = sqlite3_column_int64(q, 1);
 	}
 	if (!ret && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		ret = sq_fail(err, c->db, "list");
+	else if (!ret && rc == SQLITE_DONE && prev)
+		ret = list_emit(&lc, prev, plen, prev_id, err);
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
 	if (!ret)
@@ -520,6 +570,7 @@ rollback:
 		st_exec(c, ST_ROLLBACK, NULL);
 out:
 	reader_put(s, c);
+	free(prev);
 	free(end);
 	if (ret)
 		store_list_free(out);
