@@ -127,9 +127,11 @@ int kc_base64_decode(const char *in, unsigned char **out, size_t *out_len)
 	return 0;
 }
 
-/* Find the entry named name in a list [{name:, <field>: {...}}]. */
-static const json_t *named(const json_t *doc, const char *list,
-			   const char *field, const char *name)
+/* The entry named name in a list [{name:, <field>: {...}}], or NULL. The
+ * caller reads <field> from it, which may be null ("user:" with nothing
+ * below, as kubectl writes for anonymous users): jansson getters take
+ * NULL, so an empty field behaves as an empty mapping. */
+static const json_t *named(const json_t *doc, const char *list, const char *name)
 {
 	const json_t *arr = json_object_get(doc, list), *it;
 	size_t i;
@@ -138,7 +140,7 @@ static const json_t *named(const json_t *doc, const char *list,
 		const char *n = json_string_value(json_object_get(it, "name"));
 
 		if (n && !strcmp(n, name))
-			return json_object_get(it, field);
+			return it;
 	}
 	return NULL;
 }
@@ -207,7 +209,9 @@ int kubeconfig_from_json(const json_t *doc, const char *base_dir,
 		context_name = jstr(doc, "current-context");
 	if (!context_name)
 		return gerr_set(err, -EINVAL, "no context selected (current-context is not set; use --context)");
-	ctx = named(doc, "contexts", "context", context_name);
+	ctx = named(doc, "contexts", context_name);
+	if (ctx)
+		ctx = json_object_get(ctx, "context");
 	if (!json_is_object(ctx))
 		return gerr_set(err, -ENOENT, "context \"%s\" does not exist", context_name);
 	kc->context = strdup(context_name);
@@ -218,7 +222,9 @@ int kubeconfig_from_json(const json_t *doc, const char *base_dir,
 		ret = gerr_set(err, -EINVAL, "context \"%s\" names no cluster", context_name);
 		goto fail;
 	}
-	cluster = named(doc, "clusters", "cluster", kc->cluster_name);
+	cluster = named(doc, "clusters", kc->cluster_name);
+	if (cluster)
+		cluster = json_object_get(cluster, "cluster");
 	if (!json_is_object(cluster)) {
 		ret = gerr_set(err, -ENOENT, "cluster \"%s\" (from context \"%s\") does not exist",
 			       kc->cluster_name, context_name);
@@ -242,14 +248,15 @@ int kubeconfig_from_json(const json_t *doc, const char *base_dir,
 	if (ret)
 		goto fail;
 	if (kc->user_name) {
-		user = named(doc, "users", "user", kc->user_name);
-		if (!json_is_object(user)) {
+		user = named(doc, "users", kc->user_name);
+		if (!user) {
 			ret = gerr_set(err, -ENOENT, "user \"%s\" (from context \"%s\") does not exist",
 				       kc->user_name, context_name);
 			goto fail;
 		}
 	}
-	if (user) {
+	user = json_object_get(user, "user");
+	if (json_is_object(user)) {
 		ret = load_blob(user, "client-certificate", "client-certificate-data",
 				base_dir, &kc->cert, "user", err);
 		if (!ret)

@@ -157,6 +157,7 @@ static void print_map_line(const char *label, const json_t *map, bool skip_la)
 static void describe_one(const struct api_resource *res, const json_t *o)
 {
 	const json_t *meta = json_object_get(o, "metadata");
+	int secret_hdr = 0;
 	const char *k;
 	json_t *v;
 	char age[32];
@@ -183,7 +184,8 @@ static void describe_one(const struct api_resource *res, const json_t *o)
 			const char *sk;
 			json_t *sv;
 
-			printf("Data\n====\n");
+			if (!secret_hdr++)
+				printf("Data\n====\n");
 			json_object_foreach(v, sk, sv) {
 				/* data is base64: report the decoded size. */
 				size_t l = json_string_length(sv);

@@ -444,7 +444,12 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 	} else if (!c->o.watch_only) {
 		/* One table per type, in the order given; several types get
 		 * "type/name" names and a blank line between tables. */
+		bool several_types = false;
 		int printed = 0;
+
+		for (int i = 1; i < n; i++)
+			if (f[i].res != f[0].res)
+				several_types = true;
 
 		for (int i = 0; i < n; i++) {
 			struct view v;
@@ -460,8 +465,7 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 					break;
 			if (j < i)
 				continue;
-			if (view_init(&v, c, f[i].res, n > 1 && !targets[0].name &&
-				      f[n - 1].res != f[0].res)) {
+			if (view_init(&v, c, f[i].res, several_types)) {
 				ret = CTL_EXIT_ERR;
 				break;
 			}

@@ -366,8 +366,11 @@ int ctl_parse_targets(struct ctl *c, int argc, char **argv,
 		*out = t;
 		return n;
 	}
-	/* TYPE[,TYPE...] [NAME...] */
-	char *list = strdup(argv[0]), *save = NULL, *tok;
+	/* TYPE[,TYPE...] [NAME...]; "all" is kubectl's category of the
+	 * workload kinds. */
+	char *list = strdup(strcmp(argv[0], "all") ? argv[0] :
+			    "pods,services,daemonsets,deployments,replicasets");
+	char *save = NULL, *tok;
 
 	if (!list)
 		return -1;

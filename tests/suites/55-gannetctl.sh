@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# End-to-end test of gannetctl against a live gannet-apiserver (HTTPS,
+# client-certificate kubeconfig written by the server, 127.0.0.1 only):
+# apply of a directory, a multi-document file and stdin; re-apply is a no-op;
+# changed manifests update and removed fields go away; get in every output
+# format with -l/-n/-A; get -w sees another client's changes; describe;
+# delete by name, -f and -l; exit codes and messages for not found, server
+# validation errors, malformed YAML (nothing applied), bad kubeconfig and an
+# unreachable server.
+set -u
+cd "${GANNET_ROOT:-$(dirname "$0")/../..}"
+BUILD=${BUILD:-build}
+CTL=$PWD/$BUILD/bin/gannetctl
+SERVER_BIN=$PWD/$BUILD/bin/gannet-apiserver
+
+[ -x "$CTL" ] || { echo "missing $CTL (run make)"; exit 1; }
+[ -x "$SERVER_BIN" ] || { echo "skip: gannet-apiserver not built"; exit 77; }
+command -v jq >/dev/null || { echo "skip: jq not installed"; exit 77; }
+
+TMP=$(mktemp -d /tmp/gannetctl-test.XXXXXX)
+SERVER_PID=
+cleanup() {
+	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+	[ -n "${WATCH_PID:-}" ] && kill "$WATCH_PID" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# ---- server -------------------------------------------------------------
+if [ -f tests/lib/apiserver.sh ] && grep -q '^apiserver_start' tests/lib/apiserver.sh; then
+	# shellcheck source=/dev/null
+	. tests/lib/apiserver.sh
+	apiserver_start || { echo "FAIL: apiserver_start"; exit 1; }
+else
+	# Fallback until the shared helper exists: a private server on a
+	# random loopback port with a throw-away data directory.
+	for try in 1 2 3 4 5; do
+		PORT=$((20000 + RANDOM % 20000))
+		"$SERVER_BIN" --data-dir "$TMP/server" --listen "127.0.0.1:$PORT" \
+			>"$TMP/server.log" 2>&1 &
+		SERVER_PID=$!
+		for _ in $(seq 50); do
+			grep -q "serving on" "$TMP/server.log" 2>/dev/null && break
+			kill -0 "$SERVER_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		grep -q "serving on" "$TMP/server.log" && break
+		kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
+	done
+	[ -n "$SERVER_PID" ] || { cat "$TMP/server.log"; echo "FAIL: server did not start"; exit 1; }
+	export KUBECONFIG=$TMP/server/admin.kubeconfig
+fi
+[ -f "$KUBECONFIG" ] || { echo "FAIL: no kubeconfig at $KUBECONFIG"; exit 1; }
+unset GANNET_NS
+
+# ---- helpers ------------------------------------------------------------
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+pass() { echo "ok   $*"; }
+# run EXPECTED_RC ARGS...: runs gannetctl, keeps stdout in $OUT, stderr in $ERR
+run() {
+	local want=$1; shift
+	"$CTL" "$@" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")
+	if [ "$RC" != "$want" ]; then
+		fail "gannetctl $* exited $RC, expected $want"
+		echo "    stdout: $OUT" | head -20
+		echo "    stderr: $ERR" | head -20
+		return 1
+	fi
+	return 0
+}
+has() { grep -qE -- "$2" <<<"$1" || { fail "$3: missing /$2/ in:"; sed 's/^/    /' <<<"$1" | head -30; return 1; }; }
+hasnt() { ! grep -qE -- "$2" <<<"$1" || { fail "$3: unexpected /$2/ in:"; sed 's/^/    /' <<<"$1" | head -30; return 1; }; }
+
+# ---- apply: directory, multi-doc file, stdin -----------------------------
+run 0 apply -f examples/ && {
+	has "$OUT" '^namespace/demo created$' "apply dir"
+	has "$OUT" '^configmap/web-config created$' "apply dir"
+	has "$OUT" '^secret/web-credentials created$' "apply dir"
+	has "$OUT" '^deployment.apps/web created$' "apply dir"
+	has "$OUT" '^service/web created$' "apply dir"
+	has "$OUT" '^service/web-nodeport created$' "apply dir (2nd doc of a file)"
+	has "$OUT" '^networkpolicy.networking.k8s.io/web-allow-clients created$' "apply dir"
+	has "$OUT" '^ingress.networking.k8s.io/web created$' "apply dir"
+	has "$OUT" '^role.rbac.authorization.k8s.io/pod-reader created$' "apply dir"
+	has "$OUT" '^rolebinding.rbac.authorization.k8s.io/read-pods created$' "apply dir"
+	[ "$(wc -l <<<"$OUT")" = 11 ] || fail "apply dir: expected 11 objects, got $(wc -l <<<"$OUT")"
+	pass "apply directory (11 objects)"
+}
+run 0 apply -f examples/ && {
+	[ "$(grep -c ' unchanged$' <<<"$OUT")" = 11 ] || fail "re-apply should leave all 11 unchanged: $OUT"
+	pass "re-apply of unchanged manifests is a no-op"
+}
+run 0 apply -f examples/bundle/shop.yaml && {
+	has "$OUT" '^namespace/shop created$' "multi-doc"
+	has "$OUT" '^configmap/shop-config created$' "multi-doc"
+	has "$OUT" '^deployment.apps/cart created$' "multi-doc"
+	has "$OUT" '^service/cart created$' "multi-doc"
+	pass "apply multi-document file"
+}
+"$CTL" apply -n shop -f - >"$TMP/out" 2>"$TMP/err" <<'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: from-stdin
+  labels: {origin: stdin, app: web}
+data:
+  k: v1
+  drop-me: "x"
+EOF
+[ $? = 0 ] && has "$(cat "$TMP/out")" '^configmap/from-stdin created$' "stdin" && pass "apply from stdin with -n"
+
+# Update: changed value configured, removed key removed, resourceVersion moves.
+rv1=$("$CTL" get cm from-stdin -n shop -o json | jq -r .metadata.resourceVersion)
+"$CTL" apply -n shop -f - >"$TMP/out" 2>"$TMP/err" <<'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: from-stdin
+  labels: {origin: stdin, app: web}
+data:
+  k: v2
+EOF
+has "$(cat "$TMP/out")" '^configmap/from-stdin configured$' "update" && {
+	run 0 get cm from-stdin -n shop -o json
+	[ "$(jq -r .data.k <<<"$OUT")" = v2 ] || fail "update: data.k is $(jq -r .data.k <<<"$OUT")"
+	[ "$(jq -r '.data["drop-me"]' <<<"$OUT")" = null ] || fail "update: removed key still present"
+	[ "$(jq -r .metadata.resourceVersion <<<"$OUT")" != "$rv1" ] || fail "update: resourceVersion unchanged"
+	jq -e '.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"] | fromjson | .data.k == "v2"' \
+		<<<"$OUT" >/dev/null || fail "update: last-applied annotation not recorded"
+	pass "re-apply with changes: configured, removed field removed, annotation kept"
+}
+# Deployment scale via a changed manifest.
+sed 's/replicas: 2/replicas: 3/' examples/20-deployment.yaml >"$TMP/deploy3.yaml"
+run 0 apply -f "$TMP/deploy3.yaml" && has "$OUT" '^deployment.apps/web configured$' "deploy update" &&
+	[ "$("$CTL" get deploy web -n demo -o json | jq .spec.replicas)" = 3 ] && pass "deployment configured (replicas 3)"
+run 0 apply -f examples/20-deployment.yaml && has "$OUT" 'configured' "deploy revert"
+
+# ---- get -----------------------------------------------------------------
+run 0 get cm -n demo && {
+	has "$OUT" '^NAME +DATA +AGE$' "get cm header"
+	has "$OUT" '^web-config +3 +[0-9]+s$' "get cm row"
+	pass "get configmaps table"
+}
+run 0 get svc -n demo -o wide && {
+	has "$OUT" '^NAME +TYPE +CLUSTER-IP +EXTERNAL-IP +PORT\(S\) +AGE +SELECTOR$' "svc wide header"
+	has "$OUT" '^web +ClusterIP .* 80/TCP +[0-9]+s +app=web$' "svc wide row"
+	has "$OUT" '^web-nodeport +NodePort .* 80:30080/TCP ' "svc nodeport row"
+	pass "get services -o wide"
+}
+run 0 get deploy -n demo && has "$OUT" '^NAME +READY +UP-TO-DATE +AVAILABLE +AGE$' "deploy header" &&
+	has "$OUT" '^web +[0-9]+/2 ' "deploy row" && pass "get deployments"
+run 0 get deploy web -n demo -o wide && has "$OUT" 'CONTAINERS +IMAGES +SELECTOR' "deploy wide" &&
+	has "$OUT" 'httpd +busybox +app=web' "deploy wide row" && pass "get deployment NAME -o wide"
+run 0 get cm -A && {
+	has "$OUT" '^NAMESPACE +NAME +DATA +AGE$' "get -A header"
+	has "$OUT" '^demo +web-config ' "get -A demo"
+	has "$OUT" '^shop +shop-config ' "get -A shop"
+	pass "get -A"
+}
+run 0 get cm -A -l app=web && {
+	has "$OUT" 'web-config' "get -l"
+	has "$OUT" 'from-stdin' "get -l"
+	hasnt "$OUT" 'shop-config' "get -l"
+	pass "get -l across namespaces"
+}
+run 0 get cm web-config -n demo -o yaml && {
+	has "$OUT" '^kind: ConfigMap$' "yaml"
+	has "$OUT" 'GREETING: hello from gannet' "yaml"
+	pass "get -o yaml"
+}
+run 0 get cm -n demo -o json && [ "$(jq -r '.kind, (.items[] | select(.metadata.name=="web-config") | .data.LISTEN_PORT)' <<<"$OUT" | tr '\n' ' ')" = "List 8080 " ] &&
+	pass "get -o json (List)" || fail "get -o json: $OUT"
+run 0 get ns demo shop -o name && [ "$OUT" = "namespace/demo
+namespace/shop" ] && pass "get -o name" || fail "get -o name: $OUT"
+run 0 get cm/web-config svc/web -n demo && has "$OUT" '^configmap/web-config ' "type/name" &&
+	has "$OUT" '^service/web ' "type/name" && pass "get TYPE/NAME mixed"
+run 0 get netpol,ing,role,rolebinding -n demo && has "$OUT" 'networkpolicy.networking.k8s.io/web-allow-clients +app=web' "netpol" &&
+	has "$OUT" 'ingress.networking.k8s.io/web +<none> +web.demo.example' "ingress" &&
+	has "$OUT" 'rolebinding.rbac.authorization.k8s.io/read-pods +Role/pod-reader' "rolebinding" &&
+	pass "get short names for networking and rbac kinds"
+run 0 get cm --no-headers -n demo && hasnt "$OUT" '^NAME' "no-headers" && pass "--no-headers"
+run 0 get cm -n shop --show-labels && has "$OUT" 'from-stdin .*app=web,origin=stdin|from-stdin .*origin=stdin,app=web' "show-labels" && pass "--show-labels"
+run 0 get cm -n demo -l app=nothing && has "$ERR" 'No resources found in demo namespace' "empty" && pass "empty list message"
+# namespace from the kubeconfig context, else "default"
+run 0 get cm -n default && pass "get in default namespace"
+
+# ---- get -w sees another client's changes ----------------------------------
+"$CTL" get cm -n demo -w --output-watch-events --request-timeout 10s >"$TMP/watch" 2>"$TMP/watch.err" &
+WATCH_PID=$!
+sleep 1
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched}\ndata: {a: "1"}\n' | "$CTL" apply -n demo -f - >/dev/null
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched}\ndata: {a: "2", b: "3"}\n' | "$CTL" apply -n demo -f - >/dev/null
+"$CTL" delete cm watched -n demo >/dev/null
+for _ in $(seq 50); do grep -q '^DELETED' "$TMP/watch" && break; sleep 0.2; done
+kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; WATCH_PID=
+W=$(cat "$TMP/watch")
+has "$W" '^EVENT +NAME +DATA +AGE$' "watch header" &&
+	has "$W" '^ADDED +web-config ' "watch initial list" &&
+	has "$W" '^ADDED +watched +1 ' "watch ADDED" &&
+	has "$W" '^MODIFIED +watched +2 ' "watch MODIFIED" &&
+	has "$W" '^DELETED +watched ' "watch DELETED" && pass "get -w prints create/update/delete by another client"
+# A watch bounded by --request-timeout ends with status 0.
+start=$(date +%s)
+run 0 get ns -w --request-timeout 2s && [ $(( $(date +%s) - start )) -lt 10 ] && pass "watch bounded by --request-timeout"
+run 0 get cm web-config -n demo -w -o json --request-timeout 1s && [ "$(jq -r .metadata.name <<<"$OUT" | head -1)" = web-config ] && pass "watch of one name"
+
+# ---- describe -----------------------------------------------------------
+run 0 describe cm web-config -n demo && {
+	has "$OUT" '^Name: +web-config$' "describe"
+	has "$OUT" '^Namespace: +demo$' "describe"
+	has "$OUT" '^Labels: +app=web$' "describe"
+	has "$OUT" '^GREETING: +hello from gannet$' "describe data"
+	hasnt "$OUT" 'last-applied' "describe hides last-applied"
+	pass "describe configmap"
+}
+run 0 describe secret/web-credentials -n demo && {
+	has "$OUT" '^password: +15 bytes$' "describe secret sizes"
+	hasnt "$OUT" 's3cr3t|czNjcjN0' "describe secret must not print values"
+	pass "describe secret shows sizes, not values"
+}
+run 0 describe deploy web -n demo && has "$OUT" 'Replicas: +2' "describe deploy" && has "$OUT" 'Image: +busybox' "describe deploy" && pass "describe deployment"
+
+# ---- exit codes and errors ----------------------------------------------
+run 1 get cm does-not-exist -n demo && has "$ERR" 'NotFound' "not found" && has "$ERR" 'does-not-exist' "not found" && pass "get missing object: exit 1 with the server's NotFound"
+run 0 get cm does-not-exist -n demo --ignore-not-found && pass "--ignore-not-found"
+run 1 get frobnicators && has "$ERR" "doesn't have a resource type \"frobnicators\"" "unknown type" && pass "unknown resource type: exit 1"
+run 2 get && pass "get without type: usage exit 2"
+run 2 apply && pass "apply without -f: usage exit 2"
+run 2 get pods --bogus-flag && pass "unknown flag: exit 2"
+run 2 frobnicate && pass "unknown command: exit 2"
+cat >"$TMP/bad-port.yaml" <<'EOF'
+apiVersion: v1
+kind: Service
+metadata: {name: bad-port, namespace: demo}
+spec:
+  selector: {app: web}
+  ports: [{port: 99999}]
+EOF
+run 1 apply -f "$TMP/bad-port.yaml" && has "$ERR" 'Error from server \(Invalid\)' "validation" && has "$ERR" 'port' "validation message" &&
+	pass "server validation error printed with exit 1"
+run 1 get svc bad-port -n demo >/dev/null && pass "invalid object was not created"
+# Malformed YAML: line number, nothing applied (the first doc is valid).
+cat >"$TMP/malformed.yaml" <<'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: must-not-exist, namespace: demo}
+data: {a: b}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: [unterminated
+data: {}
+EOF
+run 1 apply -f "$TMP/malformed.yaml" && has "$ERR" 'malformed.yaml' "yaml error names the file" && has "$ERR" 'line [0-9]+' "yaml error has a line" &&
+	pass "malformed YAML rejected client-side with a line number"
+run 1 get cm must-not-exist -n demo && pass "nothing from the malformed file was applied"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: demo}\n' >"$TMP/noname.yaml"
+run 1 apply -f "$TMP/noname.yaml" && has "$ERR" 'metadata.name' "missing name" && pass "missing metadata.name rejected"
+printf 'apiVersion: example.com/v9\nkind: Gizmo\nmetadata: {name: g}\n' >"$TMP/gizmo.yaml"
+run 1 apply -f "$TMP/gizmo.yaml" && has "$ERR" 'no matches for kind "Gizmo"' "unknown kind" && pass "unknown kind rejected"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: shop}\n' >"$TMP/nsmismatch.yaml"
+run 1 apply -n demo -f "$TMP/nsmismatch.yaml" && has "$ERR" 'does not match the namespace' "ns mismatch" && pass "-n contradicting the manifest rejected"
+run 1 get ns --kubeconfig "$TMP/nonexistent" && has "$ERR" 'nonexistent' "bad kubeconfig path" && pass "missing kubeconfig: exit 1 with message"
+printf 'apiVersion: v1\nkind: Config\ncurrent-context: x\ncontexts: [\n' >"$TMP/broken.kubeconfig"
+run 1 get ns --kubeconfig "$TMP/broken.kubeconfig" && has "$ERR" 'broken.kubeconfig' "broken kubeconfig" && has "$ERR" 'line' "broken kubeconfig line" && pass "malformed kubeconfig: exit 1 with file and line"
+run 1 get ns --context no-such-context && has "$ERR" 'context "no-such-context" does not exist' "bad context" && pass "unknown context: exit 1"
+run 1 get ns --server https://127.0.0.1:1 && has "$ERR" '127.0.0.1:1' "unreachable" && pass "unreachable server: exit 1 with the address"
+# Wrong CA: a server certificate that does not match is refused.
+sed 's/certificate-authority-data: .*/certificate-authority-data: '"$(grep client-certificate-data "$KUBECONFIG" | awk '{print $2}')"'/' "$KUBECONFIG" >"$TMP/wrongca.kubeconfig"
+run 1 get ns --kubeconfig "$TMP/wrongca.kubeconfig" && pass "server certificate verified against the kubeconfig CA"
+# No credentials: 401 from the server, exit 1.
+grep -v 'client-certificate-data\|client-key-data' "$KUBECONFIG" >"$TMP/anon.kubeconfig"
+run 1 get ns --kubeconfig "$TMP/anon.kubeconfig" && has "$ERR" 'Unauthorized|Forbidden' "anonymous" && pass "anonymous request refused: exit 1"
+
+# ---- delete ---------------------------------------------------------------
+run 0 delete cm from-stdin -n shop && [ "$OUT" = 'configmap "from-stdin" deleted' ] && pass "delete by name" || fail "delete by name: $OUT"
+run 1 delete cm from-stdin -n shop && has "$ERR" 'NotFound' "delete missing" && pass "delete of a missing object: exit 1"
+run 0 delete cm from-stdin -n shop --ignore-not-found && pass "delete --ignore-not-found"
+run 0 delete -f examples/bundle/shop.yaml && {
+	has "$OUT" '^namespace "shop" deleted$' "delete -f"
+	has "$OUT" '^deployment.apps "cart" deleted$' "delete -f"
+	has "$OUT" '^service "cart" deleted$' "delete -f"
+	pass "delete -f multi-doc file"
+}
+run 0 delete svc -l app=web -n demo && has "$OUT" '^service "web" deleted$' "delete -l" && hasnt "$OUT" 'web-nodeport' "delete -l selects" &&
+	pass "delete -l"
+run 1 get svc web -n demo && run 0 get svc web-nodeport -n demo && pass "delete -l removed only the selected object"
+run 2 delete cm -n demo && pass "delete TYPE without names: usage exit 2"
+run 0 delete -f examples/ --ignore-not-found && has "$OUT" '^namespace "demo" deleted$' "delete dir" && pass "delete -f directory"
+
+echo
+if [ $fails -gt 0 ]; then
+	echo "$fails check(s) failed"
+	[ -n "$SERVER_PID" ] && { echo "--- server log:"; tail -20 "$TMP/server.log"; }
+	exit 1
+fi
+echo "all gannetctl checks passed"
