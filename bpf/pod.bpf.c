@@ -41,8 +41,8 @@ static __always_inline int fwd_local(struct __sk_buff *skb, struct ethhdr *eth,
 }
 
 static __always_inline int fwd_encap(struct __sk_buff *skb, struct ethhdr *eth,
-				     struct iphdr *ip, __u32 remote_ip,
-				     __u32 identity, int *code)
+				     struct iphdr *ip, const struct cursor *l4,
+				     __u32 remote_ip, __u32 identity, int *code)
 {
 	/* ENCAP_L2(14) + L2_ETH: the kernel records the inner MAC header and
 	 * ETH_P_TEB as inner protocol; L3_IPV4 + L4_UDP set SKB_GSO_UDP_TUNNEL
@@ -56,6 +56,8 @@ static __always_inline int fwd_encap(struct __sk_buff *skb, struct ethhdr *eth,
 	__u32 inner_len;
 
 	__builtin_memcpy(&h.inner_eth, eth, sizeof(h.inner_eth));
+	/* before adjust_room: it invalidates packet pointers */
+	h.udp.source = vxlan_src_port(flow_hash(skb->hash, ip, l4->pos, l4->end));
 	ipv4_dec_ttl(ip);
 	oip.tos = ip->tos;
 	inner_len = skb->len;        /* inner frame, Ethernet included */
@@ -80,7 +82,6 @@ static __always_inline int fwd_encap(struct __sk_buff *skb, struct ethhdr *eth,
 	oip.daddr = remote_ip;
 	oip.check = csum_ipv4_hdr(&oip);
 	__builtin_memcpy(&h.ip, &oip, sizeof(oip));
-	h.udp.source = vxlan_src_port(bpf_get_hash_recalc(skb));
 	h.udp.dest = cfg_vxlan_port;
 	h.udp.len = bpf_htons(inner_len + GNT_VXLAN_OVERHEAD - ETH_HLEN - sizeof(struct iphdr));
 	h.udp.check = 0;             /* allowed for IPv4 UDP; VXLAN default */
@@ -162,7 +163,7 @@ static __always_inline int pod_handle(struct __sk_buff *skb, int *code)
 	key.ip = ip->daddr;
 	rt = bpf_map_lookup_elem(&gnt_ipcache, &key);
 	if (rt && rt->node_ip && rt->node_ip != cfg_node_ip)
-		return fwd_encap(skb, eth, ip, rt->node_ip, src->identity, code);
+		return fwd_encap(skb, eth, ip, &c, rt->node_ip, src->identity, code);
 
 	if (in_prefix(ip->daddr, cfg_pod_net, cfg_pod_mask)) {
 		*code = GNT_DROP_NO_ENDPOINT;

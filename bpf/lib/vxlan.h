@@ -38,6 +38,29 @@ static __always_inline __be16 vxlan_src_port(__u32 hash)
 				 + VXLAN_SPORT_MIN));
 }
 
+/* Flow hash for the source port: the socket's hash when the stack set one
+ * (TCP/UDP sockets do), else a murmur3-finalised mix of addresses and
+ * ports. Cheaper than bpf_get_hash_recalc(), which runs the whole flow
+ * dissector for every frame that has no hash yet. l4 may be NULL. */
+static __always_inline __u32 flow_hash(__u32 skb_hash, const struct iphdr *ip,
+				       const void *l4, const void *end)
+{
+	__u32 h, ports = 0;
+
+	if (skb_hash)
+		return skb_hash;
+	if (l4 && (ip->protocol == 6 || ip->protocol == 17) &&
+	    !(ip->frag_off & bpf_htons(0x3fff)) && l4 + 4 <= end)
+		ports = *(const __u32 *)l4;
+	h = ip->saddr ^ (ip->daddr * 0x9e3779b1U) ^ (ports * 0x85ebca6bU) ^ ip->protocol;
+	h ^= h >> 16;
+	h *= 0x7feb352dU;
+	h ^= h >> 15;
+	h *= 0x846ca68bU;
+	h ^= h >> 16;
+	return h;
+}
+
 static __always_inline __u32 vxlan_vni_to_identity(const struct vxlanhdr *vx)
 {
 	return bpf_ntohl(vx->vni) >> 8;

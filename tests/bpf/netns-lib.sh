@@ -37,11 +37,31 @@ topo_pod() {
 	NSX "$pod" ip neigh add 169.254.1.1 lladdr "$hmac" dev eth0 nud permanent
 	NSX "$node" ip route add "$ip/32" dev "$hif"
 	NSX "$node" ip neigh add "$ip" lladdr "$pmac" dev "$hif" nud permanent
+	[ -n "${TOPO_BASELINE:-}" ] && return 0
 	NSX "$node" "$GDP" -r "$PINROOT" -n node$n ep-add --ip "$ip" --ifname "$hif" --mac "$pmac" \
 		--identity $((100 + n))
 }
 
-# topo_up MODE(tc|xdp) [UNDERLAY_MTU]
+# Baseline for measurements: same nodes and pod wiring, but cross-node
+# traffic goes through a kernel vxlan device (flannel's VXLAN backend:
+# static fdb/neigh, UDP 8472) and the nodes' routing; no BPF at all.
+topo_baseline_vxlan() {
+	local n m mac
+	for n in 1 2; do
+		NSX "$SFX-n$n" ip link add vx0 mtu $((${1:-1500} - 50)) type vxlan id 1 \
+			local 192.168.77.$n dev ul0 dstport 8472 nolearning
+		NSX "$SFX-n$n" ip link set vx0 up
+	done
+	for n in 1 2; do
+		m=$((3 - n))
+		mac=$(NSX "$SFX-n$m" ip -j link show vx0 | jq -r '.[0].address')
+		NSX "$SFX-n$n" ip route add 10.244.$m.0/24 via 10.244.$m.0 dev vx0 onlink
+		NSX "$SFX-n$n" ip neigh add 10.244.$m.0 lladdr "$mac" dev vx0 nud permanent
+		NSX "$SFX-n$n" bridge fdb append "$mac" dev vx0 dst 192.168.77.$m
+	done
+}
+
+# topo_up MODE(tc|xdp|baseline) [UNDERLAY_MTU]
 topo_up() {
 	local mode=$1 mtu=${2:-1500} n
 	ip netns add "$SFX-f"
@@ -55,15 +75,24 @@ topo_up() {
 		NSX "$SFX-f" ip link set n$n master br0 up
 		NSX "$SFX-n$n" ip addr add 192.168.77.$n/24 dev ul0
 		NSX "$SFX-n$n" ip link set ul0 up
+		[ "$mode" = baseline ] && continue
 		NSX "$SFX-n$n" "$GDP" -r "$PINROOT" -n node$n open --underlay ul0 \
 			--node-ip 192.168.77.$n --pod-cidr 10.244.$n.0/24 --cluster-cidr 10.244.0.0/16 \
 			--mode "$mode" || return 1
 	done
-	NSX "$SFX-n1" "$GDP" -r "$PINROOT" -n node1 remote-add --cidr 10.244.2.0/24 --node-ip 192.168.77.2 || return 1
-	NSX "$SFX-n2" "$GDP" -r "$PINROOT" -n node2 remote-add --cidr 10.244.1.0/24 --node-ip 192.168.77.1 || return 1
-	# nodes reach remote pods through the underlay (no tunnel needed)
-	NSX "$SFX-n1" ip route add 10.244.2.0/24 via 192.168.77.2
-	NSX "$SFX-n2" ip route add 10.244.1.0/24 via 192.168.77.1
+	if [ "$mode" = baseline ]; then
+		TOPO_BASELINE=1
+		topo_baseline_vxlan "$mtu"
+	else
+		TOPO_BASELINE=
+		NSX "$SFX-n1" "$GDP" -r "$PINROOT" -n node1 remote-add --cidr 10.244.2.0/24 \
+			--node-ip 192.168.77.2 || return 1
+		NSX "$SFX-n2" "$GDP" -r "$PINROOT" -n node2 remote-add --cidr 10.244.1.0/24 \
+			--node-ip 192.168.77.1 || return 1
+		# nodes reach remote pods through the underlay (no tunnel needed)
+		NSX "$SFX-n1" ip route add 10.244.2.0/24 via 192.168.77.2
+		NSX "$SFX-n2" ip route add 10.244.1.0/24 via 192.168.77.1
+	fi
 	local pmtu=$((mtu - 50))
 	topo_pod 1 1a 10.244.1.2 gnt1a "$pmtu" || return 1
 	topo_pod 1 1b 10.244.1.3 gnt1b "$pmtu" || return 1

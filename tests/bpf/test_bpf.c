@@ -358,6 +358,10 @@ static void test_pod_encap(void)
 
 		run(PROG_POD(&n1), &in, &r2, 1);
 		CHECK_EQ(ntohs(((const struct udphdr *)(r2.out + ETH_HLEN + 20))->source), sport);
+		/* another flow (other L4 source port) -> another outer port */
+		((struct udphdr *)(in.buf + ETH_HLEN + 20))->source = htons(40001);
+		run(PROG_POD(&n1), &in, &r2, 1);
+		CHECK(ntohs(((const struct udphdr *)(r2.out + ETH_HLEN + 20))->source) != sport);
 	}
 }
 
