@@ -140,6 +140,8 @@ json_t *disc_api_versions(void);            /* /api */
 json_t *disc_api_groups(void);              /* /apis */
 json_t *disc_resource_list(const char *group, const char *version);  /* NULL if unknown */
 json_t *disc_group(const char *group);      /* /apis/<group> */
+json_t *disc_openapi_index(void);           /* /openapi/v3 */
+json_t *disc_openapi_gv(const char *group, const char *version);
 /* Converts an object or a List into a meta.k8s.io/v1 Table. */
 json_t *disc_table(const struct api_kind *k, const json_t *obj_or_list,
 		   bool is_list);

@@ -22,7 +22,7 @@ $(BIN_DIR)/gannet-apiserver: $(APISERVER_OBJS) $(COMMON_LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(APISERVER_LIBS)
 
 # Pure-module unit tests (no server, no root).
-APISERVER_UNIT := test-yamljson
+APISERVER_UNIT := test-yamljson test-apiserver-units
 TEST_BINS += $(APISERVER_UNIT:%=$(BIN_DIR)/%)
 $(BIN_DIR)/test-yamljson: $(OBJ_DIR)/tests/unit/test-yamljson.o $(COMMON_LIB)
 	$(call msg,LD,$@)

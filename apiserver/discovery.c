@@ -350,3 +350,69 @@ json_t *disc_table(const struct api_kind *k, const json_t *obj_or_list, bool is_
 	return json_pack("{s:s, s:s, s:o, s:o, s:o}", "kind", "Table", "apiVersion", "meta.k8s.io/v1",
 			 "metadata", md, "columnDefinitions", columns(k), "rows", rows);
 }
+
+/* ---- OpenAPI v3 (minimal) -------------------------------------------------------- */
+/* kubectl's default --validate=strict asks whether the server supports the
+ * fieldValidation query parameter by looking, in /openapi/v3/<gv>, for a
+ * PATCH operation tagged with the kind's x-kubernetes-group-version-kind
+ * that lists the parameter. Serving exactly that lets kubectl hand
+ * validation to the server (which reports unknown fields itself) instead
+ * of needing full schemas. */
+
+json_t *disc_openapi_index(void)
+{
+	json_t *paths = json_object();
+	char key[160], url[200];
+
+	for (size_t i = 0; i < reg_n_kinds; i++) {
+		const struct api_kind *k = &reg_kinds[i];
+
+		if (*k->group)
+			snprintf(key, sizeof(key), "apis/%s/%s", k->group, k->version);
+		else
+			snprintf(key, sizeof(key), "api/%s", k->version);
+		snprintf(url, sizeof(url), "/openapi/v3/%s?hash=gannet1", key);
+		json_object_set_new(paths, key, json_pack("{s:s}", "serverRelativeURL", url));
+	}
+	return json_pack("{s:o}", "paths", paths);
+}
+
+json_t *disc_openapi_gv(const char *group, const char *version)
+{
+	json_t *paths = json_object();
+	bool any = false;
+
+	for (size_t i = 0; i < reg_n_kinds; i++) {
+		const struct api_kind *k = &reg_kinds[i];
+		char path[300], base[160];
+
+		if (strcmp(k->group, group) || strcmp(k->version, version))
+			continue;
+		any = true;
+		if (*k->group)
+			snprintf(base, sizeof(base), "/apis/%s/%s", k->group, k->version);
+		else
+			snprintf(base, sizeof(base), "/api/%s", k->version);
+		snprintf(path, sizeof(path), "%s%s/%s/{name}", base,
+			 k->namespaced ? "/namespaces/{namespace}" : "", k->plural);
+		json_t *params = json_pack("[{s:s, s:s, s:{s:s}}, {s:s, s:s, s:{s:s}}, {s:s, s:s, s:{s:s}}]",
+					   "name", "fieldValidation", "in", "query", "schema", "type", "string",
+					   "name", "dryRun", "in", "query", "schema", "type", "string",
+					   "name", "fieldManager", "in", "query", "schema", "type", "string");
+		json_t *gvk = json_pack("{s:s, s:s, s:s}", "group", k->group, "version", k->version,
+					"kind", k->kind);
+		json_t *op = json_pack("{s:s, s:o, s:s, s:o, s:{s:{s:s}}}", "operationId", k->plural,
+				       "x-kubernetes-group-version-kind", gvk,
+				       "x-kubernetes-action", "patch", "parameters", params,
+				       "responses", "200", "description", "OK");
+		json_t *post = json_deep_copy(op);
+		json_object_set_new(post, "x-kubernetes-action", json_string("post"));
+		json_object_set_new(paths, path, json_pack("{s:o, s:o}", "patch", op, "put", post));
+	}
+	if (!any) {
+		json_decref(paths);
+		return NULL;
+	}
+	return json_pack("{s:s, s:{s:s, s:s}, s:o, s:{}}", "openapi", "3.0.0", "info", "title",
+			 "Gannet", "version", "v1.32.0", "paths", paths, "components");
+}

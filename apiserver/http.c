@@ -233,6 +233,11 @@ static json_t *parse_body(struct call *c, enum MHD_Result *sent, bool want_objec
 		*sent = send_status(c, 400, "BadRequest", NULL, NULL, "request body is empty");
 		return NULL;
 	}
+	if (ct && (strstr(ct, "protobuf") || strstr(ct, "cbor"))) {
+		*sent = send_status(c, 415, "UnsupportedMediaType", NULL, NULL,
+				    "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
+		return NULL;
+	}
 	if (ct && strstr(ct, "yaml")) {
 		struct gerr e = { 0 };
 		struct yj_limits lim = { .max_depth = MAX_DEPTH, .max_nodes = 200000 };
@@ -1327,6 +1332,14 @@ static enum MHD_Result route_nonresource(struct call *c, char segs[][300], int n
 		doc = disc_group(segs[1]);
 	else if (n == 3 && !strcmp(segs[0], "apis"))
 		doc = disc_resource_list(segs[1], segs[2]);
+	else if (n == 2 && !strcmp(segs[0], "openapi") && !strcmp(segs[1], "v3"))
+		doc = disc_openapi_index();
+	else if (n == 4 && !strcmp(segs[0], "openapi") && !strcmp(segs[1], "v3") &&
+		 !strcmp(segs[2], "api"))
+		doc = disc_openapi_gv("", segs[3]);
+	else if (n == 5 && !strcmp(segs[0], "openapi") && !strcmp(segs[1], "v3") &&
+		 !strcmp(segs[2], "apis"))
+		doc = disc_openapi_gv(segs[3], segs[4]);
 	if (!doc)
 		return send_status(c, 404, "NotFound", NULL, NULL, "the server could not find the requested resource");
 	if (c->fmt == FMT_TABLE)

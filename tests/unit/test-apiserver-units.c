@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for the API server's pure modules: label/field selectors,
+ * merge/JSON/strategic patches, name validation and the registry. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "apiserver/apiserver.h"
+#include "apiserver/patch.h"
+#include "apiserver/selectors.h"
+#include "tests/unit/test.h"
+
+static bool lmatch(const char *sel, const char *labels_json)
+{
+	struct selector s;
+	json_t *l = json_loads(labels_json, 0, NULL);
+	bool m;
+
+	if (sel_parse_labels(sel, &s, NULL)) {
+		json_decref(l);
+		return false;
+	}
+	m = sel_match_labels(&s, l);
+	sel_free(&s);
+	json_decref(l);
+	return m;
+}
+
+static void test_label_selectors(void)
+{
+	CHECK(lmatch("", "{}"));
+	CHECK(lmatch("app=web", "{\"app\":\"web\"}"));
+	CHECK(!lmatch("app=web", "{\"app\":\"db\"}"));
+	CHECK(lmatch("app==web,tier!=db", "{\"app\":\"web\",\"tier\":\"fe\"}"));
+	CHECK(lmatch("tier!=db", "{}"));
+	CHECK(lmatch("env in (a, b),!gone", "{\"env\":\"b\"}"));
+	CHECK(!lmatch("env in (a,b)", "{\"env\":\"c\"}"));
+	CHECK(lmatch("env notin (a,b)", "{\"env\":\"c\"}"));
+	CHECK(lmatch("app", "{\"app\":\"\"}"));
+	CHECK(!lmatch("!app", "{\"app\":\"x\"}"));
+	CHECK(lmatch("example.com/role=x", "{\"example.com/role\":\"x\"}"));
+	struct selector s;
+	struct gerr e = { 0 };
+	CHECK_EQ(sel_parse_labels("a=b,,(", &s, &e), -EINVAL);
+	CHECK_EQ(sel_parse_labels("a in b", &s, &e), -EINVAL);
+
+	json_t *ls = json_loads("{\"matchLabels\":{\"app\":\"web\"},\"matchExpressions\":[{\"key\":\"tier\",\"operator\":\"In\",\"values\":[\"fe\",\"be\"]},{\"key\":\"x\",\"operator\":\"DoesNotExist\"}]}", 0, NULL);
+	json_t *l1 = json_loads("{\"app\":\"web\",\"tier\":\"be\"}", 0, NULL);
+	json_t *l2 = json_loads("{\"app\":\"web\",\"tier\":\"be\",\"x\":\"1\"}", 0, NULL);
+	CHECK(sel_label_selector_matches(ls, l1));
+	CHECK(!sel_label_selector_matches(ls, l2));
+	CHECK(sel_label_selector_matches(NULL, l2));
+	json_decref(ls);
+	json_decref(l1);
+	json_decref(l2);
+}
+
+static void test_field_selectors(void)
+{
+	struct selector s;
+	json_t *o = json_loads("{\"metadata\":{\"name\":\"a\",\"namespace\":\"ns\"},\"spec\":{\"nodeName\":\"n1\"},\"status\":{\"phase\":\"Running\"}}", 0, NULL);
+
+	CHECK_EQ(sel_parse_fields("metadata.name=a,spec.nodeName!=n2", &s, NULL), 0);
+	CHECK(sel_match_fields(&s, o));
+	sel_free(&s);
+	CHECK_EQ(sel_parse_fields("spec.nodeName=", &s, NULL), 0);
+	CHECK(!sel_match_fields(&s, o));
+	sel_free(&s);
+	CHECK_EQ(sel_parse_fields("status.phase==Running", &s, NULL), 0);
+	CHECK(sel_match_fields(&s, o));
+	sel_free(&s);
+	CHECK(sel_parse_fields("a in (b)", &s, NULL) != 0);
+	json_decref(o);
+}
+
+static void test_merge_patch(void)
+{
+	/* RFC 7386 appendix A examples */
+	json_t *t = json_loads("{\"a\":\"b\",\"c\":{\"d\":\"e\",\"f\":\"g\"}}", 0, NULL);
+	json_t *p = json_loads("{\"a\":\"z\",\"c\":{\"f\":null}}", 0, NULL);
+	json_t *want = json_loads("{\"a\":\"z\",\"c\":{\"d\":\"e\"}}", 0, NULL);
+	json_t *r = patch_merge(t, p);
+
+	CHECK(json_equal(r, want));
+	json_decref(r);
+	json_decref(t);
+	json_decref(p);
+	json_decref(want);
+	t = json_loads("{\"a\":[1,2]}", 0, NULL);
+	p = json_loads("{\"a\":[3]}", 0, NULL);
+	r = patch_merge(t, p);
+	CHECK_EQ(json_array_size(json_object_get(r, "a")), 1);
+	json_decref(r);
+	json_decref(t);
+	json_decref(p);
+}
+
+static void test_json_patch(void)
+{
+	json_t *t = json_loads("{\"foo\":[\"bar\",\"baz\"],\"x\":{\"y\":1}}", 0, NULL);
+	json_t *ops = json_loads("[{\"op\":\"add\",\"path\":\"/foo/1\",\"value\":\"qux\"},"
+				 "{\"op\":\"remove\",\"path\":\"/x/y\"},"
+				 "{\"op\":\"replace\",\"path\":\"/foo/0\",\"value\":\"B\"},"
+				 "{\"op\":\"copy\",\"from\":\"/foo/0\",\"path\":\"/c\"},"
+				 "{\"op\":\"move\",\"from\":\"/c\",\"path\":\"/x/m\"},"
+				 "{\"op\":\"add\",\"path\":\"/foo/-\",\"value\":\"end\"},"
+				 "{\"op\":\"test\",\"path\":\"/x/m\",\"value\":\"B\"},"
+				 "{\"op\":\"add\",\"path\":\"/a~1b\",\"value\":1}]", 0, NULL);
+	json_t *want = json_loads("{\"foo\":[\"B\",\"qux\",\"baz\",\"end\"],\"x\":{\"m\":\"B\"},\"a/b\":1}", 0, NULL);
+	json_t *out = NULL;
+	struct gerr e = { 0 };
+
+	CHECK_EQ(patch_json(t, ops, &out, &e), 0);
+	CHECK(json_equal(out, want));
+	json_decref(out);
+	json_decref(ops);
+	json_decref(want);
+	ops = json_loads("[{\"op\":\"test\",\"path\":\"/x/y\",\"value\":2}]", 0, NULL);
+	CHECK_EQ(patch_json(t, ops, &out, &e), -ECANCELED);
+	json_decref(ops);
+	ops = json_loads("[{\"op\":\"remove\",\"path\":\"/nope\"}]", 0, NULL);
+	struct gerr e2 = { 0 };
+	CHECK_EQ(patch_json(t, ops, &out, &e2), -EINVAL);
+	json_decref(ops);
+	json_decref(t);
+}
+
+static void test_strategic_patch(void)
+{
+	json_t *t = json_loads("{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x:1\",\"ports\":[{\"containerPort\":80}]},{\"name\":\"b\",\"image\":\"y\"}]}}", 0, NULL);
+	json_t *p = json_loads("{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x:2\"},{\"name\":\"b\",\"$patch\":\"delete\"},{\"name\":\"c\",\"image\":\"z\"}],\"$setElementOrder/containers\":[{\"name\":\"a\"}]}}", 0, NULL);
+	json_t *r = patch_strategic(t, p);
+	json_t *cs = json_object_get(json_object_get(r, "spec"), "containers");
+
+	CHECK_EQ(json_array_size(cs), 2);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(cs, 0), "image")), "x:2");
+	CHECK(json_object_get(json_array_get(cs, 0), "ports") != NULL);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(cs, 1), "name")), "c");
+	CHECK(json_object_get(json_object_get(r, "spec"), "$setElementOrder/containers") == NULL);
+	json_decref(r);
+	json_decref(p);
+	json_decref(t);
+}
+
+static void test_names_and_registry(void)
+{
+	CHECK(obj_valid_dns1123_subdomain("a.b-c"));
+	CHECK(!obj_valid_dns1123_subdomain("A"));
+	CHECK(!obj_valid_dns1123_subdomain("-a"));
+	CHECK(!obj_valid_dns1123_subdomain("a..b"));
+	CHECK(obj_valid_dns1123_label("web-1"));
+	CHECK(!obj_valid_dns1123_label("a.b"));
+	CHECK(obj_valid_label_key("app.kubernetes.io/name"));
+	CHECK(!obj_valid_label_key("bad key"));
+	CHECK(obj_valid_label_value(""));
+	CHECK(!obj_valid_label_value("-x"));
+
+	const struct api_kind *k = reg_find("apps", "v1", "deployments");
+	char key[256];
+	CHECK(k && k->has_scale && k->namespaced);
+	reg_key(k, "ns", "web", key, sizeof(key));
+	CHECK_STR(key, "/registry/apps/deployments/ns/web");
+	CHECK(reg_from_key(key) == k);
+	CHECK(reg_find_kind("v1", "Pod") == reg_find("", "v1", "pods"));
+	CHECK(reg_find("", "v1", "nodes") && !reg_find("", "v1", "nodes")->namespaced);
+	CHECK(reg_find("", "v1", "endpoints") != NULL);
+	/* the "endpoints" prefix must not shadow a longer plural */
+	reg_key(reg_find("", "v1", "services"), "d", "s", key, sizeof(key));
+	CHECK(reg_from_key(key) == reg_find("", "v1", "services"));
+
+	struct verr ve;
+	json_t *pod = json_loads("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"c\"}],\"bogus\":1}}", 0, NULL);
+	const struct api_kind *pk = reg_find("", "v1", "pods");
+	verr_init(&ve);
+	obj_validate_meta(pk, pod, &ve);
+	pk->validate(pk, pod, NULL, &ve);
+	reg_check_unknown(pk, pod, &ve);
+	CHECK_EQ(json_array_size(ve.causes), 1);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(ve.causes, 0), "field")),
+		  "spec.containers[0].image");
+	CHECK_EQ(json_array_size(ve.unknown), 1);
+	CHECK_STR(json_string_value(json_array_get(ve.unknown, 0)), "spec.bogus");
+	verr_free(&ve);
+	json_decref(pod);
+}
+
+TEST_MAIN(T(test_label_selectors), T(test_field_selectors), T(test_merge_patch),
+	  T(test_json_patch), T(test_strategic_patch), T(test_names_and_registry))
