@@ -12,47 +12,24 @@ set -u
 cd "${GANNET_ROOT:-$(dirname "$0")/../..}"
 BUILD=${BUILD:-build}
 CTL=$PWD/$BUILD/bin/gannetctl
-SERVER_BIN=$PWD/$BUILD/bin/gannet-apiserver
 
 [ -x "$CTL" ] || { echo "missing $CTL (run make)"; exit 1; }
-[ -x "$SERVER_BIN" ] || { echo "skip: gannet-apiserver not built"; exit 77; }
+[ -x "$BUILD/bin/gannet-apiserver" ] || { echo "skip: gannet-apiserver not built"; exit 77; }
 command -v jq >/dev/null || { echo "skip: jq not installed"; exit 77; }
 
 TMP=$(mktemp -d /tmp/gannetctl-test.XXXXXX)
-SERVER_PID=
+WATCH_PID=
+# shellcheck source=../lib/apiserver.sh
+. tests/lib/apiserver.sh
 cleanup() {
-	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-	[ -n "${WATCH_PID:-}" ] && kill "$WATCH_PID" 2>/dev/null
+	[ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null
+	apiserver_cleanup
 	rm -rf "$TMP"
 }
+APISERVER_NO_TRAP=1
 trap cleanup EXIT
-
-# ---- server -------------------------------------------------------------
-if [ -f tests/lib/apiserver.sh ] && grep -q '^apiserver_start' tests/lib/apiserver.sh; then
-	# shellcheck source=/dev/null
-	. tests/lib/apiserver.sh
-	apiserver_start || { echo "FAIL: apiserver_start"; exit 1; }
-else
-	# Fallback until the shared helper exists: a private server on a
-	# random loopback port with a throw-away data directory.
-	for try in 1 2 3 4 5; do
-		PORT=$((20000 + RANDOM % 20000))
-		"$SERVER_BIN" --data-dir "$TMP/server" --listen "127.0.0.1:$PORT" \
-			>"$TMP/server.log" 2>&1 &
-		SERVER_PID=$!
-		for _ in $(seq 50); do
-			grep -q "serving on" "$TMP/server.log" 2>/dev/null && break
-			kill -0 "$SERVER_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		grep -q "serving on" "$TMP/server.log" && break
-		kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
-	done
-	[ -n "$SERVER_PID" ] || { cat "$TMP/server.log"; echo "FAIL: server did not start"; exit 1; }
-	export KUBECONFIG=$TMP/server/admin.kubeconfig
-fi
+apiserver_start || { echo "FAIL: could not start gannet-apiserver"; exit 1; }
 [ -f "$KUBECONFIG" ] || { echo "FAIL: no kubeconfig at $KUBECONFIG"; exit 1; }
-unset GANNET_NS
 
 # ---- helpers ------------------------------------------------------------
 fails=0
@@ -192,9 +169,12 @@ run 0 get cm -n default && pass "get in default namespace"
 "$CTL" get cm -n demo -w --output-watch-events --request-timeout 10s >"$TMP/watch" 2>"$TMP/watch.err" &
 WATCH_PID=$!
 sleep 1
-printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched}\ndata: {a: "1"}\n' | "$CTL" apply -n demo -f - >/dev/null
+# Another client (curl) creates and deletes, gannetctl apply updates.
+acurl -X POST -H 'Content-Type: application/json' \
+	-d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"watched"},"data":{"a":"1"}}' \
+	/api/v1/namespaces/demo/configmaps >/dev/null
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched}\ndata: {a: "2", b: "3"}\n' | "$CTL" apply -n demo -f - >/dev/null
-"$CTL" delete cm watched -n demo >/dev/null
+acurl -X DELETE /api/v1/namespaces/demo/configmaps/watched >/dev/null
 for _ in $(seq 50); do grep -q '^DELETED' "$TMP/watch" && break; sleep 0.2; done
 kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; WATCH_PID=
 W=$(cat "$TMP/watch")
@@ -296,7 +276,7 @@ run 0 delete -f examples/ --ignore-not-found && has "$OUT" '^namespace "demo" de
 echo
 if [ $fails -gt 0 ]; then
 	echo "$fails check(s) failed"
-	[ -n "$SERVER_PID" ] && { echo "--- server log:"; tail -20 "$TMP/server.log"; }
+	echo "--- server log:"; tail -20 "$APISERVER_LOG"
 	exit 1
 fi
 echo "all gannetctl checks passed"
