@@ -20,3 +20,12 @@ $(AUTH_TEST_BINS): $(AUTH_TEST_DIR)/%: $(OBJ_DIR)/tests/unit/%.o $(AUTH_OBJS) $(
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(AUTH_LIBS)
+
+# Benchmark driver for tests/bench/bench-auth.sh.
+AUTH_BENCH := $(BUILD)/tests/bench/auth_bench
+TEST_BINS += $(AUTH_BENCH)
+auth-tests: $(AUTH_BENCH)
+$(AUTH_BENCH): $(OBJ_DIR)/tests/bench/auth_bench.o $(AUTH_OBJS) $(COMMON_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(AUTH_LIBS)

@@ -5,12 +5,15 @@
  *    purpose: user = subject CN, groups = subject O values;
  *  - static bearer tokens from a CSV file "token,user,uid,groups" (groups
  *    separated by '|', or a quoted comma list as in Kubernetes' token file),
- *    reloaded when the file changes; tokens are compared by SHA-256 digest
- *    with CRYPTO_memcmp against every entry so timing does not reveal how
- *    much of a guess matched or which entry it was;
+ *    reloaded when the file changes; only SHA-256 digests of the tokens are
+ *    kept, sorted, and looked up by digest: timing can then only reveal
+ *    bytes of a digest, which an attacker cannot steer towards a real
+ *    token (the same argument as Kubernetes' map lookup by token);
  *  - ServiceAccount tokens: compact JWS "header.payload.signature", HS256
  *    with a 32-byte key in <data_dir>/pki/sa.key, claims iss/sub/iat/exp.
- * Every authenticated user also gets the group system:authenticated. */
+ * Every authenticated user also gets the group system:authenticated.
+ * Verified client certificates are cached by digest until they expire, so
+ * the signature check runs once per certificate, not once per request. */
 #include "apiserver/auth.h"
 
 #include <errno.h>
@@ -28,7 +31,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -45,9 +48,21 @@ struct authn_token {
 	struct auth_user user;
 };
 
+/* Direct-mapped cache of verified client certificates. */
+#define AUTHN_CERT_CACHE 256
+struct authn_cert_entry {
+	unsigned char digest[32];   /* SHA-256 of the DER */
+	time_t not_after;           /* 0 = empty slot */
+	struct auth_user user;
+};
+
 struct authn {
 	X509_STORE *ca;
 	unsigned char sa_key[AUTHN_SA_KEY_LEN];
+	EVP_MD *sha256;             /* fetched once, not per request */
+	EVP_MAC_CTX *hmac;          /* keyed with sa_key; dup'd per use */
+	pthread_mutex_t cache_lock;
+	struct authn_cert_entry *cache;
 	char *token_file;
 	/* Static token table; replaced wholesale on reload. */
 	pthread_rwlock_t lock;
@@ -88,6 +103,15 @@ static void authn_finish_user(struct auth_user *u)
 
 /* ---- client certificates ---------------------------------------------- */
 
+static void authn_digest(const EVP_MD *md, const void *data, size_t len,
+			 unsigned char out[32])
+{
+	unsigned int n = 32;
+
+	EVP_Digest(data, len, out, &n, md ? md : EVP_sha256(), NULL);
+}
+
+
 static int authn_cert(struct authn *a, const unsigned char *der, size_t len,
 		      struct auth_user *u)
 {
@@ -97,9 +121,22 @@ static int authn_cert(struct authn *a, const unsigned char *der, size_t len,
 	X509_NAME *subj;
 	int ret = -EACCES, idx;
 	bool have_cn = false;
+	unsigned char d[32];
+	struct authn_cert_entry *slot;
+	struct tm tm;
 
 	if (!a->ca || len > LONG_MAX)
 		return -EACCES;
+	authn_digest(a->sha256, der, len, d);
+	slot = &a->cache[d[0] % AUTHN_CERT_CACHE];
+	pthread_mutex_lock(&a->cache_lock);
+	if (slot->not_after && time(NULL) < slot->not_after &&
+	    !memcmp(slot->digest, d, sizeof(d))) {
+		*u = slot->user;
+		pthread_mutex_unlock(&a->cache_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&a->cache_lock);
 	x = d2i_X509(NULL, &p, (long)len);
 	if (!x || p != der + len)
 		goto out;
@@ -143,6 +180,15 @@ static int authn_cert(struct authn *a, const unsigned char *der, size_t len,
 		OPENSSL_free(s);
 	}
 	ret = 0;
+	/* Remember until the certificate expires (the chain is our CA, which
+	 * does not change for the life of this authn). */
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1) {
+		pthread_mutex_lock(&a->cache_lock);
+		memcpy(slot->digest, d, sizeof(d));
+		slot->user = *u;
+		slot->not_after = timegm(&tm);
+		pthread_mutex_unlock(&a->cache_lock);
+	}
 out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
@@ -208,11 +254,10 @@ static char *authn_trim(char *s)
 	return s;
 }
 
-static void authn_digest(const char *tok, size_t len, unsigned char out[32])
+static int authn_digest_cmp(const void *x, const void *y)
 {
-	unsigned int n = 32;
-
-	EVP_Digest(tok, len, out, &n, EVP_sha256(), NULL);
+	return memcmp(((const struct authn_token *)x)->digest,
+		      ((const struct authn_token *)y)->digest, 32);
 }
 
 /* Parse a whole token file into a new table. */
@@ -259,7 +304,7 @@ static int authn_parse_tokens(FILE *f, const char *path, struct authn_token **ou
 		}
 		t = &tab[n];
 		memset(t, 0, sizeof(*t));
-		authn_digest(fld[0], strlen(fld[0]), t->digest);
+		authn_digest(NULL, fld[0], strlen(fld[0]), t->digest);
 		if (authn_set(t->user.name, sizeof(t->user.name), fld[1], strlen(fld[1])) ||
 		    (nf > 2 && *fld[2] &&
 		     authn_set(t->user.uid, sizeof(t->user.uid), fld[2], strlen(fld[2])))) {
@@ -281,6 +326,14 @@ static int authn_parse_tokens(FILE *f, const char *path, struct authn_token **ou
 		}
 		OPENSSL_cleanse(fld[0], strlen(fld[0]));
 		n++;
+	}
+	if (n)
+		qsort(tab, n, sizeof(*tab), authn_digest_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (!memcmp(tab[i - 1].digest, tab[i].digest, sizeof(tab[i].digest))) {
+			ret = gerr_set(err, -EINVAL, "%s: the same token appears twice", path);
+			goto out;
+		}
 	}
 	*out = tab;
 	*n_out = n;
@@ -362,12 +415,13 @@ static int authn_static_token(struct authn *a, const char *tok, struct auth_user
 			pr_warn("authn: keeping previous tokens: %s", e.msg);
 		pthread_rwlock_unlock(&a->lock);
 	}
-	authn_digest(tok, strlen(tok), d);
+	authn_digest(a->sha256, tok, strlen(tok), d);
 	pthread_rwlock_rdlock(&a->lock);
-	/* No early exit: the scan costs the same whichever entry matches. */
-	for (size_t i = 0; i < a->n_tokens; i++) {
-		if (!CRYPTO_memcmp(d, a->tokens[i].digest, sizeof(d)) && !hit)
-			hit = &a->tokens[i];
+	if (a->n_tokens) {
+		struct authn_token key;
+
+		memcpy(key.digest, d, sizeof(d));
+		hit = bsearch(&key, a->tokens, a->n_tokens, sizeof(*a->tokens), authn_digest_cmp);
 	}
 	if (hit) {
 		*u = hit->user;
@@ -451,12 +505,19 @@ static bool authn_dns_label_ok(const char *s, size_t len)
 	return true;
 }
 
-static void authn_hmac(const struct authn *a, const char *data, size_t len,
-		       unsigned char mac[32])
+static int authn_hmac(const struct authn *a, const char *data, size_t len,
+		      unsigned char mac[32])
 {
-	unsigned int n = 32;
+	EVP_MAC_CTX *c = EVP_MAC_CTX_dup(a->hmac);
+	size_t n = 0;
+	int ok;
 
-	HMAC(EVP_sha256(), a->sa_key, sizeof(a->sa_key), (const unsigned char *)data, len, mac, &n);
+	/* dup of a keyed context: no per-call algorithm fetch or key setup,
+	 * and the shared context is only read, so threads do not contend. */
+	ok = c && EVP_MAC_update(c, (const unsigned char *)data, len) == 1 &&
+	     EVP_MAC_final(c, mac, &n, 32) == 1 && n == 32;
+	EVP_MAC_CTX_free(c);
+	return ok ? 0 : -EIO;
 }
 
 char *authn_sa_token_ttl(struct authn *a, const char *ns, const char *name,
@@ -491,9 +552,7 @@ char *authn_sa_token_ttl(struct authn *a, const char *ns, const char *name,
 	if (!out)
 		goto out;
 	snprintf(out, len, "%s.%s", h64, p64);
-	authn_hmac(a, out, strlen(out), mac);
-	s64 = authn_b64url(mac, sizeof(mac));
-	if (!s64) {
+	if (authn_hmac(a, out, strlen(out), mac) || !(s64 = authn_b64url(mac, sizeof(mac)))) {
 		free(out);
 		out = NULL;
 		goto out;
@@ -530,8 +589,7 @@ static int authn_sa_verify(struct authn *a, const char *tok, struct auth_user *u
 	n = authn_unb64url(d2 + 1, strlen(d2 + 1), &sig);
 	if (n != (int)sizeof(mac))
 		goto out;
-	authn_hmac(a, tok, (size_t)(d2 - tok), mac);
-	if (CRYPTO_memcmp(mac, sig, sizeof(mac)))
+	if (authn_hmac(a, tok, (size_t)(d2 - tok), mac) || CRYPTO_memcmp(mac, sig, sizeof(mac)))
 		goto out;
 
 	n = authn_unb64url(tok, (size_t)(d1 - tok), &hdr);
@@ -651,6 +709,13 @@ int authn_open(const char *data_dir, const char *token_file, struct authn **out,
 	if (!a)
 		return gerr_set(err, -ENOMEM, "authn: out of memory");
 	pthread_rwlock_init(&a->lock, NULL);
+	pthread_mutex_init(&a->cache_lock, NULL);
+	a->cache = calloc(AUTHN_CERT_CACHE, sizeof(*a->cache));
+	a->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!a->cache || !a->sha256) {
+		ret = gerr_set(err, -ENOMEM, "authn: out of memory");
+		goto fail;
+	}
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/pki/ca.crt", data_dir) >= sizeof(path)) {
 		ret = gerr_set(err, -ENAMETOOLONG, "authn: data_dir too long");
@@ -677,6 +742,20 @@ int authn_open(const char *data_dir, const char *token_file, struct authn **out,
 	}
 	if ((ret = authn_load_sa_key(a, data_dir, err)))
 		goto fail;
+	{
+		EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		OSSL_PARAM params[] = {
+			OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+			OSSL_PARAM_construct_end(),
+		};
+
+		a->hmac = mac ? EVP_MAC_CTX_new(mac) : NULL;
+		EVP_MAC_free(mac);
+		if (!a->hmac || EVP_MAC_init(a->hmac, a->sa_key, sizeof(a->sa_key), params) != 1) {
+			ret = gerr_set(err, -EIO, "authn: HMAC-SHA256 unavailable");
+			goto fail;
+		}
+	}
 	if (token_file && *token_file) {
 		a->token_file = strdup(token_file);
 		if (!a->token_file) {
@@ -701,6 +780,12 @@ void authn_close(struct authn *a)
 		return;
 	X509_STORE_free(a->ca);
 	OPENSSL_cleanse(a->sa_key, sizeof(a->sa_key));
+	EVP_MAC_CTX_free(a->hmac);
+	EVP_MD_free(a->sha256);
+	if (a->cache)
+		OPENSSL_cleanse(a->cache, AUTHN_CERT_CACHE * sizeof(*a->cache));
+	free(a->cache);
+	pthread_mutex_destroy(&a->cache_lock);
 	if (a->tokens)
 		OPENSSL_cleanse(a->tokens, a->n_tokens * sizeof(*a->tokens));
 	free(a->tokens);

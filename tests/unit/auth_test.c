@@ -7,6 +7,7 @@
  * expiry, tampering, alg confusion, foreign key). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -577,6 +578,7 @@ static void test_token_file(void)
 			"tok\"en-1234567,u\n\"unterminated,u\n",
 			"short,u\n",
 			"good-token-123456,,uid\n",
+			"same-token-123456,u1\nsame-token-123456,u2\n",
 		};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			struct gerr e3 = { 0 };
@@ -586,6 +588,8 @@ static void test_token_file(void)
 			CHECK(authn_open(d1, tf, &a, &e3) < 0);
 			CHECK(a == NULL);
 			CHECK(strstr(e3.msg, "tokens.csv:") != NULL);
+			if (!strstr(e3.msg, "tokens.csv:"))
+				fprintf(stderr, "message: %s\n", e3.msg);
 		}
 	}
 }
@@ -677,6 +681,75 @@ static void test_sa_tokens(void)
 	}
 }
 
+/* Several threads authenticate with a certificate (cached after the first
+ * verification), a static token and an SA token while the token file is
+ * appended to: every answer must stay right. */
+struct thr_arg {
+	struct authn *a;
+	unsigned char *der;
+	size_t len;
+	const char *sa;
+	long bad;
+};
+
+static void *auth_thread(void *p)
+{
+	struct thr_arg *t = p;
+	struct auth_user u;
+
+	for (int i = 0; i < 3000; i++) {
+		if (authn_authenticate(t->a, t->der, t->len, NULL, &u) || strcmp(u.name, "admin"))
+			t->bad++;
+		if (authn_authenticate(t->a, NULL, 0, "stable-token-123456", &u) || strcmp(u.name, "stable"))
+			t->bad++;
+		if (authn_authenticate(t->a, NULL, 0, t->sa, &u) ||
+		    strcmp(u.name, "system:serviceaccount:default:t"))
+			t->bad++;
+		if (!authn_authenticate(t->a, NULL, 0, "wrong-token-123456", &u))
+			t->bad++;
+	}
+	return NULL;
+}
+
+static void test_concurrent_authn(void)
+{
+	struct gerr e = { 0 };
+	struct thr_arg args[3];
+	pthread_t th[3];
+	char tf[512], p[512], *tok;
+	struct authn *a = NULL;
+	unsigned char *der;
+	size_t len;
+	char *sa;
+
+	path(tf, dir, "tokens2.csv");
+	write_file(tf, "stable-token-123456,stable\n");
+	CHECK_EQ(authn_open(d1, tf, &a, &e), 0);
+	if (!a)
+		return;
+	path(p, d1, "pki/admin.crt");
+	der = cert_der(p, &len);
+	sa = authn_sa_token(a, "default", "t");
+	for (int i = 0; i < 3; i++) {
+		args[i] = (struct thr_arg){ a, der, len, sa, 0 };
+		pthread_create(&th[i], NULL, auth_thread, &args[i]);
+	}
+	for (int i = 0; i < 20; i++) {
+		struct gerr e2 = { 0 };
+
+		CHECK_EQ(authn_token_file_add(tf, "added", NULL, NULL, &tok, &e2), 0);
+		free(tok);
+		usleep(1000);
+	}
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_EQ(args[i].bad, 0);
+	}
+	free(sa);
+	OPENSSL_free(der);
+	authn_close(a);
+}
+
 static void test_cleanup(void)
 {
 	char cmd[400];
@@ -691,4 +764,4 @@ static void test_cleanup(void)
 TEST_MAIN(T(test_setup), T(test_bootstrap_files), T(test_cert_contents),
 	  T(test_bootstrap_idempotent), T(test_kubeconfig), T(test_open), T(test_cert_admin),
 	  T(test_cert_server_as_client), T(test_cert_issued_and_node), T(test_cert_validity),
-	  T(test_token_file), T(test_sa_tokens), T(test_cleanup))
+	  T(test_token_file), T(test_sa_tokens), T(test_concurrent_authn), T(test_cleanup))
