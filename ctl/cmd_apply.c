@@ -15,33 +15,54 @@
 
 #define APPLY_CONFLICT_RETRIES 3
 
-/* Set the annotation to the manifest's own JSON (without the annotation,
- * keys sorted so that the string is stable). */
+/* Set the annotation to the manifest's own JSON, byte for byte what
+ * kubectl writes (Go's encoding/json: sorted keys, compact, <>& escaped as
+ * \u003c etc., a trailing newline, "annotations":{} kept), so that either
+ * tool sees the other's apply of the same manifest as unchanged. */
 static int set_last_applied(json_t *doc)
 {
 	json_t *meta = json_object_get(doc, "metadata"), *ann, *copy;
-	char *s;
+	char *s, *esc;
+	size_t n = 0, o = 0;
 
 	copy = json_deep_copy(doc);
 	if (!copy)
 		return -ENOMEM;
 	ann = json_object_get(json_object_get(copy, "metadata"), "annotations");
-	if (ann) {
+	if (ann)
 		json_object_del(ann, LAST_APPLIED_ANNOTATION);
-		if (!json_object_size(ann))
-			json_object_del(json_object_get(copy, "metadata"), "annotations");
-	}
+	else
+		json_object_set_new(json_object_get(copy, "metadata"), "annotations",
+				    json_object());
 	s = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(copy);
 	if (!s)
 		return -ENOMEM;
+	for (const char *p = s; *p; p++)
+		n += strchr("<>&", *p) ? 6 : 1;
+	esc = malloc(n + 2);
+	if (!esc) {
+		free(s);
+		return -ENOMEM;
+	}
+	/* These characters only occur inside JSON strings, where the escape
+	 * means the same. */
+	for (const char *p = s; *p; p++) {
+		if (strchr("<>&", *p))
+			o += (size_t)sprintf(esc + o, "\\u%04x", (unsigned char)*p);
+		else
+			esc[o++] = *p;
+	}
+	esc[o++] = '\n';
+	esc[o] = 0;
+	free(s);
 	ann = json_object_get(meta, "annotations");
 	if (!json_is_object(ann)) {
 		ann = json_object();
 		json_object_set_new(meta, "annotations", ann);
 	}
-	json_object_set_new(ann, LAST_APPLIED_ANNOTATION, json_string(s));
-	free(s);
+	json_object_set_new(ann, LAST_APPLIED_ANNOTATION, json_string(esc));
+	free(esc);
 	return 0;
 }
 
@@ -50,6 +71,37 @@ static json_t *last_applied_of(const json_t *live)
 	const char *s = json_string_value(json_object_get(jpath(live, "metadata.annotations"),
 					      LAST_APPLIED_ANNOTATION));
 	return s ? json_loads(s, 0, NULL) : NULL;
+}
+
+/* A copy of a manifest without the last-applied annotation and without an
+ * empty annotations map (kubectl records "annotations":{}). */
+static json_t *normalized(const json_t *doc)
+{
+	json_t *c = json_deep_copy(doc), *meta, *ann;
+
+	meta = json_object_get(c, "metadata");
+	ann = json_object_get(meta, "annotations");
+	if (ann)
+		json_object_del(ann, LAST_APPLIED_ANNOTATION);
+	if (ann && !json_object_size(ann))
+		json_object_del(meta, "annotations");
+	return c;
+}
+
+/* When the live object's last-applied configuration says the same as ours
+ * (written by kubectl, say, with different key order), keep its string so
+ * that an identical manifest is "unchanged" whoever applied it before. */
+static void keep_equivalent_annotation(json_t *doc, const json_t *live, const json_t *old)
+{
+	json_t *a = normalized(old), *b = normalized(doc);
+	json_t *live_ann = json_object_get(jpath(live, "metadata.annotations"),
+					   LAST_APPLIED_ANNOTATION);
+
+	if (a && b && live_ann && json_equal(a, b))
+		json_object_set(json_object_get(json_object_get(doc, "metadata"), "annotations"),
+				LAST_APPLIED_ANNOTATION, live_ann);
+	json_decref(a);
+	json_decref(b);
 }
 
 enum apply_result { APPLY_CREATED, APPLY_CONFIGURED, APPLY_UNCHANGED, APPLY_FAILED };
@@ -96,6 +148,8 @@ static enum apply_result apply_one(struct ctl *c, const struct api_resource *res
 			goto out;
 		}
 		old = last_applied_of(r.body);
+		if (old)
+			keep_equivalent_annotation(doc, r.body, old);
 		merged = merge3(r.body, old, doc);
 		json_decref(old);
 		if (!merged) {

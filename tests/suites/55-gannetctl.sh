@@ -273,6 +273,25 @@ run 1 get svc web -n demo && run 0 get svc web-nodeport -n demo && pass "delete 
 run 2 delete cm -n demo && pass "delete TYPE without names: usage exit 2"
 run 0 delete -f examples/ --ignore-not-found && has "$OUT" '^namespace "demo" deleted$' "delete dir" && pass "delete -f directory"
 
+# ---- interoperability with kubectl (same annotation, same manifests) -------
+if command -v kubectl >/dev/null; then
+	if kubectl apply -f examples/bundle/shop.yaml >"$TMP/k.out" 2>&1; then
+		run 0 apply -f examples/bundle/shop.yaml &&
+			[ "$(grep -c ' unchanged$' <<<"$OUT")" = 4 ] && pass "gannetctl re-apply after kubectl apply: unchanged" ||
+			fail "after kubectl apply: $OUT"
+		sed 's/currency: EUR/currency: USD/' examples/bundle/shop.yaml >"$TMP/shop2.yaml"
+		run 0 apply -f "$TMP/shop2.yaml" && has "$OUT" '^configmap/shop-config configured$' "interop update"
+		kubectl apply -f "$TMP/shop2.yaml" >"$TMP/k.out" 2>&1
+		grep -q 'configmap/shop-config unchanged' "$TMP/k.out" && pass "kubectl re-apply after gannetctl apply: unchanged" ||
+			fail "kubectl after gannetctl: $(cat "$TMP/k.out")"
+		run 0 delete -f examples/bundle/shop.yaml
+	else
+		fail "kubectl apply of examples/bundle/shop.yaml: $(cat "$TMP/k.out")"
+	fi
+else
+	echo "note: kubectl not installed, interoperability checks not run"
+fi
+
 echo
 if [ $fails -gt 0 ]; then
 	echo "$fails check(s) failed"
