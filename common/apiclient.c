@@ -361,13 +361,18 @@ int apiclient_request(struct apiclient *c, const char *method,
 		goto out;
 	}
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status);
+	if (log_level >= LOG_LVL_DEBUG) {
+		long nc = 0;
+
+		curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &nc);
+		pr_debug("-> %ld (%s connection)", r->status, nc ? "new" : "reused");
+	}
 	r->raw = rb.p;
 	r->raw_len = rb.len;
 	rb.p = NULL;
 	if (r->raw && r->raw_len)
 		r->body = json_loadb(r->raw, r->raw_len, 0, NULL);
 	resp_fill_status(r);
-	pr_debug("-> %ld %s", r->status, r->reason);
 out:
 	curl_slist_free_all(hdrs);
 	free(rb.p);

@@ -188,6 +188,26 @@ start=$(date +%s)
 run 0 get ns -w --request-timeout 2s && [ $(( $(date +%s) - start )) -lt 10 ] && pass "watch bounded by --request-timeout"
 run 0 get cm web-config -n demo -w -o json --request-timeout 1s && [ "$(jq -r .metadata.name <<<"$OUT" | head -1)" = web-config ] && pass "watch of one name"
 
+# One keep-alive connection for discovery and the request.
+run 0 get ns -v -v && [ "$(grep -c 'new connection' <<<"$ERR")" = 1 ] && has "$ERR" 'reused connection' "keep-alive" &&
+	pass "requests share one connection" || fail "connection reuse: $(grep -- '->' <<<"$ERR")"
+# Fields the server does not know are reported, as kubectl does.
+cat >"$TMP/unknown-field.yaml" <<'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: odd, namespace: demo}
+data: {a: b}
+notAField: 1
+EOF
+"$CTL" apply -f "$TMP/unknown-field.yaml" >"$TMP/out" 2>"$TMP/err"
+if grep -q 'Warning: ' "$TMP/err"; then
+	has "$(cat "$TMP/err")" 'Warning: .*notAField' "warning" && pass "server warnings (unknown fields) printed"
+else
+	# A server may reject instead of warn; then the message must say why.
+	has "$(cat "$TMP/err")" 'notAField' "unknown field reported" && pass "unknown field rejected with a message"
+fi
+"$CTL" delete cm odd -n demo --ignore-not-found >/dev/null
+
 # ---- describe -----------------------------------------------------------
 run 0 describe cm web-config -n demo && {
 	has "$OUT" '^Name: +web-config$' "describe"
