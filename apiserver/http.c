@@ -1108,7 +1108,17 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 
 		struct wc_event *ev = NULL;
-		int r = wc_next(&w->cur, 1000, &ev);
+		int wait_ms = 1000;
+
+		if (w->bookmarks && w->bookmark_ms < wait_ms)
+			wait_ms = w->bookmark_ms > 10 ? w->bookmark_ms : 10;
+		if (w->deadline.tv_sec) {
+			double left = ts_diff(&now, &w->deadline) * 1000;
+
+			if (left < wait_ms)
+				wait_ms = left > 1 ? (int)left : 1;
+		}
+		int r = wc_next(&w->cur, wait_ms, &ev);
 
 		if (r == -ESHUTDOWN)
 			return MHD_CONTENT_READER_END_OF_STREAM;

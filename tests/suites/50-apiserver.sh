@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# gannet-apiserver over real HTTPS: unit tests of the pure modules, CRUD for
+# every kind, selectors, patch types, status/scale subresources, finalizers,
+# watch (resume, 410, bookmarks), optimistic concurrency (409), validation
+# (422 with field paths), authn (401), RBAC (403 then 200 after a
+# RoleBinding), Secrets encrypted at rest, /metrics.
+set -u
+cd "$(dirname "$0")/../.."
+export GANNET_ROOT=$PWD BUILD=${BUILD:-build}
+. tests/lib/apiserver.sh
+
+fails=0
+ok()   { echo "ok   $*"; }
+fail() { echo "FAIL $*"; fails=$((fails+1)); }
+expect() { # expect NAME WANT GOT
+	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: want '$2' got '$3'"; fi
+}
+contains() { # contains NAME NEEDLE HAYSTACK
+	if [[ "$3" == *"$2"* ]]; then ok "$1"; else fail "$1: '$2' not in: ${3:0:400}"; fi
+}
+
+for t in test-yamljson test-apiserver-units; do
+	if "$BUILD/bin/$t" >/tmp/gannet-50-$$.log 2>&1; then ok "unit $t"; else fail "unit $t"; cat /tmp/gannet-50-$$.log; fi
+	rm -f /tmp/gannet-50-$$.log
+done
+
+TOKENS=$(mktemp /tmp/gannet-50-tokens.XXXXXX)
+printf 'tok-alice-123456,alice,uid-alice,dev\n' >"$TOKENS"
+cleanup_all() { apiserver_cleanup; rm -f "$TOKENS"; }
+APISERVER_NO_TRAP=1
+trap cleanup_all EXIT
+apiserver_start --token-file "$TOKENS" --watch-cache-size 50 --bookmark-interval 300 || exit 1
+
+J='Content-Type: application/json'
+
+# ---- health, discovery, version ------------------------------------------------
+expect "livez public" 200 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA_CERT" "$APISERVER_URL/livez")"
+expect "readyz" 200 "$(acurl_code /readyz)"
+contains "version" '"gitVersion"' "$(acurl /version)"
+contains "discovery /api" '"versions":["v1"]' "$(acurl /api)"
+contains "discovery /apis" '"rbac.authorization.k8s.io"' "$(acurl /apis)"
+contains "discovery apps/v1" '"deployments/scale"' "$(acurl /apis/apps/v1)"
+contains "default namespace exists" '"name":"default"' "$(acurl /api/v1/namespaces/default)"
+contains "kube-system namespace exists" '"name":"kube-system"' "$(acurl /api/v1/namespaces/kube-system)"
+
+# ---- CRUD for every kind -----------------------------------------------------------
+# path-of-collection | body (name "t1" in each)
+KINDS=(
+'/api/v1/namespaces|{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"t1"}}'
+'/api/v1/namespaces/default/pods|{"apiVersion":"v1","kind":"Pod","metadata":{"name":"t1","labels":{"app":"a"}},"spec":{"containers":[{"name":"c","image":"busybox"}]}}'
+'/api/v1/namespaces/default/services|{"apiVersion":"v1","kind":"Service","metadata":{"name":"t1"},"spec":{"selector":{"app":"a"},"ports":[{"port":80}]}}'
+'/api/v1/namespaces/default/endpoints|{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"t1"},"subsets":[{"addresses":[{"ip":"10.244.0.5"}],"ports":[{"port":80}]}]}'
+'/api/v1/nodes|{"apiVersion":"v1","kind":"Node","metadata":{"name":"t1"},"spec":{"podCIDR":"10.244.1.0/24"}}'
+'/api/v1/namespaces/default/configmaps|{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"t1"},"data":{"k":"v"}}'
+'/api/v1/namespaces/default/secrets|{"apiVersion":"v1","kind":"Secret","metadata":{"name":"t1"},"data":{"k":"dg=="}}'
+'/api/v1/namespaces/default/serviceaccounts|{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"t1"}}'
+'/apis/apps/v1/namespaces/default/deployments|{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"t1"},"spec":{"selector":{"matchLabels":{"app":"a"}},"template":{"metadata":{"labels":{"app":"a"}},"spec":{"containers":[{"name":"c","image":"busybox"}]}}}}'
+'/apis/apps/v1/namespaces/default/replicasets|{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"t1"},"spec":{"selector":{"matchLabels":{"app":"a"}},"template":{"metadata":{"labels":{"app":"a"}},"spec":{"containers":[{"name":"c","image":"busybox"}]}}}}'
+'/apis/apps/v1/namespaces/default/daemonsets|{"apiVersion":"apps/v1","kind":"DaemonSet","metadata":{"name":"t1"},"spec":{"selector":{"matchLabels":{"app":"a"}},"template":{"metadata":{"labels":{"app":"a"}},"spec":{"containers":[{"name":"c","image":"busybox"}]}}}}'
+'/apis/networking.k8s.io/v1/namespaces/default/networkpolicies|{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"t1"},"spec":{"podSelector":{"matchLabels":{"app":"a"}},"ingress":[{"from":[{"ipBlock":{"cidr":"10.0.0.0/8"}}],"ports":[{"port":80}]}]}}'
+'/apis/networking.k8s.io/v1/namespaces/default/ingresses|{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"t1"},"spec":{"rules":[{"host":"a.example","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":"t1","port":{"number":80}}}}]}}]}}'
+'/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles|{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"t1"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["get"]}]}'
+'/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings|{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"t1"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"t1"},"subjects":[{"kind":"User","name":"nobody"}]}'
+'/apis/rbac.authorization.k8s.io/v1/clusterroles|{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"t1"},"rules":[{"apiGroups":[""],"resources":["nodes"],"verbs":["get"]}]}'
+'/apis/rbac.authorization.k8s.io/v1/clusterrolebindings|{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"t1"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"t1"},"subjects":[{"kind":"User","name":"nobody"}]}'
+'/apis/coordination.k8s.io/v1/namespaces/default/leases|{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"t1"},"spec":{"holderIdentity":"n1","leaseDurationSeconds":40}}'
+)
+for entry in "${KINDS[@]}"; do
+	coll=${entry%%|*}
+	body=${entry#*|}
+	kind=$(jq -r .kind <<<"$body")
+	out=$(acurl -X POST -H "$J" -d "$body" -w '\n%{http_code}' "$coll")
+	code=${out##*$'\n'}; obj=${out%$'\n'*}
+	expect "$kind create" 201 "$code"
+	uid=$(jq -r .metadata.uid <<<"$obj"); rv=$(jq -r .metadata.resourceVersion <<<"$obj")
+	[ -n "$uid" ] && [ "$uid" != null ] && [ "$(jq -r .metadata.creationTimestamp <<<"$obj")" != null ] &&
+		[ "$(jq -r .metadata.generation <<<"$obj")" = 1 ] && ok "$kind server metadata" || fail "$kind server metadata: $obj"
+	expect "$kind duplicate create" 409 "$(acurl_code -X POST -H "$J" -d "$body" "$coll")"
+	got=$(acurl "$coll/t1")
+	expect "$kind get uid" "$uid" "$(jq -r .metadata.uid <<<"$got")"
+	contains "$kind list" '"name":"t1"' "$(acurl "$coll")"
+	upd=$(jq -c '.metadata.labels={"upd":"yes"}' <<<"$got")
+	out=$(acurl -X PUT -H "$J" -d "$upd" -w '\n%{http_code}' "$coll/t1")
+	code=${out##*$'\n'}; obj=${out%$'\n'*}
+	expect "$kind update" 200 "$code"
+	rv2=$(jq -r .metadata.resourceVersion <<<"$obj")
+	[ "$rv2" -gt "$rv" ] 2>/dev/null && ok "$kind update bumps resourceVersion" || fail "$kind rv $rv -> $rv2"
+	expect "$kind update keeps uid" "$uid" "$(jq -r .metadata.uid <<<"$obj")"
+	expect "$kind stale update 409" 409 "$(acurl_code -X PUT -H "$J" -d "$upd" "$coll/t1")"
+	out=$(acurl -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"metadata":{"annotations":{"p":"1"}}}' "$coll/t1")
+	expect "$kind merge patch" 1 "$(jq -r '.metadata.annotations.p' <<<"$out")"
+	expect "$kind patch kept labels" yes "$(jq -r '.metadata.labels.upd' <<<"$out")"
+	expect "$kind delete" 200 "$(acurl_code -X DELETE "$coll/t1")"
+	expect "$kind get after delete" 404 "$(acurl_code "$coll/t1")"
+done
+
+P=/api/v1/namespaces/default/pods
+mkpod() { # name labels-json [node]
+	acurl -X POST -H "$J" -o /dev/null -w '%{http_code}' -d "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"$1\",\"labels\":$2},\"spec\":{\"nodeName\":\"${3:-}\",\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}" $P
+}
+
+# ---- defaults, YAML in/out, generateName -----------------------------------------------
+out=$(acurl -X POST -H 'Content-Type: application/yaml' --data-binary $'apiVersion: v1\nkind: Pod\nmetadata:\n  generateName: gen-\nspec:\n  containers:\n  - name: c\n    image: busybox:1.36\n' $P)
+name=$(jq -r .metadata.name <<<"$out")
+[[ "$name" == gen-?????* ]] && ok "generateName ($name)" || fail "generateName: $out"
+expect "defaults restartPolicy" Always "$(jq -r .spec.restartPolicy <<<"$out")"
+expect "defaults imagePullPolicy" IfNotPresent "$(jq -r '.spec.containers[0].imagePullPolicy' <<<"$out")"
+expect "defaults phase" Pending "$(jq -r .status.phase <<<"$out")"
+contains "YAML response" "kind: Pod" "$(acurl -H 'Accept: application/yaml' $P/$name)"
+acurl -X DELETE -o /dev/null $P/$name
+
+# ---- validation -------------------------------------------------------------------------
+out=$(acurl -X POST -H "$J" -w '\n%{http_code}' -d '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"Bad_Name"},"spec":{"containers":[{"name":"c"}]}}' $P)
+expect "invalid pod 422" 422 "${out##*$'\n'}"
+contains "422 field path name" '"field":"metadata.name"' "$out"
+contains "422 field path image" '"field":"spec.containers[0].image"' "$out"
+contains "422 reason" '"reason":"Invalid"' "$out"
+out=$(acurl -X POST -H "$J" -w '\n%{http_code}' -d '{"apiVersion":"v1","kind":"Service","metadata":{"name":"s"},"spec":{"ports":[{"port":70000}]}}' /api/v1/namespaces/default/services)
+contains "service port range" '"field":"spec.ports[0].port"' "$out"
+out=$(acurl -X POST -H "$J" -w '\n%{http_code}' -d '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},"spec":{"selector":{"matchLabels":{"app":"x"}},"template":{"metadata":{"labels":{"app":"y"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}' /apis/apps/v1/namespaces/default/deployments)
+contains "deployment selector/template mismatch" '"field":"spec.template.metadata.labels"' "$out"
+out=$(acurl -X POST -H "$J" -D - -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"unk"},"data":{},"extra":1}' /api/v1/namespaces/default/configmaps)
+contains "unknown field warning" 'unknown field \"extra\"' "$out"
+expect "strict unknown field 400" 400 "$(acurl_code -X POST -H "$J" -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"unk2"},"bogus":1}' '/api/v1/namespaces/default/configmaps?fieldValidation=Strict')"
+expect "missing namespace 404" 404 "$(acurl_code -X POST -H "$J" -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}' /api/v1/namespaces/nope/configmaps)"
+expect "protected namespace" 403 "$(acurl_code -X DELETE /api/v1/namespaces/default)"
+
+# ---- selectors -------------------------------------------------------------------------------
+mkpod s1 '{"app":"web","tier":"fe"}' n1 >/dev/null
+mkpod s2 '{"app":"web","tier":"be"}' n2 >/dev/null
+mkpod s3 '{"app":"db"}' n1 >/dev/null
+names() { jq -r '[.items[].metadata.name]|sort|join(",")'; }
+expect "label =" "s1,s2" "$(acurl "$P?labelSelector=app%3Dweb" | names)"
+expect "label in + =" "s2" "$(acurl "$P?labelSelector=tier%20in%20(be),app%3Dweb" | names)"
+expect "label in (set)" "s1,s2" "$(acurl "$P?labelSelector=tier%20in%20(fe,be)" | names)"
+expect "label !exists" "s3" "$(acurl "$P?labelSelector=!tier" | names)"
+expect "label !=" "s1,s3" "$(acurl "$P?labelSelector=tier!%3Dbe" | names)"
+expect "field nodeName" "s1,s3" "$(acurl "$P?fieldSelector=spec.nodeName%3Dn1" | names)"
+expect "field + label" "s1" "$(acurl "$P?fieldSelector=spec.nodeName%3Dn1&labelSelector=app%3Dweb" | names)"
+expect "all-namespace list" "s1,s2,s3" "$(acurl "/api/v1/pods?labelSelector=app" | names)"
+expect "bad selector 400" 400 "$(acurl_code "$P?labelSelector=a%20in%20b")"
+page=$(acurl "$P?limit=2")
+cont=$(jq -r .metadata.continue <<<"$page")
+expect "limit" 2 "$(jq '.items|length' <<<"$page")"
+expect "continue" 1 "$(acurl -G --data-urlencode "continue=$cont" "$P" | jq '.items|length')"
+
+# ---- patch types -------------------------------------------------------------------------------
+out=$(acurl -X PATCH -H 'Content-Type: application/json-patch+json' -d '[{"op":"add","path":"/metadata/labels/x","value":"1"},{"op":"replace","path":"/spec/containers/0/image","value":"busybox:2"}]' $P/s1)
+expect "json patch add" 1 "$(jq -r .metadata.labels.x <<<"$out")"
+expect "json patch replace" busybox:2 "$(jq -r '.spec.containers[0].image' <<<"$out")"
+expect "json patch test failure 422" 422 "$(acurl_code -X PATCH -H 'Content-Type: application/json-patch+json' -d '[{"op":"test","path":"/metadata/name","value":"zz"}]' $P/s1)"
+out=$(acurl -X PATCH -H 'Content-Type: application/strategic-merge-patch+json' -d '{"spec":{"containers":[{"name":"c","image":"busybox:3"}]}}' $P/s1)
+expect "strategic patch merges by name" busybox:3 "$(jq -r '.spec.containers[0].image' <<<"$out")"
+expect "strategic patch keeps fields" File "$(jq -r '.spec.containers[0].terminationMessagePolicy' <<<"$out")"
+expect "patch unknown content type 415" 415 "$(acurl_code -X PATCH -H 'Content-Type: text/plain' -d '{}' $P/s1)"
+rv=$(acurl $P/s1 | jq -r .metadata.resourceVersion)
+expect "patch with stale rv 409" 409 "$(acurl_code -X PATCH -H 'Content-Type: application/merge-patch+json' -d "{\"metadata\":{\"resourceVersion\":\"$((rv-1))\",\"labels\":{\"q\":\"1\"}}}" $P/s1)"
+expect "nodeName immutable" 422 "$(acurl_code -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"nodeName":"other"}}' $P/s1)"
+
+# ---- status subresource --------------------------------------------------------------------------
+out=$(acurl -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"status":{"phase":"Running","podIP":"10.244.0.9"}}' $P/s1/status)
+expect "status patch" Running "$(jq -r .status.phase <<<"$out")"
+out=$(acurl -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"status":{"phase":"Failed"},"metadata":{"labels":{"m":"1"}}}' $P/s1)
+expect "main resource ignores status" Running "$(jq -r .status.phase <<<"$out")"
+gen=$(jq -r .metadata.generation <<<"$out")
+out=$(acurl -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"status":{"phase":"Succeeded"},"spec":{"activeDeadlineSeconds":5}}' $P/s1/status)
+expect "status ignores spec" null "$(jq -r .spec.activeDeadlineSeconds <<<"$out")"
+expect "status does not bump generation" "$gen" "$(jq -r .metadata.generation <<<"$out")"
+
+# ---- scale subresource ------------------------------------------------------------------------------
+D=/apis/apps/v1/namespaces/default/deployments
+acurl -X POST -H "$J" -o /dev/null -d '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":2,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}}}' $D
+out=$(acurl $D/web/scale)
+expect "scale get kind" Scale "$(jq -r .kind <<<"$out")"
+expect "scale get replicas" 2 "$(jq -r .spec.replicas <<<"$out")"
+expect "scale selector" "app=web" "$(jq -r .status.selector <<<"$out")"
+out=$(acurl -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"replicas":7}}' $D/web/scale)
+expect "scale patch" 7 "$(jq -r .spec.replicas <<<"$out")"
+expect "deployment replicas after scale" 7 "$(acurl $D/web | jq -r .spec.replicas)"
+expect "deployment generation after scale" 2 "$(acurl $D/web | jq -r .metadata.generation)"
+sc=$(acurl $D/web/scale | jq -c '.spec.replicas=3')
+expect "scale put" 3 "$(acurl -X PUT -H "$J" -d "$sc" $D/web/scale | jq -r .spec.replicas)"
+expect "negative scale 422" 422 "$(acurl_code -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"replicas":-1}}' $D/web/scale)"
+
+# ---- ownerReferences, finalizers, deletionTimestamp ---------------------------------------------------
+duid=$(acurl $D/web | jq -r .metadata.uid)
+out=$(acurl -X POST -H "$J" -d "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"fin\",\"finalizers\":[\"example.com/keep\"],\"ownerReferences\":[{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"web\",\"uid\":\"$duid\"}]}}" /api/v1/namespaces/default/configmaps)
+expect "ownerReferences stored" "$duid" "$(jq -r '.metadata.ownerReferences[0].uid' <<<"$out")"
+expect "bad ownerReference 422" 422 "$(acurl_code -X POST -H "$J" -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"badown","ownerReferences":[{"kind":"X"}]}}' /api/v1/namespaces/default/configmaps)"
+expect "delete with finalizer 202" 202 "$(acurl_code -X DELETE /api/v1/namespaces/default/configmaps/fin)"
+out=$(acurl /api/v1/namespaces/default/configmaps/fin)
+[ "$(jq -r .metadata.deletionTimestamp <<<"$out")" != null ] && ok "deletionTimestamp set" || fail "deletionTimestamp: $out"
+acurl -X PATCH -o /dev/null -H 'Content-Type: application/merge-patch+json' -d '{"metadata":{"finalizers":null}}' /api/v1/namespaces/default/configmaps/fin
+expect "gone after last finalizer" 404 "$(acurl_code /api/v1/namespaces/default/configmaps/fin)"
+
+# ---- watch -----------------------------------------------------------------------------------------------
+C=/api/v1/namespaces/default/configmaps
+rv0=$(acurl -X POST -H "$J" -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"w1"}}' $C | jq -r .metadata.resourceVersion)
+acurl -X PATCH -o /dev/null -H 'Content-Type: application/merge-patch+json' -d '{"data":{"a":"1"}}' $C/w1
+acurl -X POST -o /dev/null -H "$J" -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"w2"}}' $C
+acurl -X DELETE -o /dev/null $C/w1
+ev=$(acurl -N "$C?watch=true&resourceVersion=$rv0&timeoutSeconds=1")
+expect "watch resume events" "MODIFIED:w1 ADDED:w2 DELETED:w1" "$(jq -r '.type+":"+.object.metadata.name' <<<"$ev" | xargs)"
+rvs=$(jq -r .object.metadata.resourceVersion <<<"$ev" | xargs)
+sorted=$(tr ' ' '\n' <<<"$rvs" | sort -n | uniq | xargs)
+expect "watch revisions increasing, unique" "$rvs" "$sorted"
+mid=$(jq -r .object.metadata.resourceVersion <<<"$ev" | head -1)
+ev2=$(acurl -N "$C?watch=true&resourceVersion=$mid&timeoutSeconds=1")
+expect "watch resume mid-stream" "ADDED:w2 DELETED:w1" "$(jq -r '.type+":"+.object.metadata.name' <<<"$ev2" | xargs)"
+ev3=$(acurl -N "$C?watch=true&timeoutSeconds=1")
+contains "watch without rv starts with state" '"type":"ADDED"' "$ev3"
+# live events with a label selector, to a watcher started first
+acurl -N "$C?watch=1&labelSelector=w%3Dyes&timeoutSeconds=2" >/tmp/gannet-50-w.$$ &
+wpid=$!
+sleep 0.5
+acurl -X POST -o /dev/null -H "$J" -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"w3","labels":{"w":"yes"}}}' $C
+acurl -X POST -o /dev/null -H "$J" -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"w4","labels":{"w":"no"}}}' $C
+wait $wpid
+expect "live watch with selector" "ADDED:w3" "$(jq -r '.type+":"+.object.metadata.name' </tmp/gannet-50-w.$$ | xargs)"
+rm -f /tmp/gannet-50-w.$$
+bm=$(acurl -N "$C?watch=1&resourceVersion=$(acurl $C | jq -r .metadata.resourceVersion)&allowWatchBookmarks=true&timeoutSeconds=1")
+contains "bookmark" '"type":"BOOKMARK"' "$bm"
+# 410: the cache holds 50 events; push it past rv0
+for i in $(seq 1 60); do
+	acurl -X PATCH -o /dev/null -H 'Content-Type: application/merge-patch+json' -d "{\"data\":{\"i\":\"$i\"}}" $C/w2
+done
+out=$(acurl -w '\n%{http_code}' "$C?watch=true&resourceVersion=$rv0")
+expect "watch too old 410" 410 "${out##*$'\n'}"
+contains "410 reason Expired" '"reason":"Expired"' "$out"
+
+# ---- authn / RBAC ------------------------------------------------------------------------------------------
+expect "anonymous 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA_CERT" "$APISERVER_URL/api/v1/pods")"
+expect "bad token 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA_CERT" -H 'Authorization: Bearer nope' "$APISERVER_URL/api/v1/pods")"
+alice() { curl -s --cacert "$CA_CERT" -H 'Authorization: Bearer tok-alice-123456' "$@"; }
+expect "alice forbidden 403" 403 "$(alice -o /dev/null -w '%{http_code}' "$APISERVER_URL/api/v1/namespaces/default/pods")"
+contains "403 message" 'cannot list resource' "$(alice "$APISERVER_URL/api/v1/namespaces/default/pods")"
+acurl -X POST -o /dev/null -H "$J" -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"pod-reader"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["get","list","watch"]}]}' /apis/rbac.authorization.k8s.io/v1/namespaces/default/roles
+acurl -X POST -o /dev/null -H "$J" -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"alice-reads"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"pod-reader"},"subjects":[{"kind":"User","name":"alice"}]}' /apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings
+code=000
+for i in $(seq 1 40); do
+	code=$(alice -o /dev/null -w '%{http_code}' "$APISERVER_URL/api/v1/namespaces/default/pods")
+	[ "$code" = 200 ] && break
+	sleep 0.05
+done
+expect "alice granted by RoleBinding" 200 "$code"
+expect "alice still cannot create" 403 "$(alice -o /dev/null -w '%{http_code}' -X POST -H "$J" -d '{}' "$APISERVER_URL/api/v1/namespaces/default/pods")"
+expect "alice cannot read other namespace" 403 "$(alice -o /dev/null -w '%{http_code}' "$APISERVER_URL/api/v1/namespaces/kube-system/pods")"
+acurl -X DELETE -o /dev/null /apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/alice-reads
+code=000
+for i in $(seq 1 40); do
+	code=$(alice -o /dev/null -w '%{http_code}' "$APISERVER_URL/api/v1/namespaces/default/pods")
+	[ "$code" = 403 ] && break
+	sleep 0.05
+done
+expect "alice revoked" 403 "$code"
+
+# ---- secrets at rest ------------------------------------------------------------------------------------------
+PLAIN="gannet-plaintext-marker-$$"
+B64=$(printf %s "$PLAIN" | base64 -w0)
+acurl -X POST -o /dev/null -H "$J" -d "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"atrest\"},\"data\":{\"pw\":\"$B64\"}}" /api/v1/namespaces/default/secrets
+expect "secret readable over API" "$PLAIN" "$(acurl /api/v1/namespaces/default/secrets/atrest | jq -r .data.pw | base64 -d)"
+acurl -X POST -o /dev/null -H "$J" -d "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"atrest-cm\"},\"data\":{\"marker\":\"cm-$PLAIN\"}}" /api/v1/namespaces/default/configmaps
+dbfiles=$(ls "$APISERVER_DATA"/state.db*)
+if cat $dbfiles | grep -aq "cm-$PLAIN"; then ok "control: configmap visible in db"; else fail "control: configmap not found in db files"; fi
+if cat $dbfiles | grep -aqE "$PLAIN|$B64"; then
+	cat $dbfiles | grep -aq "cm-$PLAIN" && ! cat $dbfiles | grep -a "$B64" | grep -q . && ! cat $dbfiles | grep -a "$PLAIN" | grep -av "cm-$PLAIN" | grep -q . \
+		&& ok "secret not in db files" || fail "secret plaintext found in db files"
+else
+	ok "secret not in db files"
+fi
+
+# ---- metrics --------------------------------------------------------------------------------------------------------
+m=$(acurl /metrics)
+contains "metrics counter" 'apiserver_request_total{verb="create",resource="pods",code="201"}' "$m"
+contains "metrics histogram" 'apiserver_request_duration_seconds_bucket{verb="get"' "$m"
+
+# server survived everything
+expect "still healthy" 200 "$(acurl_code /readyz)"
+if [ $fails -gt 0 ]; then echo "$fails check(s) failed"; echo "--- server log"; tail -n 20 "$APISERVER_LOG"; exit 1; fi
+echo "all apiserver checks passed"
