@@ -88,6 +88,20 @@ void rbac_observe(struct rbac *r, const char *kind, const json_t *obj, bool dele
  * receives a human-readable explanation for 403 messages. */
 bool rbac_authorize(struct rbac *r, const struct auth_user *u,
 		    const struct authz_attrs *a, char *reason, size_t reason_len);
+/* Privilege-escalation prevention, as Kubernetes does for writes of RBAC
+ * objects; call it on create/update of kind (Role, ClusterRole, RoleBinding,
+ * ClusterRoleBinding) after rbac_authorize allowed the write itself:
+ *  - a Role/ClusterRole may only contain rules the user already holds (in
+ *    the Role's namespace; cluster-wide for a ClusterRole), unless the user
+ *    has the "escalate" verb on it; an aggregationRule always needs
+ *    "escalate" (or system:masters);
+ *  - a RoleBinding/ClusterRoleBinding may only reference a role whose rules
+ *    the user holds where the binding applies, unless the user has the
+ *    "bind" verb on that role.
+ * Returns true when the write may proceed; else reason says which rule the
+ * user lacks (HTTP 403). Other kinds always pass. */
+bool rbac_check_escalation(struct rbac *r, const struct auth_user *u, const char *kind,
+			   const json_t *obj, char *reason, size_t reason_len);
 /* Default ClusterRoles and ClusterRoleBindings (cluster-admin, admin/edit/
  * view with their aggregation roles, system:node, system:discovery, the
  * scheduler and controller-manager) as a new JSON array of complete objects

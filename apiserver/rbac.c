@@ -448,6 +448,191 @@ deny:
 	return false;
 }
 
+/* ---- escalation prevention -------------------------------------------- */
+
+/* Append deep copies of role's effective rules (own + aggregated) to out.
+ * Called with the read lock held. */
+static void rbac_collect_rules(struct rbac *r, const json_t *role, json_t *out, int depth)
+{
+	const json_t *sels = json_object_get(json_object_get(role, "aggregationRule"),
+					     "clusterRoleSelectors");
+	const char *self = rbac_str(json_object_get(role, "metadata"), "name"), *name;
+	json_t *rule, *cr, *sel;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(role, "rules"), i, rule)
+		json_array_append_new(out, json_deep_copy(rule));
+	if (!json_array_size(sels) || depth >= RBAC_MAX_AGG_DEPTH)
+		return;
+	json_object_foreach(r->croles, name, cr) {
+		const json_t *labels = json_object_get(json_object_get(cr, "metadata"), "labels");
+
+		if (self && !strcmp(name, self))
+			continue;
+		json_array_foreach(sels, j, sel) {
+			if (rbac_selector_match(sel, labels)) {
+				rbac_collect_rules(r, cr, out, depth + 1);
+				break;
+			}
+		}
+	}
+}
+
+static bool rbac_check_one(struct rbac *r, const struct auth_user *u, const struct authz_attrs *a,
+			   char *reason, size_t reason_len)
+{
+	char why[512];
+
+	if (rbac_authorize(r, u, a, why, sizeof(why)))
+		return true;
+	if (reason && reason_len)
+		snprintf(reason, reason_len, "attempt to grant extra privileges: %s", why);
+	return false;
+}
+
+/* true when u holds every permission rule grants, in namespace ns ("" =
+ * cluster scope). Each (verb, group, resource[, name]) of the rule is
+ * checked as a request whose attributes are the rule's literal strings,
+ * so a "*" in the rule needs a "*" in what the user holds. */
+static bool rbac_user_covers(struct rbac *r, const struct auth_user *u, const json_t *rule,
+			     const char *ns, char *reason, size_t reason_len)
+{
+	const json_t *verbs = json_object_get(rule, "verbs");
+	const json_t *urls = json_object_get(rule, "nonResourceURLs");
+	const json_t *names = json_object_get(rule, "resourceNames");
+	json_t *v, *g, *res, *x;
+	size_t i, j, k, l;
+
+	json_array_foreach(verbs, i, v) {
+		const char *verb = json_string_value(v);
+
+		if (!verb)
+			continue;
+		json_array_foreach(urls, j, x) {
+			struct authz_attrs a = { verb, NULL, NULL, NULL, NULL, NULL, json_string_value(x) };
+
+			if (a.path && !rbac_check_one(r, u, &a, reason, reason_len))
+				return false;
+		}
+		json_array_foreach(json_object_get(rule, "apiGroups"), j, g) {
+			json_array_foreach(json_object_get(rule, "resources"), k, res) {
+				const char *rs = json_string_value(res), *slash;
+				char resource[256];
+				struct authz_attrs a = { verb, json_string_value(g), resource, NULL,
+							 ns, NULL, NULL };
+
+				if (!rs || !a.api_group)
+					continue;
+				slash = strchr(rs, '/');
+				snprintf(resource, sizeof(resource), "%.*s",
+					 (int)(slash ? (size_t)(slash - rs) : strlen(rs)), rs);
+				a.subresource = slash ? slash + 1 : NULL;
+				if (!json_array_size(names)) {
+					if (!rbac_check_one(r, u, &a, reason, reason_len))
+						return false;
+					continue;
+				}
+				json_array_foreach(names, l, x) {
+					a.name = json_string_value(x);
+					if (a.name && !rbac_check_one(r, u, &a, reason, reason_len))
+						return false;
+				}
+			}
+		}
+	}
+	return true;
+}
+
+bool rbac_check_escalation(struct rbac *r, const struct auth_user *u, const char *kind,
+			   const json_t *obj, char *reason, size_t reason_len)
+{
+	const json_t *meta = json_object_get(obj, "metadata");
+	const char *name = rbac_str(meta, "name"), *ns = rbac_str(meta, "namespace");
+	bool cluster, ok = true;
+	json_t *rules = NULL, *rule;
+	size_t i;
+
+	if (reason && reason_len)
+		reason[0] = '\0';
+	if (!r || !u || !obj)
+		return false;
+	if (!kind)
+		kind = rbac_str(obj, "kind");
+	if (!kind)
+		return false;
+	if (rbac_in_group(u, "system:masters"))
+		return true;
+	if (!name)
+		name = "";
+
+	if (!strcmp(kind, "Role") || !strcmp(kind, "ClusterRole")) {
+		struct authz_attrs esc = { "escalate", "rbac.authorization.k8s.io", NULL, NULL,
+					   NULL, name, NULL };
+
+		cluster = !strcmp(kind, "ClusterRole");
+		esc.resource = cluster ? "clusterroles" : "roles";
+		esc.ns = cluster ? "" : (ns ? ns : "");
+		if (rbac_authorize(r, u, &esc, NULL, 0))
+			return true;
+		if (cluster && json_array_size(json_object_get(json_object_get(obj, "aggregationRule"),
+							       "clusterRoleSelectors"))) {
+			if (reason && reason_len)
+				snprintf(reason, reason_len, "User \"%s\" must have the escalate "
+					 "permission on clusterroles to use aggregationRule", u->name);
+			return false;
+		}
+		json_array_foreach(json_object_get(obj, "rules"), i, rule) {
+			if (!rbac_user_covers(r, u, rule, esc.ns, reason, reason_len))
+				return false;
+		}
+		return true;
+	}
+	if (!strcmp(kind, "RoleBinding") || !strcmp(kind, "ClusterRoleBinding")) {
+		const json_t *ref = json_object_get(obj, "roleRef");
+		const char *rkind = rbac_str(ref, "kind"), *rname = rbac_str(ref, "name");
+		struct authz_attrs bind = { "bind", "rbac.authorization.k8s.io", NULL, NULL,
+					    NULL, rname, NULL };
+		const json_t *role = NULL;
+
+		cluster = !strcmp(kind, "ClusterRoleBinding");
+		if (!rkind || !rname || (strcmp(rkind, "Role") && strcmp(rkind, "ClusterRole")) ||
+		    (cluster && strcmp(rkind, "ClusterRole"))) {
+			if (reason && reason_len)
+				snprintf(reason, reason_len, "%s: invalid roleRef", kind);
+			return false;
+		}
+		bind.resource = !strcmp(rkind, "ClusterRole") ? "clusterroles" : "roles";
+		bind.ns = cluster ? "" : (ns ? ns : "");
+		if (rbac_authorize(r, u, &bind, NULL, 0))
+			return true;
+		rules = json_array();
+		pthread_rwlock_rdlock(&r->lock);
+		if (!strcmp(rkind, "ClusterRole"))
+			role = json_object_get(r->croles, rname);
+		else
+			role = json_object_get(json_object_get(r->roles, bind.ns), rname);
+		if (role && rules)
+			rbac_collect_rules(r, role, rules, 0);
+		pthread_rwlock_unlock(&r->lock);
+		if (!role || !rules) {
+			if (reason && reason_len)
+				snprintf(reason, reason_len, "%s \"%s\" not found and User \"%s\" "
+					 "may not bind it", rkind, rname, u->name);
+			json_decref(rules);
+			return false;
+		}
+		json_array_foreach(rules, i, rule) {
+			if (!rbac_user_covers(r, u, rule, bind.ns, reason, reason_len)) {
+				ok = false;
+				break;
+			}
+		}
+		json_decref(rules);
+		return ok;
+	}
+	return true;
+}
+
 /* ---- bootstrap policy ------------------------------------------------- */
 
 /* Comma-separated list -> JSON string array; empty fields are kept, so

@@ -408,6 +408,81 @@ static void test_concurrency(void)
 	CHECK_EQ(bad, 0);
 }
 
+static void test_escalation(void)
+{
+	struct rbac *r = rbac_new();
+	json_t *objs = rbac_bootstrap_objects(), *o;
+	struct auth_user al = mkuser("alice", NULL, NULL);
+	struct auth_user carol = mkuser("carol", NULL, NULL);
+	struct auth_user dave = mkuser("dave", NULL, NULL);
+	struct auth_user root = mkuser("root", "system:masters", NULL);
+	char why[512];
+	size_t i;
+
+	json_array_foreach(objs, i, o)
+		rbac_observe(r, NULL, o, false);
+	json_decref(objs);
+	load(r, NULL, RB("team", "alice-admin", "ClusterRole", "admin", SUBJ("User", "alice")));
+	/* carol may bind cluster-admin (only that one) in team */
+	load(r, NULL, ROLE("team", "binder", "[{\"apiGroups\":[\"rbac.authorization.k8s.io\"],"
+		"\"resources\":[\"clusterroles\"],\"resourceNames\":[\"cluster-admin\"],\"verbs\":[\"bind\"]}]"));
+	load(r, NULL, RB("team", "carol-binder", "Role", "binder", SUBJ("User", "carol")));
+	/* dave may escalate roles in team */
+	load(r, NULL, ROLE("team", "escalator", "[{\"apiGroups\":[\"rbac.authorization.k8s.io\"],"
+		"\"resources\":[\"roles\"],\"verbs\":[\"escalate\"]}]"));
+	load(r, NULL, RB("team", "dave-esc", "Role", "escalator", SUBJ("User", "dave")));
+
+#define ESC(u, json) ({ json_t *_o = json_loads(json, 0, NULL); \
+	bool _ok = rbac_check_escalation(r, &u, NULL, _o, why, sizeof(why)); json_decref(_o); _ok; })
+
+	/* Roles: only what alice holds in team */
+	CHECK(ESC(al, ROLE("team", "r1", "[{\"apiGroups\":[\"\"],\"resources\":[\"pods\"],"
+		  "\"verbs\":[\"get\",\"list\"]}]")));
+	CHECK(ESC(al, ROLE("team", "r2", "[{\"apiGroups\":[\"\"],\"resources\":[\"configmaps\"],"
+		  "\"resourceNames\":[\"x\"],\"verbs\":[\"get\"]}]")));
+	CHECK(ESC(al, ROLE("team", "r3", "[{\"apiGroups\":[\"apps\"],\"resources\":[\"deployments/scale\"],"
+		  "\"verbs\":[\"update\"]}]")));
+	CHECK(!ESC(al, ROLE("team", "r4", "[{\"apiGroups\":[\"\"],\"resources\":[\"nodes\"],"
+		   "\"verbs\":[\"get\"]}]")));
+	CHECK(strstr(why, "attempt to grant extra privileges") != NULL);
+	CHECK(strstr(why, "\"nodes\"") != NULL);
+	CHECK(!ESC(al, ROLE("team", "r5", "[{\"apiGroups\":[\"\"],\"resources\":[\"pods\"],"
+		   "\"verbs\":[\"*\"]}]")));
+	CHECK(!ESC(al, ROLE("team", "r6", "[{\"apiGroups\":[\"*\"],\"resources\":[\"pods\"],"
+		   "\"verbs\":[\"get\"]}]")));
+	CHECK(!ESC(al, ROLE("prod", "r7", "[{\"apiGroups\":[\"\"],\"resources\":[\"pods\"],"
+		   "\"verbs\":[\"get\"]}]")));
+	/* ClusterRoles need the rules cluster-wide */
+	CHECK(!ESC(al, CR("c1", "[{\"apiGroups\":[\"\"],\"resources\":[\"pods\"],\"verbs\":[\"get\"]}]")));
+	CHECK(ESC(al, CR("c2", "[{\"nonResourceURLs\":[\"/api\",\"/apis/*\"],\"verbs\":[\"get\"]}]")));
+	CHECK(!ESC(al, CR("c3", "[{\"nonResourceURLs\":[\"/metrics\"],\"verbs\":[\"get\"]}]")));
+	CHECK(!ESC(al, "{\"kind\":\"ClusterRole\",\"metadata\":{\"name\":\"agg\"},\"rules\":[],"
+		   "\"aggregationRule\":{\"clusterRoleSelectors\":[{\"matchLabels\":{\"a\":\"b\"}}]}}"));
+	CHECK(strstr(why, "aggregationRule") != NULL);
+	/* Bindings: only to roles whose rules alice holds where they apply */
+	CHECK(ESC(al, RB("team", "b1", "ClusterRole", "edit", SUBJ("User", "bob"))));
+	CHECK(ESC(al, RB("team", "b2", "ClusterRole", "view", SUBJ("Group", "devs"))));
+	CHECK(ESC(al, RB("team", "b3", "ClusterRole", "admin", SUBJ("User", "bob"))));
+	CHECK(!ESC(al, RB("team", "b4", "ClusterRole", "cluster-admin", SUBJ("User", "alice"))));
+	CHECK(!ESC(al, RB("prod", "b5", "ClusterRole", "view", SUBJ("User", "alice"))));
+	CHECK(!ESC(al, CRB("b6", "ClusterRole", "view", SUBJ("User", "alice"))));
+	CHECK(!ESC(al, RB("team", "b7", "ClusterRole", "no-such-role", SUBJ("User", "bob"))));
+	CHECK(strstr(why, "not found") != NULL);
+	CHECK(!ESC(al, CRB("b8", "Role", "binder", SUBJ("User", "bob"))));
+	/* the bind verb, limited by resourceNames */
+	CHECK(ESC(carol, RB("team", "b9", "ClusterRole", "cluster-admin", SUBJ("User", "carol"))));
+	CHECK(!ESC(carol, RB("team", "b10", "ClusterRole", "admin", SUBJ("User", "carol"))));
+	CHECK(!ESC(carol, RB("prod", "b11", "ClusterRole", "cluster-admin", SUBJ("User", "carol"))));
+	/* the escalate verb */
+	CHECK(ESC(dave, ROLE("team", "big", "[{\"apiGroups\":[\"*\"],\"resources\":[\"*\"],\"verbs\":[\"*\"]}]")));
+	CHECK(!ESC(dave, ROLE("prod", "big", "[{\"apiGroups\":[\"*\"],\"resources\":[\"*\"],\"verbs\":[\"*\"]}]")));
+	/* masters, other kinds */
+	CHECK(ESC(root, CRB("b12", "ClusterRole", "cluster-admin", SUBJ("User", "x"))));
+	CHECK(ESC(al, "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"team\"}}"));
+#undef ESC
+	rbac_free(r);
+}
+
 static void test_cleanup(void)
 {
 	rbac_free(R);
@@ -415,4 +490,4 @@ static void test_cleanup(void)
 }
 
 TEST_MAIN(T(test_setup), T(test_table), T(test_reasons), T(test_updates_and_deletes),
-	  T(test_bootstrap_policy), T(test_concurrency), T(test_cleanup))
+	  T(test_bootstrap_policy), T(test_escalation), T(test_concurrency), T(test_cleanup))
