@@ -703,13 +703,19 @@ int pki_bootstrap(const char *data_dir, const char *server_url,
 		admin_new = true;
 	}
 	pki_fmt(kcfg, "%s/admin.kubeconfig", data_dir);
-	if (admin_new || !pki_exists(kcfg)) {
+	/* Derived data: rewrite on every start so it follows a changed server
+	 * URL or a reissued admin credential (atomic rename: readers see the
+	 * old or the new file). */
+	{
+		bool existed = pki_exists(kcfg);
+
 		ret = pki_write_kubeconfig(kcfg, server_url, ca_crt, crt, key, NULL, "admin", err);
 		if (ret) {
 			gerr_wrap(err, "pki: admin kubeconfig");
 			goto out;
 		}
-		pr_info("pki: wrote %s", kcfg);
+		if (admin_new || !existed)
+			pr_info("pki: wrote %s", kcfg);
 	}
 	ret = 0;
 out:

@@ -321,6 +321,22 @@ static void test_kubeconfig(void)
 		free(text);
 		CHECK(pki_write_kubeconfig(out, "https://x", cap, NULL, NULL, NULL, "bot", &e) < 0);
 	}
+	/* a new server URL is reflected on the next bootstrap, credentials kept */
+	{
+		struct gerr e = { 0 };
+		char *again;
+
+		CHECK_EQ(pki_bootstrap(d1, "https://192.0.2.1:7443", NULL, 0, &e), 0);
+		path(p, d1, "admin.kubeconfig");
+		text = slurp(p, NULL);
+		CHECK(text && strstr(text, "server: https://192.0.2.1:7443"));
+		free(text);
+		path(p, d1, "pki/admin.crt");
+		again = slurp(p, NULL);
+		CHECK_STR(again, crt);
+		free(again);
+		CHECK_EQ(pki_bootstrap(d1, "https://127.0.0.1:6443", NULL, 0, &e), 0);
+	}
 	free(ca);
 	free(crt);
 	free(key);
