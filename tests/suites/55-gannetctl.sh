@@ -162,8 +162,28 @@ run 0 get netpol,ing,role,rolebinding -n demo && has "$OUT" 'networkpolicy.netwo
 run 0 get cm --no-headers -n demo && hasnt "$OUT" '^NAME' "no-headers" && pass "--no-headers"
 run 0 get cm -n shop --show-labels && has "$OUT" 'from-stdin .*app=web,origin=stdin|from-stdin .*origin=stdin,app=web' "show-labels" && pass "--show-labels"
 run 0 get cm -n demo -l app=nothing && has "$ERR" 'No resources found in demo namespace' "empty" && pass "empty list message"
-# namespace from the kubeconfig context, else "default"
-run 0 get cm -n default && pass "get in default namespace"
+# Namespace from the kubeconfig context when -n is absent; -n wins.
+sed 's/^\(    user: admin\)$/\1\n    namespace: shop/' "$KUBECONFIG" >"$TMP/ctxns.kubeconfig"
+run 0 get cm --kubeconfig "$TMP/ctxns.kubeconfig" && has "$OUT" '^shop-config ' "context namespace" &&
+	pass "context namespace used by default"
+run 0 get cm -n demo --kubeconfig "$TMP/ctxns.kubeconfig" && has "$OUT" '^web-config ' "-n over context" &&
+	hasnt "$OUT" 'shop-config' "-n over context" && pass "-n overrides the context namespace"
+# Credentials from files referenced relative to the kubeconfig's directory.
+mkdir -p "$TMP/kc/pki"
+cp "$CA_CERT" "$ADMIN_CERT" "$ADMIN_KEY" "$TMP/kc/pki/"
+sed -e "s|certificate-authority-data: .*|certificate-authority: pki/ca.crt|" \
+    -e "s|client-certificate-data: .*|client-certificate: pki/admin.crt|" \
+    -e "s|client-key-data: .*|client-key: pki/admin.key|" "$KUBECONFIG" >"$TMP/kc/files.kubeconfig"
+(cd / && "$CTL" get ns demo --kubeconfig "$TMP/kc/files.kubeconfig" -o name) >"$TMP/out" 2>&1 &&
+	[ "$(cat "$TMP/out")" = namespace/demo ] && pass "kubeconfig with relative credential files" ||
+	fail "relative credential files: $(cat "$TMP/out")"
+# $KUBECONFIG with several files: the first that defines the context wins.
+KUBECONFIG="$TMP/nonexistent:$TMP/ctxns.kubeconfig:$KUBECONFIG" run 0 get cm &&
+	has "$OUT" '^shop-config ' "KUBECONFIG list" && pass "\$KUBECONFIG list merged (first wins)"
+# --dry-run sends nothing that changes state.
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry, namespace: demo}\n' >"$TMP/dry.yaml"
+run 0 apply --dry-run -f "$TMP/dry.yaml" && has "$OUT" 'configmap/dry created \(dry run\)' "dry run" &&
+	run 1 get cm dry -n demo && pass "apply --dry-run creates nothing"
 
 # ---- get -w sees another client's changes ----------------------------------
 "$CTL" get cm -n demo -w --output-watch-events --request-timeout 10s >"$TMP/watch" 2>"$TMP/watch.err" &
@@ -291,6 +311,8 @@ run 0 delete svc -l app=web -n demo && has "$OUT" '^service "web" deleted$' "del
 	pass "delete -l"
 run 1 get svc web -n demo && run 0 get svc web-nodeport -n demo && pass "delete -l removed only the selected object"
 run 2 delete cm -n demo && pass "delete TYPE without names: usage exit 2"
+run 0 delete secrets --all -n demo && has "$OUT" '^secret "web-credentials" deleted$' "delete --all" &&
+	run 0 get secrets -n demo && hasnt "$OUT" 'web-credentials' "delete --all" && pass "delete --all"
 run 0 delete -f examples/ --ignore-not-found && has "$OUT" '^namespace "demo" deleted$' "delete dir" && pass "delete -f directory"
 
 # ---- interoperability with kubectl (same annotation, same manifests) -------
