@@ -130,6 +130,23 @@ static void test_files_relative(void)
 	json_decref(doc);
 }
 
+/* "user:" with nothing below (anonymous) is an empty user, not an error. */
+static void test_empty_user(void)
+{
+	json_t *doc = parse("current-context: c\n"
+			    "clusters: [{name: k, cluster: {server: 'https://x:1'}}]\n"
+			    "users:\n- name: anon\n  user:\n"
+			    "contexts: [{name: c, context: {cluster: k, user: anon}}]\n");
+	struct kubeconfig kc;
+	struct gerr err = { 0 };
+
+	CHECK_EQ(kubeconfig_from_json(doc, NULL, NULL, &kc, &err), 0);
+	CHECK_STR(kc.user_name, "anon");
+	CHECK(kc.token == NULL && kc.cert.len == 0);
+	kubeconfig_free(&kc);
+	json_decref(doc);
+}
+
 static void test_errors(void)
 {
 	json_t *doc = parse(kc_yaml);
@@ -247,4 +264,4 @@ static void setup(void)
 static void test_setup(void) { setup(); CHECK(1); }
 
 TEST_MAIN(T(test_setup), T(test_base64), T(test_current_context),
-	  T(test_files_relative), T(test_errors), T(test_load_and_merge))
+	  T(test_files_relative), T(test_empty_user), T(test_errors), T(test_load_and_merge))
