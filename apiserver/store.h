@@ -4,7 +4,10 @@
  * successful write returns the new revision, which becomes the object's
  * resourceVersion. Two backends implement it:
  *   "sqlite:<path>"            embedded SQLite, WAL (the default)
- *   "etcd:<http://host:port>"  etcd v3 through its JSON gateway (libcurl)
+ *   "etcd:<http://host:port>"  etcd v3 through its JSON gateway (libcurl);
+ *        several endpoints may be given comma-separated ("etcd:http://a:2379,
+ *        http://b:2379"): requests move on to the next one when the current
+ *        one refuses connections.
  * Keys look like "/registry/<group>/<resource>/<namespace>/<name>".
  * Values are opaque bytes (the API server stores JSON).
  * Every call returns 0 or -errno and fills *err when non-NULL:

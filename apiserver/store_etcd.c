@@ -28,7 +28,11 @@ struct ec_handle {
 
 struct ec_store {
 	struct store base;
-	char *url;                      /* without trailing slash */
+	/* Endpoints (comma-separated in the URI), without trailing slash;
+	 * requests go to urls[cur] and move on when it refuses connections. */
+	char **urls;
+	int n_urls;
+	int cur;                        /* atomic */
 	struct curl_slist *hdrs;
 	pthread_mutex_t mu;             /* the handle pool */
 	struct ec_handle *free_handles;
@@ -49,6 +53,7 @@ struct ec_watch {
 	bool stop;                      /* guarded by mu */
 	int state;                      /* 0 starting, 1 created, <0 -errno */
 	bool cb_stopped;
+	bool got_data;                  /* this stream delivered something */
 	/* Partial line of the newline-delimited JSON stream. */
 	char *buf;
 	size_t len, cap;
@@ -228,7 +233,24 @@ static int etcd_error(json_t *resp, long status, struct gerr *err)
 	return gerr_set(err, -EIO, "etcd: HTTP %ld: %s", status, msg);
 }
 
-/* POSTs req (consumed) to /v3/<path> and returns the parsed response. */
+static int endpoint(struct ec_store *s)
+{
+	return __atomic_load_n(&s->cur, __ATOMIC_RELAXED);
+}
+
+/* The endpoint at index failed to connect: move on from it (once, even if
+ * several threads noticed). */
+static void endpoint_next(struct ec_store *s, int failed)
+{
+	int next = (failed + 1) % s->n_urls;
+
+	__atomic_compare_exchange_n(&s->cur, &failed, next, false,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* POSTs req (consumed) to /v3/<path> and returns the parsed response.
+ * A refused connection means the request was never sent, so it is safe to
+ * retry on the next endpoint, even for writes. */
 static int etcd_call(struct ec_store *s, const char *path, json_t *req,
 		     json_t **resp, struct gerr *err)
 {
@@ -239,7 +261,7 @@ static int etcd_call(struct ec_store *s, const char *path, json_t *req,
 	CURLcode cc;
 	long status = 0;
 	CURL *h = NULL;
-	int ret = 0;
+	int ret = 0, ep, tries = 0;
 
 	*resp = NULL;
 	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
@@ -251,11 +273,16 @@ static int etcd_call(struct ec_store *s, const char *path, json_t *req,
 		ret = gerr_set(err, -ENOMEM, "etcd: curl_easy_init failed");
 		goto out;
 	}
-	snprintf(url, sizeof(url), "%s/v3/%s", s->url, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	cc = curl_easy_perform(h);
+	do {
+		ep = endpoint(s);
+		snprintf(url, sizeof(url), "%s/v3/%s", s->urls[ep], path);
+		curl_easy_setopt(h, CURLOPT_URL, url);
+		cc = curl_easy_perform(h);
+		if (cc == CURLE_COULDNT_CONNECT && s->n_urls > 1)
+			endpoint_next(s, ep);
+	} while (cc == CURLE_COULDNT_CONNECT && ++tries < s->n_urls);
 	if (cc != CURLE_OK) {
 		ret = gerr_set(err, cc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED :
 			       -EIO, "etcd: %s: %s", url, curl_easy_strerror(cc));
@@ -610,6 +637,7 @@ static size_t watch_write(char *data, size_t sz, size_t n, void *arg)
 	}
 	memcpy(w->buf + w->len, data, add);
 	w->len += add;
+	w->got_data = true;
 	for (size_t i = 0; i < w->len; i++) {
 		if (w->buf[i] != '\n')
 			continue;
@@ -632,13 +660,17 @@ static bool watch_stopping(struct ec_watch *w)
 	return stop;
 }
 
-/* One streaming request from w->last + 1; returns when it ends. */
-static void watch_stream(struct ec_watch *w)
+/* One streaming request from w->last + 1 to the current endpoint; returns
+ * when it ends, with the transfer's result. */
+static CURLcode watch_stream(struct ec_watch *w)
 {
 	json_t *req;
 	char url[512], *body;
 	CURL *h = curl_easy_init();
-	int running = 1;
+	CURLcode cc = CURLE_FAILED_INIT;
+	int running = 1, ep = endpoint(w->s);
+	CURLMsg *m;
+	int left;
 
 	req = json_pack("{s:{s:s, s:s, s:o, s:b}}", "create_request",
 			"key", w->key_b64, "range_end", w->end_b64,
@@ -647,7 +679,7 @@ static void watch_stream(struct ec_watch *w)
 	json_decref(req);
 	if (!h || !body)
 		goto out;
-	snprintf(url, sizeof(url), "%s/v3/watch", w->s->url);
+	snprintf(url, sizeof(url), "%s/v3/watch", w->s->urls[ep]);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
@@ -658,6 +690,7 @@ static void watch_stream(struct ec_watch *w)
 	/* A dead peer must not hang the watch forever. */
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	w->len = 0;
+	w->got_data = false;
 	curl_multi_add_handle(w->multi, h);
 	while (running && !watch_stopping(w)) {
 		if (curl_multi_perform(w->multi, &running) != CURLM_OK)
@@ -665,36 +698,50 @@ static void watch_stream(struct ec_watch *w)
 		if (running)
 			curl_multi_poll(w->multi, NULL, 0, 1000, NULL);
 	}
+	while ((m = curl_multi_info_read(w->multi, &left)))
+		if (m->msg == CURLMSG_DONE)
+			cc = m->data.result;
 	curl_multi_remove_handle(w->multi, h);
+	if (cc == CURLE_COULDNT_CONNECT && w->s->n_urls > 1)
+		endpoint_next(w->s, ep);
 out:
 	if (h)
 		curl_easy_cleanup(h);
 	free(body);
+	return cc;
 }
 
 static void *ec_watch_thread(void *arg)
 {
 	struct ec_watch *w = arg;
+	int refused = 0, delay_ms = 100;
 
 	while (!watch_stopping(w)) {
+		CURLcode cc = watch_stream(w);
 		int state;
 
-		watch_stream(w);
+		refused = cc == CURLE_COULDNT_CONNECT ? refused + 1 : 0;
 		pthread_mutex_lock(&w->mu);
 		state = w->state;
-		if (state == 0)
-			w->state = -ECONNREFUSED;   /* never got "created" */
+		/* Not yet established: try every endpoint once, then give
+		 * up so store_watch_start() can report it. */
+		if (state == 0 && (cc != CURLE_COULDNT_CONNECT ||
+				   refused >= w->s->n_urls))
+			w->state = state = -ECONNREFUSED;
 		pthread_cond_broadcast(&w->cond);
 		pthread_mutex_unlock(&w->mu);
-		if (state <= 0 || w->cb_stopped)
+		if (state < 0 || w->cb_stopped)
 			break;
+		if (state == 0 || watch_stopping(w))
+			continue;
 		/* The stream broke after it was established: reconnect
-		 * from the last delivered revision, exactly once. */
-		if (!watch_stopping(w)) {
-			pr_warn("store etcd watch: stream ended, reconnecting from %lld",
-				(long long)w->last + 1);
-			usleep(200 * 1000);
-		}
+		 * from the last delivered revision, exactly once, backing
+		 * off while etcd is away. */
+		delay_ms = w->got_data ? 100 : delay_ms * 2 > 2000 ? 2000 :
+			   delay_ms * 2;
+		pr_warn("store etcd watch: stream ended (%s), reconnecting from %lld",
+			curl_easy_strerror(cc), (long long)w->last + 1);
+		usleep(delay_ms * 1000);
 	}
 	return NULL;
 }
@@ -773,7 +820,7 @@ static int ec_watch_start(struct store *st, const char *prefix,
 	pthread_mutex_unlock(&w->mu);
 	if (ret) {
 		pthread_join(w->thread, NULL);
-		gerr_set(err, ret, "etcd watch on %s: %s", s->url,
+		gerr_set(err, ret, "etcd watch on %s: %s", s->urls[endpoint(s)],
 			 ret == -ERANGE ? "revision compacted" :
 			 "could not establish the stream");
 	}
@@ -813,7 +860,9 @@ static void ec_close(struct store *st)
 	}
 	curl_slist_free_all(s->hdrs);
 	pthread_mutex_destroy(&s->mu);
-	free(s->url);
+	for (int i = 0; i < s->n_urls; i++)
+		free(s->urls[i]);
+	free(s->urls);
 	free(s);
 }
 
@@ -824,30 +873,56 @@ static void curl_init_once(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* Splits "http://a:2379,http://b:2379" into s->urls. */
+static int parse_urls(struct ec_store *s, const char *list, struct gerr *err)
+{
+	char *copy = strdup(list), *save = NULL, *u;
+	int ret = 0;
+
+	if (!copy)
+		return gerr_set(err, -ENOMEM, "etcd: out of memory");
+	for (u = strtok_r(copy, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+		size_t n = strlen(u);
+		char **nu;
+
+		if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) {
+			ret = gerr_set(err, -EINVAL,
+				       "etcd: URL must be http(s)://...: %s", u);
+			break;
+		}
+		while (n && u[n - 1] == '/')
+			u[--n] = '\0';
+		nu = realloc(s->urls, (s->n_urls + 1) * sizeof(*nu));
+		if (!nu || !(nu[s->n_urls] = strdup(u))) {
+			if (nu)
+				s->urls = nu;
+			ret = gerr_set(err, -ENOMEM, "etcd: out of memory");
+			break;
+		}
+		s->urls = nu;
+		s->n_urls++;
+	}
+	if (!ret && !s->n_urls)
+		ret = gerr_set(err, -EINVAL, "etcd: no endpoint in \"%s\"", list);
+	free(copy);
+	return ret;
+}
+
 int store_etcd_open(const char *url, struct store **out, struct gerr *err)
 {
 	struct ec_store *s;
 	int64_t rev;
-	size_t n;
 	int ret;
 
-	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-		return gerr_set(err, -EINVAL, "etcd: URL must be http(s)://...: %s",
-				url);
 	pthread_once(&curl_once, curl_init_once);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return gerr_set(err, -ENOMEM, "etcd: out of memory");
 	s->base.ops = &ec_ops;
 	pthread_mutex_init(&s->mu, NULL);
-	s->url = strdup(url);
-	if (!s->url) {
-		ret = gerr_set(err, -ENOMEM, "etcd: out of memory");
+	ret = parse_urls(s, url, err);
+	if (ret)
 		goto out;
-	}
-	n = strlen(s->url);
-	while (n && s->url[n - 1] == '/')
-		s->url[--n] = '\0';
 	s->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	if (!s->hdrs) {
 		ret = gerr_set(err, -ENOMEM, "etcd: out of memory");

@@ -35,6 +35,14 @@ PIN0="taskset -c 0"
 PIN1="taskset -c 1"
 [ "$(nproc)" -ge 2 ] || PIN1="taskset -c 0"
 
+# A random port on 127.0.0.1 that nothing listens on (ss from iproute2).
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+	done
+}
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 store=$($PIN0 "$BIN" -n "$N" -l "$LISTS" "sqlite:$TMP/store.db") || exit 1
@@ -42,8 +50,8 @@ base=$($PIN0 "$BIN" -n "$N" -l "$LISTS" -b "$TMP/bare.db") || exit 1
 
 etcd_res=
 if command -v etcd >/dev/null; then
-	port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-	CP=$(port); PP=$(port)
+	CP=$(free_port); PP=$(free_port)
+	while [ "$PP" = "$CP" ]; do PP=$(free_port); done
 	$PIN1 etcd --name bench --data-dir "$TMP/etcd" \
 		--listen-client-urls "http://127.0.0.1:$CP" \
 		--advertise-client-urls "http://127.0.0.1:$CP" \
