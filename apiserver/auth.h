@@ -85,7 +85,9 @@ void rbac_free(struct rbac *r);
  * object's kind; deleted=true removes it. Thread-safe. */
 void rbac_observe(struct rbac *r, const char *kind, const json_t *obj, bool deleted);
 /* true = allowed. system:masters is always allowed. reason (optional)
- * receives a human-readable explanation for 403 messages. */
+ * receives a human-readable explanation for 403 messages. Node agents
+ * (system:node:<n> in system:nodes) may only write their own Node and
+ * Lease: for create, pass the new object's name in attrs->name. */
 bool rbac_authorize(struct rbac *r, const struct auth_user *u,
 		    const struct authz_attrs *a, char *reason, size_t reason_len);
 /* Privilege-escalation prevention, as Kubernetes does for writes of RBAC

@@ -111,7 +111,6 @@ static void authn_digest(const EVP_MD *md, const void *data, size_t len,
 	EVP_Digest(data, len, out, &n, md ? md : EVP_sha256(), NULL);
 }
 
-
 static int authn_cert(struct authn *a, const unsigned char *der, size_t len,
 		      struct auth_user *u)
 {

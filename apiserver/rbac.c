@@ -13,7 +13,9 @@
  *  - a ClusterRole with an aggregationRule also grants what every
  *    ClusterRole matched by its clusterRoleSelectors grants (evaluated at
  *    request time: there is no aggregation controller writing the rules);
- *  - deny by default; the group system:masters is always allowed.
+ *  - deny by default; the group system:masters is always allowed;
+ *  - node restriction: node agents may only write their own Node and
+ *    Lease (see rbac_node_restricted).
  * The index holds deep copies of the objects as the API server's watch
  * cache reports them, under a rwlock: many concurrent readers, rare writers. */
 #include "apiserver/auth.h"
@@ -394,6 +396,39 @@ static bool rbac_eval_bindings(struct rbac *r, const json_t *table, const char *
 	return false;
 }
 
+/* Node restriction (Kubernetes' NodeRestriction, the part that needs no
+ * pod graph): a node agent, user system:node:<n> in group system:nodes,
+ * may write only its own Node object (and status) and its own Lease, even
+ * though the system:node role grants these verbs on every node. A create
+ * whose name the server did not pass cannot be checked and is let
+ * through. Returns true (and fills reason) when the request must be
+ * refused. */
+static bool rbac_node_restricted(const struct auth_user *u, const struct authz_attrs *a,
+				 char *reason, size_t reason_len)
+{
+	static const char pfx[] = "system:node:";
+	const char *node = u->name + sizeof(pfx) - 1;
+	const char *g = a->api_group ? a->api_group : "";
+	bool own;
+
+	if (strncmp(u->name, pfx, sizeof(pfx) - 1) || !*node || !rbac_in_group(u, "system:nodes") ||
+	    !rbac_is_resource(a))
+		return false;
+	if (!(!strcmp(g, "") && !strcmp(a->resource, "nodes")) &&
+	    !(!strcmp(g, "coordination.k8s.io") && !strcmp(a->resource, "leases")))
+		return false;
+	if (strcmp(a->verb, "create") && strcmp(a->verb, "update") && strcmp(a->verb, "patch") &&
+	    strcmp(a->verb, "delete") && strcmp(a->verb, "deletecollection"))
+		return false;
+	if (!strcmp(a->verb, "create") && (!a->name || !*a->name))
+		return false;
+	own = a->name && !strcmp(a->name, node);
+	if (!own && reason && reason_len)
+		snprintf(reason, reason_len, "node \"%s\" may only modify its own %s object, not \"%s\"",
+			 node, a->resource, a->name ? a->name : "(all)");
+	return !own;
+}
+
 bool rbac_authorize(struct rbac *r, const struct auth_user *u,
 		    const struct authz_attrs *a, char *reason, size_t reason_len)
 {
@@ -421,8 +456,10 @@ bool rbac_authorize(struct rbac *r, const struct auth_user *u,
 			ok = rbac_eval_bindings(r, nsb, a->ns, u, a, reason, reason_len);
 	}
 	pthread_rwlock_unlock(&r->lock);
-	if (ok)
+	if (ok && !rbac_node_restricted(u, a, reason, reason_len))
 		return true;
+	if (ok)
+		return false;   /* reason set by rbac_node_restricted */
 deny:
 	if (!reason || !reason_len)
 		return false;

@@ -323,6 +323,21 @@ static void test_bootstrap_policy(void)
 	CHECK(!A(node, "delete", "", "nodes", NULL, NULL, "n2"));
 	CHECK(!A(node, "create", "apps", "deployments", NULL, "default", NULL));
 	CHECK(!A(node, "update", "", "pods", NULL, "default", "p"));
+	/* node restriction: only its own Node and Lease */
+	CHECK(!A(node, "patch", "", "nodes", "status", NULL, "n2"));
+	CHECK(!A(node, "update", "", "nodes", NULL, NULL, "n2"));
+	CHECK(!A(node, "update", "coordination.k8s.io", "leases", NULL, "kube-node-lease", "n2"));
+	CHECK(!A(node, "create", "", "nodes", NULL, NULL, "n2"));
+	CHECK(A(node, "create", "", "nodes", NULL, NULL, "n1"));
+	CHECK(A(node, "get", "", "nodes", NULL, NULL, "n2"));
+	CHECK(A(node, "create", "coordination.k8s.io", "leases", NULL, "kube-node-lease", "n1"));
+	{
+		struct authz_attrs x = { "patch", "", "nodes", "status", NULL, "n2", NULL };
+		char why[256];
+
+		CHECK(!rbac_authorize(r, &node, &x, why, sizeof(why)));
+		CHECK_STR(why, "node \"n1\" may only modify its own nodes object, not \"n2\"");
+	}
 	/* discovery and health for everyone authenticated, not metrics */
 	CHECK(P(al, "get", "/api"));
 	CHECK(P(al, "get", "/apis/apps/v1"));
