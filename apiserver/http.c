@@ -689,11 +689,11 @@ static enum MHD_Result do_modify(struct call *c, bool is_patch)
 			}
 			const char *bn = mstr(newobj, "name");
 			if (bn && strcmp(bn, c->name)) {
-				json_decref(newobj);
-				json_decref(old);
 				sent = send_status(c, 400, "BadRequest", NULL, NULL,
 						   "the name of the object (%s) does not match the name on the URL (%s)",
 						   bn, c->name);
+				json_decref(newobj);
+				json_decref(old);
 				break;
 			}
 			if (attempt == 0 && !check_unknown(c, newobj, &sent)) {

@@ -277,5 +277,10 @@ contains "metrics histogram" 'apiserver_request_duration_seconds_bucket{verb="ge
 
 # server survived everything
 expect "still healthy" 200 "$(acurl_code /readyz)"
+apiserver_stop
+if grep -qE 'AddressSanitizer|runtime error' "$APISERVER_LOG"; then
+	fail "sanitizer report in server log (BUILD=$BUILD)"
+	grep -A 20 -E 'AddressSanitizer|runtime error' "$APISERVER_LOG" | head -40
+fi
 if [ $fails -gt 0 ]; then echo "$fails check(s) failed"; echo "--- server log"; tail -n 20 "$APISERVER_LOG"; exit 1; fi
 echo "all apiserver checks passed"
