@@ -14,6 +14,7 @@
  * stage (between "endpoint found" and "deliver"). */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/pkt_cls.h>
@@ -116,6 +117,7 @@ static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ul_result r = {};
 	struct ethhdr *eth;
+	__u8 outer_macs[2 * ETH_ALEN];
 	__u32 ifindex, flags;
 
 	switch (ul_parse(data, data_end, &r, code)) {
@@ -128,9 +130,10 @@ static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
 		*code = GNT_FWD_UNDERLAY_PASS;
 		return XDP_PASS;
 	}
-	/* copy out of the map value before the packet moves */
+	/* copy out before the packet moves */
 	ifindex = r.ep->ifindex;
 	flags = r.ep->flags;
+	__builtin_memcpy(outer_macs, r.eth, sizeof(outer_macs));
 
 	if (bpf_xdp_adjust_head(ctx, GNT_VXLAN_OVERHEAD)) {
 		*code = GNT_DROP_DECAP;
@@ -143,11 +146,14 @@ static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
 		*code = GNT_DROP_DECAP;
 		return XDP_DROP;
 	}
-	set_pod_macs(eth, r.ep);
 	if (cfg_xdp_redirect && (flags & GNT_EP_F_XDP_REDIRECT)) {
+		set_pod_macs(eth, r.ep);
 		*code = GNT_FWD_XDP_REDIRECT;
 		return bpf_redirect(ifindex, 0);
 	}
+	/* Keep the outer MACs: the stack then classifies the frame as
+	 * addressed to us (PACKET_HOST) and the tc program delivers it. */
+	__builtin_memcpy(eth, outer_macs, sizeof(outer_macs));
 	*code = GNT_FWD_XDP_DECAP;
 	return XDP_PASS;
 }
@@ -176,6 +182,12 @@ static __always_inline int tc_handle(struct __sk_buff *skb, int *code)
 	struct ethhdr *eth;
 	__u32 ifindex;
 
+	/* Frames for another MAC (flooded by the fabric) are not ours to
+	 * deliver: the stack drops them, so must we. */
+	if (skb->pkt_type != PACKET_HOST) {
+		*code = GNT_FWD_UNDERLAY_PASS;
+		return TC_ACT_OK;
+	}
 	skb_linearize_hdrs(skb, UL_TC_PARSE_LEN);
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
