@@ -429,14 +429,12 @@ char *kubeconfig_locate(const char *explicit_path, struct gerr *err)
 	return NULL;
 }
 
-int kubeconfig_load(const char *paths, const char *context_name,
-		    struct kubeconfig *kc, struct gerr *err)
+int kubeconfig_load_json(const char *paths, json_t **out, struct gerr *err)
 {
 	char *list = strdup(paths), *save = NULL, *tok;
 	json_t *merged = json_object();
 	int ret = 0;
 
-	memset(kc, 0, sizeof(*kc));
 	if (!list || !merged) {
 		ret = gerr_set(err, -ENOMEM, "out of memory");
 		goto out;
@@ -471,6 +469,24 @@ int kubeconfig_load(const char *paths, const char *context_name,
 		kubeconfig_merge(merged, doc);
 		json_decref(doc);
 	}
+	*out = merged;
+	merged = NULL;
+out:
+	json_decref(merged);
+	free(list);
+	return ret;
+}
+
+int kubeconfig_load(const char *paths, const char *context_name,
+		    struct kubeconfig *kc, struct gerr *err)
+{
+	json_t *merged = NULL;
+	int ret;
+
+	memset(kc, 0, sizeof(*kc));
+	ret = kubeconfig_load_json(paths, &merged, err);
+	if (ret)
+		return ret;
 	ret = kubeconfig_from_json(merged, NULL, context_name, kc, err);
 	if (ret) {
 		gerr_wrap(err, "kubeconfig %s", paths);
@@ -479,7 +495,6 @@ int kubeconfig_load(const char *paths, const char *context_name,
 	kc->source = strdup(paths);
 out:
 	json_decref(merged);
-	free(list);
 	return ret;
 }
 

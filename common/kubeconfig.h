@@ -53,6 +53,10 @@ char *kubeconfig_locate(const char *explicit_path, struct gerr *err);
 int kubeconfig_load(const char *paths, const char *context_name,
 		    struct kubeconfig *kc, struct gerr *err);
 
+/* The merged document itself (file references made absolute), for
+ * commands that show or edit the configuration. */
+int kubeconfig_load_json(const char *paths, json_t **out, struct gerr *err);
+
 /* Pure part, usable without files: doc is the kubeconfig as JSON (already
  * merged); relative file references resolve against base_dir (may be
  * NULL = cwd). Used by kubeconfig_load and the unit tests. */

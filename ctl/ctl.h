@@ -50,6 +50,8 @@ enum ctl_opt_id {
 	OPT_DRY_RUN,
 	OPT_INSECURE,
 	OPT_TOKEN,
+	OPT_RAW,
+	OPT_CLIENT,
 };
 
 struct ctl_opts {
@@ -62,6 +64,7 @@ struct ctl_opts {
 	const char *selector, *field_selector;
 	bool all_namespaces, watch, watch_only, watch_events;
 	bool ignore_not_found, show_labels, all, no_headers, dry_run, insecure;
+	bool raw, client_only;
 	long request_timeout_ms;   /* 0 = default; watches: none */
 	int verbose;
 };
@@ -119,6 +122,8 @@ int cmd_get(struct ctl *c, int argc, char **argv);
 int cmd_describe(struct ctl *c, int argc, char **argv);
 int cmd_delete(struct ctl *c, int argc, char **argv);
 int cmd_api_resources(struct ctl *c, int argc, char **argv);
+int cmd_config(struct ctl *c, int argc, char **argv);
+int cmd_version(struct ctl *c, int argc, char **argv);
 
 /* Targets from "TYPE[,TYPE] [NAME...]" or "TYPE/NAME..." arguments. */
 struct ctl_target {

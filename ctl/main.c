@@ -44,6 +44,8 @@ static const struct ctl_option options[] = {
 	{ OPT_IGNORE_NOT_FOUND, "ignore-not-found", no_argument, NULL, "treat not found as success" },
 	{ OPT_ALL, "all", no_argument, NULL, "every object of the type in the namespace" },
 	{ OPT_DRY_RUN, "dry-run", no_argument, NULL, "print what would be done; send nothing that changes state" },
+	{ OPT_RAW, "raw", no_argument, NULL, "show credentials instead of redacting them" },
+	{ OPT_CLIENT, "client", no_argument, NULL, "client version only (no server contact)" },
 };
 
 #define GLOBAL_OPTS OPT_NAMESPACE, OPT_KUBECONFIG, OPT_CONTEXT, OPT_SERVER, \
@@ -76,8 +78,16 @@ DEFINE_COMMAND(api_resources, cmd_api_resources, "",
 	       "List the resource types the server serves",
 	       OPT_OUTPUT);
 
+DEFINE_COMMAND(config, cmd_config, "view|current-context|get-contexts|use-context NAME",
+	       "Show or select kubeconfig contexts (no server needed)",
+	       OPT_RAW, OPT_NO_HEADERS);
+DEFINE_COMMAND(version, cmd_version, "",
+	       "Print the client and server versions",
+	       OPT_CLIENT);
+
 static const struct ctl_command *const commands[] = {
 	&apply_cmd, &get_cmd, &describe_cmd, &delete_cmd, &api_resources_cmd,
+	&config_cmd, &version_cmd,
 };
 
 static const struct ctl_option *find_opt(int id)
@@ -194,6 +204,8 @@ static int set_option(struct ctl_opts *o, int id, const char *arg)
 	case OPT_IGNORE_NOT_FOUND: o->ignore_not_found = true; break;
 	case OPT_ALL: o->all = true; break;
 	case OPT_DRY_RUN: o->dry_run = true; break;
+	case OPT_RAW: o->raw = true; break;
+	case OPT_CLIENT: o->client_only = true; break;
 	default: return -1;
 	}
 	return 0;

@@ -180,6 +180,19 @@ sed -e "s|certificate-authority-data: .*|certificate-authority: pki/ca.crt|" \
 # $KUBECONFIG with several files: the first that defines the context wins.
 KUBECONFIG="$TMP/nonexistent:$TMP/ctxns.kubeconfig:$KUBECONFIG" run 0 get cm &&
 	has "$OUT" '^shop-config ' "KUBECONFIG list" && pass "\$KUBECONFIG list merged (first wins)"
+# config: view redacts credentials, use-context edits a copy atomically.
+run 0 config view && has "$OUT" 'client-key-data: DATA\+OMITTED' "config view" &&
+	hasnt "$OUT" "$(grep client-key-data "$KUBECONFIG" | awk '{print substr($2, 1, 40)}')" "config view must redact" &&
+	pass "config view redacts credentials"
+run 0 config view --raw && has "$OUT" "$(grep client-key-data "$KUBECONFIG" | awk '{print substr($2, 1, 40)}')" "config view --raw" && pass "config view --raw"
+run 0 config current-context && [ "$OUT" = "$(awk '/^current-context:/{print $2}' "$KUBECONFIG")" ] && pass "config current-context"
+cp "$TMP/ctxns.kubeconfig" "$TMP/switch.kubeconfig" && chmod 600 "$TMP/switch.kubeconfig"
+sed -i 's/^contexts:$/contexts:\n- name: other\n  context: {cluster: gannet, user: admin, namespace: demo}/' "$TMP/switch.kubeconfig"
+run 0 config use-context other --kubeconfig "$TMP/switch.kubeconfig" && run 0 get cm --kubeconfig "$TMP/switch.kubeconfig" &&
+	has "$OUT" '^web-config ' "use-context" && [ "$(stat -c %a "$TMP/switch.kubeconfig")" = 600 ] &&
+	pass "config use-context switches context (file stays 0600)"
+run 1 config use-context nope --kubeconfig "$TMP/switch.kubeconfig" && pass "use-context of an unknown context: exit 1"
+run 0 version && has "$OUT" '^Server Version: ' "version" && pass "version"
 # --dry-run sends nothing that changes state.
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry, namespace: demo}\n' >"$TMP/dry.yaml"
 run 0 apply --dry-run -f "$TMP/dry.yaml" && has "$OUT" 'configmap/dry created \(dry run\)' "dry run" &&
