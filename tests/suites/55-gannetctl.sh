@@ -199,9 +199,11 @@ run 0 apply --dry-run -f "$TMP/dry.yaml" && has "$OUT" 'configmap/dry created \(
 	run 1 get cm dry -n demo && pass "apply --dry-run creates nothing"
 
 # ---- get -w sees another client's changes ----------------------------------
-"$CTL" get cm -n demo -w --output-watch-events --request-timeout 10s >"$TMP/watch" 2>"$TMP/watch.err" &
+"$CTL" get cm -n demo -w --output-watch-events --request-timeout 20s >"$TMP/watch" 2>"$TMP/watch.err" &
 WATCH_PID=$!
-sleep 1
+# Change things only once the list is printed: the watch starts at the
+# list's resourceVersion, so every later change must then be seen.
+for _ in $(seq 100); do grep -q '^EVENT' "$TMP/watch" && break; sleep 0.1; done
 # Another client (curl) creates and deletes, gannetctl apply updates.
 acurl -X POST -H 'Content-Type: application/json' \
 	-d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"watched"},"data":{"a":"1"}}' \
