@@ -68,7 +68,7 @@ static int set_last_applied(json_t *doc)
 
 static json_t *last_applied_of(const json_t *live)
 {
-	const char *s = json_string_value(json_object_get(jpath(live, "metadata.annotations"),
+	const char *s = json_string_value(json_object_get(ctl_jpath(live, "metadata.annotations"),
 					      LAST_APPLIED_ANNOTATION));
 	return s ? json_loads(s, 0, NULL) : NULL;
 }
@@ -94,7 +94,7 @@ static json_t *normalized(const json_t *doc)
 static void keep_equivalent_annotation(json_t *doc, const json_t *live, const json_t *old)
 {
 	json_t *a = normalized(old), *b = normalized(doc);
-	json_t *live_ann = json_object_get(jpath(live, "metadata.annotations"),
+	json_t *live_ann = json_object_get(ctl_jpath(live, "metadata.annotations"),
 					   LAST_APPLIED_ANNOTATION);
 
 	if (a && b && live_ann && json_equal(a, b))
@@ -109,7 +109,7 @@ enum apply_result { APPLY_CREATED, APPLY_CONFIGURED, APPLY_UNCHANGED, APPLY_FAIL
 static enum apply_result apply_one(struct ctl *c, const struct api_resource *res,
 				   json_t *doc, const char *ns, const char *source)
 {
-	const char *name = jpath_str(doc, "metadata.name");
+	const char *name = ctl_jpath_str(doc, "metadata.name");
 	char path[1024], coll[1024], ctx[1200];
 	struct api_resp r = { 0 };
 	struct gerr err = { 0 };
@@ -150,7 +150,7 @@ static enum apply_result apply_one(struct ctl *c, const struct api_resource *res
 		old = last_applied_of(r.body);
 		if (old)
 			keep_equivalent_annotation(doc, r.body, old);
-		merged = merge3(r.body, old, doc);
+		merged = ctl_merge3(r.body, old, doc);
 		json_decref(old);
 		if (!merged) {
 			fprintf(stderr, "error: out of memory\n");
@@ -256,9 +256,9 @@ int cmd_apply(struct ctl *c, int argc, char **argv)
 		}
 		apires_display(res[i], disp, sizeof(disp));
 		if (c->o.output)
-			printf("%s/%s\n", disp, jpath_str(doc, "metadata.name"));
+			printf("%s/%s\n", disp, ctl_jpath_str(doc, "metadata.name"));
 		else
-			printf("%s/%s %s%s\n", disp, jpath_str(doc, "metadata.name"),
+			printf("%s/%s %s%s\n", disp, ctl_jpath_str(doc, "metadata.name"),
 			       words[ar], c->o.dry_run ? " (dry run)" : "");
 		fflush(stdout);
 	}

@@ -151,11 +151,11 @@ int cmd_config(struct ctl *c, int argc, char **argv)
 			goto out;
 		}
 		json_array_foreach(json_object_get(doc, "contexts"), i, it) {
-			const char *name = jpath_str(it, "name");
+			const char *name = ctl_jpath_str(it, "name");
 			const char *cells[5] = {
 				cur && name && !strcmp(cur, name) ? "*" : "", name,
-				jpath_str(it, "context.cluster"), jpath_str(it, "context.user"),
-				jpath_str(it, "context.namespace"),
+				ctl_jpath_str(it, "context.cluster"), ctl_jpath_str(it, "context.user"),
+				ctl_jpath_str(it, "context.namespace"),
 			};
 
 			table_add_row(&t, cells);
@@ -169,7 +169,7 @@ int cmd_config(struct ctl *c, int argc, char **argv)
 		bool found = false;
 
 		json_array_foreach(json_object_get(doc, "contexts"), i, it)
-			if (jpath_str(it, "name") && !strcmp(jpath_str(it, "name"), want))
+			if (ctl_jpath_str(it, "name") && !strcmp(ctl_jpath_str(it, "name"), want))
 				found = true;
 		if (!found) {
 			fprintf(stderr, "error: no context exists with the name: \"%s\"\n", want);
@@ -240,7 +240,7 @@ int cmd_version(struct ctl *c, int argc, char **argv)
 		api_resp_free(&r);
 		return CTL_EXIT_ERR;
 	}
-	printf("Server Version: %s\n", jpath_str(r.body, "gitVersion") ?: "unknown");
+	printf("Server Version: %s\n", ctl_jpath_str(r.body, "gitVersion") ?: "unknown");
 	api_resp_free(&r);
 	return CTL_EXIT_OK;
 }

@@ -78,8 +78,8 @@ static int delete_selected(struct ctl *c, const struct api_resource *res)
 		return CTL_EXIT_ERR;
 	}
 	json_array_foreach(json_object_get(r.body, "items"), i, it) {
-		const char *name = jpath_str(it, "metadata.name");
-		const char *ons = jpath_str(it, "metadata.namespace");
+		const char *name = ctl_jpath_str(it, "metadata.name");
+		const char *ons = ctl_jpath_str(it, "metadata.namespace");
 
 		if (!name)
 			continue;
@@ -123,7 +123,7 @@ int cmd_delete(struct ctl *c, int argc, char **argv)
 		json_array_foreach(docs, i, d) {
 			const char *ns = res[i]->namespaced ?
 				ctl_doc_namespace(c, d, json_string_value(json_array_get(sources, i))) : NULL;
-			int r = delete_one(c, res[i], ns, jpath_str(d, "metadata.name"));
+			int r = delete_one(c, res[i], ns, ctl_jpath_str(d, "metadata.name"));
 
 			if (r < 0 || (r == 1 && !c->o.ignore_not_found))
 				ret = CTL_EXIT_ERR;

@@ -162,20 +162,20 @@ static void describe_one(const struct api_resource *res, const json_t *o)
 	json_t *v;
 	char age[32];
 
-	printf("%-14s%s\n", "Name:", jpath_str(meta, "name") ?: "");
+	printf("%-14s%s\n", "Name:", ctl_jpath_str(meta, "name") ?: "");
 	if (res->namespaced)
-		printf("%-14s%s\n", "Namespace:", jpath_str(meta, "namespace") ?: "");
+		printf("%-14s%s\n", "Namespace:", ctl_jpath_str(meta, "namespace") ?: "");
 	print_map_line("Labels:", json_object_get(meta, "labels"), false);
 	print_map_line("Annotations:", json_object_get(meta, "annotations"), true);
 	fmt_age(o, time(NULL), age, sizeof(age));
-	printf("%-14s%s (%s ago)\n", "Created:", jpath_str(meta, "creationTimestamp") ?: "<unknown>", age);
-	if (jpath(meta, "deletionTimestamp"))
-		printf("%-14s%s\n", "Terminating:", jpath_str(meta, "deletionTimestamp"));
+	printf("%-14s%s (%s ago)\n", "Created:", ctl_jpath_str(meta, "creationTimestamp") ?: "<unknown>", age);
+	if (ctl_jpath(meta, "deletionTimestamp"))
+		printf("%-14s%s\n", "Terminating:", ctl_jpath_str(meta, "deletionTimestamp"));
 	if (json_array_size(json_object_get(meta, "ownerReferences"))) {
 		const json_t *ref = json_array_get(json_object_get(meta, "ownerReferences"), 0);
 
-		printf("%-14s%s/%s\n", "Controlled By:", jpath_str(ref, "kind") ?: "",
-		       jpath_str(ref, "name") ?: "");
+		printf("%-14s%s/%s\n", "Controlled By:", ctl_jpath_str(ref, "kind") ?: "",
+		       ctl_jpath_str(ref, "name") ?: "");
 	}
 	json_object_foreach((json_t *)o, k, v) {
 		if (!strcmp(k, "metadata") || !strcmp(k, "kind") || !strcmp(k, "apiVersion"))
@@ -239,7 +239,7 @@ int cmd_describe(struct ctl *c, int argc, char **argv)
 		targets = calloc((size_t)n, sizeof(*targets));
 		json_array_foreach(docs, i, d) {
 			targets[i].res = res[i];
-			targets[i].name = jpath_str(d, "metadata.name");
+			targets[i].name = ctl_jpath_str(d, "metadata.name");
 		}
 	} else {
 		ret = ctl_connect(c);

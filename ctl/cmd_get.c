@@ -102,7 +102,7 @@ static int view_cells(struct view *v, const json_t *obj, const char *event,
 	if (v->event_col)
 		cells[n++] = event ? event : "ADDED";
 	if (v->ns_col)
-		cells[n++] = jpath_str(obj, "metadata.namespace") ?: "";
+		cells[n++] = ctl_jpath_str(obj, "metadata.namespace") ?: "";
 	name_idx = n;
 	for (size_t k = 0; k < v->nhdr; k++)
 		cells[n++] = k < r->n ? r->cells[k] : "";
@@ -114,7 +114,7 @@ static int view_cells(struct view *v, const json_t *obj, const char *event,
 		cells[name_idx] = pname;
 	}
 	if (v->labels_col) {
-		fmt_labels(jpath(obj, "metadata.labels"), lbl, lbl_len);
+		fmt_labels(ctl_jpath(obj, "metadata.labels"), lbl, lbl_len);
 		cells[n++] = lbl;
 	}
 	return 0;
@@ -191,13 +191,13 @@ static int on_event(const char *type, json_t *obj, void *arg)
 		return 0;
 	if (!strcmp(type, "ERROR")) {
 		fprintf(stderr, "error: watch: %s\n",
-			jpath_str(obj, "message") ?: "error event");
+			ctl_jpath_str(obj, "message") ?: "error event");
 		return 1;
 	}
 	if (!json_is_object(obj))
 		return 0;
-	if (w->name && jpath_str(obj, "metadata.name") &&
-	    strcmp(w->name, jpath_str(obj, "metadata.name")))
+	if (w->name && ctl_jpath_str(obj, "metadata.name") &&
+	    strcmp(w->name, ctl_jpath_str(obj, "metadata.name")))
 		return 0;
 	set_type_meta(obj, w->v->res);
 	if (w->c->o.output && (!strcmp(w->c->o.output, "json") || !strcmp(w->c->o.output, "yaml"))) {
@@ -215,7 +215,7 @@ static int on_event(const char *type, json_t *obj, void *arg)
 		char disp[160];
 
 		apires_display(w->v->res, disp, sizeof(disp));
-		printf("%s/%s\n", disp, jpath_str(obj, "metadata.name") ?: "");
+		printf("%s/%s\n", disp, ctl_jpath_str(obj, "metadata.name") ?: "");
 		fflush(stdout);
 	} else {
 		view_print_event(w->v, obj, type);
@@ -297,7 +297,7 @@ static int fetch(struct ctl *c, const struct ctl_target *t, const char *ns,
 		set_type_meta(r.body, t->res);
 		json_array_append(f->items, r.body);
 		snprintf(f->rv, sizeof(f->rv), "%s",
-			 jpath_str(r.body, "metadata.resourceVersion") ?: "");
+			 ctl_jpath_str(r.body, "metadata.resourceVersion") ?: "");
 	} else {
 		json_t *it;
 		size_t i;
@@ -307,7 +307,7 @@ static int fetch(struct ctl *c, const struct ctl_target *t, const char *ns,
 			json_array_append(f->items, it);
 		}
 		snprintf(f->rv, sizeof(f->rv), "%s",
-			 jpath_str(r.body, "metadata.resourceVersion") ?: "");
+			 ctl_jpath_str(r.body, "metadata.resourceVersion") ?: "");
 	}
 	ret = CTL_EXIT_OK;
 out:
@@ -340,7 +340,7 @@ static int targets_from_files(struct ctl *c, struct ctl_target **out,
 	*nss = calloc(n, sizeof(**nss));
 	json_array_foreach(docs, i, d) {
 		(*out)[i].res = res[i];
-		(*out)[i].name = jpath_str(d, "metadata.name");
+		(*out)[i].name = ctl_jpath_str(d, "metadata.name");
 		(*nss)[i] = res[i]->namespaced ? ctl_doc_namespace(c, d, "") : NULL;
 	}
 	free(res);
@@ -439,7 +439,7 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 
 			apires_display(f[i].res, disp, sizeof(disp));
 			json_array_foreach(f[i].items, k, it)
-				printf("%s/%s\n", disp, jpath_str(it, "metadata.name") ?: "");
+				printf("%s/%s\n", disp, ctl_jpath_str(it, "metadata.name") ?: "");
 		}
 	} else if (!c->o.watch_only) {
 		/* One table per type, in the order given; several types get

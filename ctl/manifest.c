@@ -256,7 +256,7 @@ int ctl_resolve_manifests(struct ctl *c, const json_t *docs, const json_t *sourc
 		res[i] = apires_find_gvk(&c->rs, av, kind);
 		if (!res[i]) {
 			fprintf(stderr, "error: resource mapping not found for name: \"%s\" namespace: \"\" from \"%s\": no matches for kind \"%s\" in version \"%s\"\n",
-				jpath_str(d, "metadata.name"), json_string_value(json_array_get(sources, i)),
+				ctl_jpath_str(d, "metadata.name"), json_string_value(json_array_get(sources, i)),
 				kind, av);
 			bad++;
 		} else if (res[i]->namespaced && !ctl_doc_namespace(c, d,

@@ -164,7 +164,7 @@ time_t parse_rfc3339(const char *s)
 
 void fmt_age(const json_t *obj, time_t now, char *buf, size_t len)
 {
-	time_t t = parse_rfc3339(jpath_str(obj, "metadata.creationTimestamp"));
+	time_t t = parse_rfc3339(ctl_jpath_str(obj, "metadata.creationTimestamp"));
 
 	if (t < 0)
 		snprintf(buf, len, "<unknown>");
@@ -174,7 +174,7 @@ void fmt_age(const json_t *obj, time_t now, char *buf, size_t len)
 
 /* ---- JSON helpers ----------------------------------------------------- */
 
-const json_t *jpath(const json_t *o, const char *path)
+const json_t *ctl_jpath(const json_t *o, const char *path)
 {
 	char key[128];
 
@@ -190,19 +190,19 @@ const json_t *jpath(const json_t *o, const char *path)
 	return o;
 }
 
-const char *jpath_str(const json_t *o, const char *path)
+const char *ctl_jpath_str(const json_t *o, const char *path)
 {
-	return json_string_value(jpath(o, path));
+	return json_string_value(ctl_jpath(o, path));
 }
 
-static long long jpath_int(const json_t *o, const char *path)
+static long long ctl_jpath_int(const json_t *o, const char *path)
 {
-	const json_t *v = jpath(o, path);
+	const json_t *v = ctl_jpath(o, path);
 
 	return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
-bool json_subset(const json_t *a, const json_t *b)
+bool ctl_json_subset(const json_t *a, const json_t *b)
 {
 	if (json_is_object(a)) {
 		const char *k;
@@ -211,7 +211,7 @@ bool json_subset(const json_t *a, const json_t *b)
 		if (!json_is_object(b))
 			return false;
 		json_object_foreach((json_t *)a, k, v)
-			if (!json_subset(v, json_object_get(b, k)))
+			if (!ctl_json_subset(v, json_object_get(b, k)))
 				return false;
 		return true;
 	}
@@ -219,14 +219,14 @@ bool json_subset(const json_t *a, const json_t *b)
 		if (!json_is_array(b) || json_array_size(a) != json_array_size(b))
 			return false;
 		for (size_t i = 0; i < json_array_size(a); i++)
-			if (!json_subset(json_array_get(a, i), json_array_get(b, i)))
+			if (!ctl_json_subset(json_array_get(a, i), json_array_get(b, i)))
 				return false;
 		return true;
 	}
 	return b && json_equal((json_t *)a, (json_t *)b);
 }
 
-json_t *merge3(const json_t *live, const json_t *old, const json_t *cur)
+json_t *ctl_merge3(const json_t *live, const json_t *old, const json_t *cur)
 {
 	if (json_is_object(cur)) {
 		json_t *res = json_is_object(live) ? json_copy((json_t *)live) : json_object();
@@ -234,7 +234,7 @@ json_t *merge3(const json_t *live, const json_t *old, const json_t *cur)
 		json_t *v;
 
 		json_object_foreach((json_t *)cur, k, v)
-			json_object_set_new(res, k, merge3(json_object_get(live, k),
+			json_object_set_new(res, k, ctl_merge3(json_object_get(live, k),
 							   json_object_get(old, k), v));
 		if (json_is_object(old))
 			json_object_foreach((json_t *)old, k, v)
@@ -243,7 +243,7 @@ json_t *merge3(const json_t *live, const json_t *old, const json_t *cur)
 		return res;
 	}
 	if (json_is_array(cur) && json_is_array(live) && old &&
-	    json_equal((json_t *)old, (json_t *)cur) && json_subset(cur, live))
+	    json_equal((json_t *)old, (json_t *)cur) && ctl_json_subset(cur, live))
 		return json_deep_copy(live);
 	return json_deep_copy(cur);
 }
@@ -301,21 +301,21 @@ static const char *or_none(const char *s)
 /* "80/TCP,443:30443/TCP" */
 static void svc_ports(const json_t *svc, char *buf, size_t len)
 {
-	const json_t *ports = jpath(svc, "spec.ports"), *p;
+	const json_t *ports = ctl_jpath(svc, "spec.ports"), *p;
 	size_t i, o = 0;
 
 	buf[0] = 0;
 	json_array_foreach(ports, i, p) {
-		const char *proto = jpath_str(p, "protocol");
-		long long np = jpath_int(p, "nodePort");
+		const char *proto = ctl_jpath_str(p, "protocol");
+		long long np = ctl_jpath_int(p, "nodePort");
 
 		if (np)
 			o += snprintf(buf + o, o < len ? len - o : 0, "%s%lld:%lld/%s",
-				      o ? "," : "", jpath_int(p, "port"), np,
+				      o ? "," : "", ctl_jpath_int(p, "port"), np,
 				      proto ? proto : "TCP");
 		else
 			o += snprintf(buf + o, o < len ? len - o : 0, "%s%lld/%s",
-				      o ? "," : "", jpath_int(p, "port"),
+				      o ? "," : "", ctl_jpath_int(p, "port"),
 				      proto ? proto : "TCP");
 		if (o >= len)
 			break;
@@ -331,7 +331,7 @@ static void join_strings(const json_t *arr, const char *field, char *buf, size_t
 
 	buf[0] = 0;
 	json_array_foreach(arr, i, it) {
-		const char *s = field ? jpath_str(it, field) : json_string_value(it);
+		const char *s = field ? ctl_jpath_str(it, field) : json_string_value(it);
 
 		if (!s)
 			continue;
@@ -343,27 +343,27 @@ static void join_strings(const json_t *arr, const char *field, char *buf, size_t
 
 static void pod_row(const json_t *o, struct row *r)
 {
-	const json_t *cs = jpath(o, "status.containerStatuses"), *c;
-	size_t total = json_array_size(jpath(o, "spec.containers")), ready = 0, i;
+	const json_t *cs = ctl_jpath(o, "status.containerStatuses"), *c;
+	size_t total = json_array_size(ctl_jpath(o, "spec.containers")), ready = 0, i;
 	long long restarts = 0;
-	const char *status = jpath_str(o, "status.reason");
+	const char *status = ctl_jpath_str(o, "status.reason");
 
 	if (!status)
-		status = jpath_str(o, "status.phase");
+		status = ctl_jpath_str(o, "status.phase");
 	json_array_foreach(cs, i, c) {
-		const char *wr = jpath_str(c, "state.waiting.reason");
-		const char *tr = jpath_str(c, "state.terminated.reason");
+		const char *wr = ctl_jpath_str(c, "state.waiting.reason");
+		const char *tr = ctl_jpath_str(c, "state.terminated.reason");
 
 		if (json_is_true(json_object_get(c, "ready")))
 			ready++;
-		restarts += jpath_int(c, "restartCount");
+		restarts += ctl_jpath_int(c, "restartCount");
 		/* kubectl shows the most specific container reason. */
 		if (wr && *wr)
 			status = wr;
 		else if (tr && *tr)
 			status = tr;
 	}
-	if (jpath(o, "metadata.deletionTimestamp"))
+	if (ctl_jpath(o, "metadata.deletionTimestamp"))
 		status = "Terminating";
 	cell(r, "%zu/%zu", ready, total);
 	cell(r, "%s", status ? status : "Pending");
@@ -372,28 +372,28 @@ static void pod_row(const json_t *o, struct row *r)
 
 static void deploy_row(const json_t *o, struct row *r)
 {
-	long long want = jpath(o, "spec.replicas") ? jpath_int(o, "spec.replicas") : 1;
+	long long want = ctl_jpath(o, "spec.replicas") ? ctl_jpath_int(o, "spec.replicas") : 1;
 
-	cell(r, "%lld/%lld", jpath_int(o, "status.readyReplicas"), want);
-	cell(r, "%lld", jpath_int(o, "status.updatedReplicas"));
-	cell(r, "%lld", jpath_int(o, "status.availableReplicas"));
+	cell(r, "%lld/%lld", ctl_jpath_int(o, "status.readyReplicas"), want);
+	cell(r, "%lld", ctl_jpath_int(o, "status.updatedReplicas"));
+	cell(r, "%lld", ctl_jpath_int(o, "status.availableReplicas"));
 }
 
 static void node_status(const json_t *o, char *buf, size_t len)
 {
-	const json_t *conds = jpath(o, "status.conditions"), *c;
+	const json_t *conds = ctl_jpath(o, "status.conditions"), *c;
 	const char *st = "Unknown";
 	size_t i;
 
 	json_array_foreach(conds, i, c) {
-		const char *t = jpath_str(c, "type"), *s = jpath_str(c, "status");
+		const char *t = ctl_jpath_str(c, "type"), *s = ctl_jpath_str(c, "status");
 
 		if (t && !strcmp(t, "Ready") && s)
 			st = !strcmp(s, "True") ? "Ready" :
 			     !strcmp(s, "False") ? "NotReady" : "Unknown";
 	}
 	snprintf(buf, len, "%s%s", st,
-		 json_is_true(jpath(o, "spec.unschedulable")) ? ",SchedulingDisabled" : "");
+		 json_is_true(ctl_jpath(o, "spec.unschedulable")) ? ",SchedulingDisabled" : "");
 }
 
 static void node_roles(const json_t *o, char *buf, size_t len)
@@ -404,7 +404,7 @@ static void node_roles(const json_t *o, char *buf, size_t len)
 	static const char pfx[] = "node-role.kubernetes.io/";
 
 	buf[0] = 0;
-	json_object_foreach((json_t *)jpath(o, "metadata.labels"), k, v) {
+	json_object_foreach((json_t *)ctl_jpath(o, "metadata.labels"), k, v) {
 		if (strncmp(k, pfx, sizeof(pfx) - 1) || !k[sizeof(pfx) - 1])
 			continue;
 		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "," : "",
@@ -418,25 +418,25 @@ static void node_roles(const json_t *o, char *buf, size_t len)
 
 static void node_ip(const json_t *o, const char *type, char *buf, size_t len)
 {
-	const json_t *addrs = jpath(o, "status.addresses"), *a;
+	const json_t *addrs = ctl_jpath(o, "status.addresses"), *a;
 	size_t i;
 
 	snprintf(buf, len, "<none>");
 	json_array_foreach(addrs, i, a) {
-		const char *t = jpath_str(a, "type");
+		const char *t = ctl_jpath_str(a, "type");
 
-		if (t && !strcmp(t, type) && jpath_str(a, "address"))
-			snprintf(buf, len, "%s", jpath_str(a, "address"));
+		if (t && !strcmp(t, type) && ctl_jpath_str(a, "address"))
+			snprintf(buf, len, "%s", ctl_jpath_str(a, "address"));
 	}
 }
 
 static void svc_external(const json_t *o, char *buf, size_t len)
 {
-	const char *type = jpath_str(o, "spec.type");
+	const char *type = ctl_jpath_str(o, "spec.type");
 
-	join_strings(jpath(o, "spec.externalIPs"), NULL, buf, len);
+	join_strings(ctl_jpath(o, "spec.externalIPs"), NULL, buf, len);
 	if (!buf[0])
-		join_strings(jpath(o, "status.loadBalancer.ingress"), "ip", buf, len);
+		join_strings(ctl_jpath(o, "status.loadBalancer.ingress"), "ip", buf, len);
 	if (!buf[0])
 		snprintf(buf, len, "%s", type && !strcmp(type, "LoadBalancer") ?
 			 "<pending>" : "<none>");
@@ -444,7 +444,7 @@ static void svc_external(const json_t *o, char *buf, size_t len)
 
 static void endpoints_list(const json_t *o, char *buf, size_t len)
 {
-	const json_t *subsets = jpath(o, "subsets"), *ss, *a, *p;
+	const json_t *subsets = ctl_jpath(o, "subsets"), *ss, *a, *p;
 	size_t i, j, k, n = 0, count = 0;
 
 	buf[0] = 0;
@@ -455,14 +455,14 @@ static void endpoints_list(const json_t *o, char *buf, size_t len)
 			if (!json_array_size(ports)) {
 				if (count++ < 3)
 					n += snprintf(buf + n, n < len ? len - n : 0, "%s%s",
-						      n ? "," : "", jpath_str(a, "ip") ?: "?");
+						      n ? "," : "", ctl_jpath_str(a, "ip") ?: "?");
 				continue;
 			}
 			json_array_foreach(ports, k, p) {
 				if (count++ < 3)
 					n += snprintf(buf + n, n < len ? len - n : 0, "%s%s:%lld",
-						      n ? "," : "", jpath_str(a, "ip") ?: "?",
-						      jpath_int(p, "port"));
+						      n ? "," : "", ctl_jpath_str(a, "ip") ?: "?",
+						      ctl_jpath_int(p, "port"));
 			}
 		}
 	}
@@ -542,9 +542,9 @@ static void workload_wide(const json_t *o, struct row *r)
 {
 	char names[512], images[1024], sel[512];
 
-	join_strings(jpath(o, "spec.template.spec.containers"), "name", names, sizeof(names));
-	join_strings(jpath(o, "spec.template.spec.containers"), "image", images, sizeof(images));
-	fmt_labels(jpath(o, "spec.selector.matchLabels"), sel, sizeof(sel));
+	join_strings(ctl_jpath(o, "spec.template.spec.containers"), "name", names, sizeof(names));
+	join_strings(ctl_jpath(o, "spec.template.spec.containers"), "image", images, sizeof(images));
+	fmt_labels(ctl_jpath(o, "spec.selector.matchLabels"), sel, sizeof(sel));
 	cell(r, "%s", names);
 	cell(r, "%s", images);
 	cell(r, "%s", sel);
@@ -556,14 +556,14 @@ static void subjects(const json_t *o, const char *kind, char *buf, size_t len)
 	size_t i, n = 0;
 
 	buf[0] = 0;
-	json_array_foreach(jpath(o, "subjects"), i, s) {
-		const char *k = jpath_str(s, "kind"), *name = jpath_str(s, "name");
+	json_array_foreach(ctl_jpath(o, "subjects"), i, s) {
+		const char *k = ctl_jpath_str(s, "kind"), *name = ctl_jpath_str(s, "name");
 
 		if (!k || strcmp(k, kind) || !name)
 			continue;
 		if (!strcmp(kind, "ServiceAccount"))
 			n += snprintf(buf + n, n < len ? len - n : 0, "%s%s/%s", n ? ", " : "",
-				      jpath_str(s, "namespace") ?: "", name);
+				      ctl_jpath_str(s, "namespace") ?: "", name);
 		else
 			n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? ", " : "", name);
 		if (n >= len)
@@ -579,13 +579,13 @@ int printer_row(const char *kind, const json_t *o, bool wide, time_t now,
 
 	memset(r, 0, sizeof(*r));
 	fmt_age(o, now, age, sizeof(age));
-	cell(r, "%s", jpath_str(o, "metadata.name") ?: "");
+	cell(r, "%s", ctl_jpath_str(o, "metadata.name") ?: "");
 	if (!strcmp(p->kind, "Pod")) {
 		pod_row(o, r);
 		cell(r, "%s", age);
 		if (wide) {
-			cell(r, "%s", or_none(jpath_str(o, "status.podIP")));
-			cell(r, "%s", or_none(jpath_str(o, "spec.nodeName")));
+			cell(r, "%s", or_none(ctl_jpath_str(o, "status.podIP")));
+			cell(r, "%s", or_none(ctl_jpath_str(o, "spec.nodeName")));
 		}
 	} else if (!strcmp(p->kind, "Deployment")) {
 		deploy_row(o, r);
@@ -593,33 +593,33 @@ int printer_row(const char *kind, const json_t *o, bool wide, time_t now,
 		if (wide)
 			workload_wide(o, r);
 	} else if (!strcmp(p->kind, "ReplicaSet")) {
-		cell(r, "%lld", jpath(o, "spec.replicas") ? jpath_int(o, "spec.replicas") : 1);
-		cell(r, "%lld", jpath_int(o, "status.replicas"));
-		cell(r, "%lld", jpath_int(o, "status.readyReplicas"));
+		cell(r, "%lld", ctl_jpath(o, "spec.replicas") ? ctl_jpath_int(o, "spec.replicas") : 1);
+		cell(r, "%lld", ctl_jpath_int(o, "status.replicas"));
+		cell(r, "%lld", ctl_jpath_int(o, "status.readyReplicas"));
 		cell(r, "%s", age);
 		if (wide)
 			workload_wide(o, r);
 	} else if (!strcmp(p->kind, "DaemonSet")) {
-		cell(r, "%lld", jpath_int(o, "status.desiredNumberScheduled"));
-		cell(r, "%lld", jpath_int(o, "status.currentNumberScheduled"));
-		cell(r, "%lld", jpath_int(o, "status.numberReady"));
-		cell(r, "%lld", jpath_int(o, "status.updatedNumberScheduled"));
-		cell(r, "%lld", jpath_int(o, "status.numberAvailable"));
-		fmt_labels(jpath(o, "spec.template.spec.nodeSelector"), a, sizeof(a));
+		cell(r, "%lld", ctl_jpath_int(o, "status.desiredNumberScheduled"));
+		cell(r, "%lld", ctl_jpath_int(o, "status.currentNumberScheduled"));
+		cell(r, "%lld", ctl_jpath_int(o, "status.numberReady"));
+		cell(r, "%lld", ctl_jpath_int(o, "status.updatedNumberScheduled"));
+		cell(r, "%lld", ctl_jpath_int(o, "status.numberAvailable"));
+		fmt_labels(ctl_jpath(o, "spec.template.spec.nodeSelector"), a, sizeof(a));
 		cell(r, "%s", a);
 		cell(r, "%s", age);
 		if (wide)
 			workload_wide(o, r);
 	} else if (!strcmp(p->kind, "Service")) {
-		cell(r, "%s", jpath_str(o, "spec.type") ?: "ClusterIP");
-		cell(r, "%s", or_none(jpath_str(o, "spec.clusterIP")));
+		cell(r, "%s", ctl_jpath_str(o, "spec.type") ?: "ClusterIP");
+		cell(r, "%s", or_none(ctl_jpath_str(o, "spec.clusterIP")));
 		svc_external(o, a, sizeof(a));
 		cell(r, "%s", a);
 		svc_ports(o, a, sizeof(a));
 		cell(r, "%s", a);
 		cell(r, "%s", age);
 		if (wide) {
-			fmt_labels(jpath(o, "spec.selector"), a, sizeof(a));
+			fmt_labels(ctl_jpath(o, "spec.selector"), a, sizeof(a));
 			cell(r, "%s", a);
 		}
 	} else if (!strcmp(p->kind, "Node")) {
@@ -628,53 +628,53 @@ int printer_row(const char *kind, const json_t *o, bool wide, time_t now,
 		node_roles(o, a, sizeof(a));
 		cell(r, "%s", a);
 		cell(r, "%s", age);
-		cell(r, "%s", jpath_str(o, "status.nodeInfo.kubeletVersion") ?: "");
+		cell(r, "%s", ctl_jpath_str(o, "status.nodeInfo.kubeletVersion") ?: "");
 		if (wide) {
 			node_ip(o, "InternalIP", a, sizeof(a));
 			cell(r, "%s", a);
-			cell(r, "%s", or_none(jpath_str(o, "spec.podCIDR")));
+			cell(r, "%s", or_none(ctl_jpath_str(o, "spec.podCIDR")));
 		}
 	} else if (!strcmp(p->kind, "Namespace")) {
-		cell(r, "%s", jpath_str(o, "status.phase") ?: "Active");
+		cell(r, "%s", ctl_jpath_str(o, "status.phase") ?: "Active");
 		cell(r, "%s", age);
 	} else if (!strcmp(p->kind, "ConfigMap")) {
-		cell(r, "%zu", json_object_size(jpath(o, "data")) +
-			       json_object_size(jpath(o, "binaryData")));
+		cell(r, "%zu", json_object_size(ctl_jpath(o, "data")) +
+			       json_object_size(ctl_jpath(o, "binaryData")));
 		cell(r, "%s", age);
 	} else if (!strcmp(p->kind, "Secret")) {
-		cell(r, "%s", jpath_str(o, "type") ?: "Opaque");
-		cell(r, "%zu", json_object_size(jpath(o, "data")) +
-			       json_object_size(jpath(o, "stringData")));
+		cell(r, "%s", ctl_jpath_str(o, "type") ?: "Opaque");
+		cell(r, "%zu", json_object_size(ctl_jpath(o, "data")) +
+			       json_object_size(ctl_jpath(o, "stringData")));
 		cell(r, "%s", age);
 	} else if (!strcmp(p->kind, "Endpoints")) {
 		endpoints_list(o, a, sizeof(a));
 		cell(r, "%s", a);
 		cell(r, "%s", age);
 	} else if (!strcmp(p->kind, "ServiceAccount")) {
-		cell(r, "%zu", json_array_size(jpath(o, "secrets")));
+		cell(r, "%zu", json_array_size(ctl_jpath(o, "secrets")));
 		cell(r, "%s", age);
 	} else if (!strcmp(p->kind, "NetworkPolicy")) {
-		fmt_labels(jpath(o, "spec.podSelector.matchLabels"), a, sizeof(a));
+		fmt_labels(ctl_jpath(o, "spec.podSelector.matchLabels"), a, sizeof(a));
 		cell(r, "%s", a);
 		cell(r, "%s", age);
 	} else if (!strcmp(p->kind, "Ingress")) {
 		const json_t *rule;
 		size_t i, n = 0;
-		bool tls = json_array_size(jpath(o, "spec.tls")) > 0;
+		bool tls = json_array_size(ctl_jpath(o, "spec.tls")) > 0;
 
-		cell(r, "%s", or_none(jpath_str(o, "spec.ingressClassName")));
+		cell(r, "%s", or_none(ctl_jpath_str(o, "spec.ingressClassName")));
 		a[0] = 0;
-		json_array_foreach(jpath(o, "spec.rules"), i, rule)
+		json_array_foreach(ctl_jpath(o, "spec.rules"), i, rule)
 			n += snprintf(a + n, n < sizeof(a) ? sizeof(a) - n : 0, "%s%s",
-				      n ? "," : "", jpath_str(rule, "host") ?: "*");
+				      n ? "," : "", ctl_jpath_str(rule, "host") ?: "*");
 		cell(r, "%s", a[0] ? a : "*");
-		join_strings(jpath(o, "status.loadBalancer.ingress"), "ip", b, sizeof(b));
+		join_strings(ctl_jpath(o, "status.loadBalancer.ingress"), "ip", b, sizeof(b));
 		cell(r, "%s", b);
 		cell(r, "%s", tls ? "80, 443" : "80");
 		cell(r, "%s", age);
 	} else if (!strcmp(p->kind, "RoleBinding") || !strcmp(p->kind, "ClusterRoleBinding")) {
-		cell(r, "%s/%s", jpath_str(o, "roleRef.kind") ?: "",
-		     jpath_str(o, "roleRef.name") ?: "");
+		cell(r, "%s/%s", ctl_jpath_str(o, "roleRef.kind") ?: "",
+		     ctl_jpath_str(o, "roleRef.name") ?: "");
 		cell(r, "%s", age);
 		if (wide) {
 			subjects(o, "User", a, sizeof(a));
@@ -685,7 +685,7 @@ int printer_row(const char *kind, const json_t *o, bool wide, time_t now,
 			cell(r, "%s", a);
 		}
 	} else if (!strcmp(p->kind, "Lease")) {
-		cell(r, "%s", jpath_str(o, "spec.holderIdentity") ?: "");
+		cell(r, "%s", ctl_jpath_str(o, "spec.holderIdentity") ?: "");
 		cell(r, "%s", age);
 	} else {
 		cell(r, "%s", age);

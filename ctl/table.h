@@ -64,11 +64,11 @@ void fmt_labels(const json_t *map, char *buf, size_t len);
  * gone from cur removed, and lists taken from cur unless unchanged since
  * old and already contained in live (so server-filled defaults inside
  * list elements, e.g. containers, do not count as a change). */
-json_t *merge3(const json_t *live, const json_t *old, const json_t *cur);
+json_t *ctl_merge3(const json_t *live, const json_t *old, const json_t *cur);
 /* true if every field of a is present and equal in b (recursively). */
-bool json_subset(const json_t *a, const json_t *b);
+bool ctl_json_subset(const json_t *a, const json_t *b);
 /* Lookup by dotted path, e.g. "metadata.name". */
-const json_t *jpath(const json_t *o, const char *path);
-const char *jpath_str(const json_t *o, const char *path);
+const json_t *ctl_jpath(const json_t *o, const char *path);
+const char *ctl_jpath_str(const json_t *o, const char *path);
 
 #endif

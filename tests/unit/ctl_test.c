@@ -221,7 +221,7 @@ static void test_merge3(void)
 	json_t *cur = json_deep_copy(old), *m;
 
 	/* Same manifest again: nothing changes, defaults survive. */
-	m = merge3(live, old, cur);
+	m = ctl_merge3(live, old, cur);
 	CHECK(json_equal(m, live));
 	json_decref(m);
 
@@ -229,37 +229,37 @@ static void test_merge3(void)
 	 * resourceVersion and status kept from live. */
 	json_object_set_new(json_object_get(cur, "spec"), "replicas", json_integer(3));
 	json_object_del(json_object_get(cur, "metadata"), "labels");
-	m = merge3(live, old, cur);
+	m = ctl_merge3(live, old, cur);
 	CHECK(!json_equal(m, live));
-	CHECK_EQ(json_integer_value(jpath(m, "spec.replicas")), 3);
-	CHECK(jpath(m, "metadata.labels") == NULL);
-	CHECK_STR(jpath_str(m, "metadata.resourceVersion"), "7");
-	CHECK_EQ(json_integer_value(jpath(m, "status.replicas")), 2);
+	CHECK_EQ(json_integer_value(ctl_jpath(m, "spec.replicas")), 3);
+	CHECK(ctl_jpath(m, "metadata.labels") == NULL);
+	CHECK_STR(ctl_jpath_str(m, "metadata.resourceVersion"), "7");
+	CHECK_EQ(json_integer_value(ctl_jpath(m, "status.replicas")), 2);
 	json_decref(m);
 
 	/* Image changed: the list is replaced by the manifest's. */
 	json_decref(cur);
 	cur = J("{\"metadata\":{\"name\":\"w\",\"labels\":{\"a\":\"1\"}},"
 		"\"spec\":{\"replicas\":2,\"template\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}}");
-	m = merge3(live, old, cur);
-	CHECK_STR(json_string_value(json_object_get(json_array_get(jpath(m, "spec.template.containers"), 0), "image")), "nginx");
-	CHECK(json_object_get(json_array_get(jpath(m, "spec.template.containers"), 0), "imagePullPolicy") == NULL);
+	m = ctl_merge3(live, old, cur);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(ctl_jpath(m, "spec.template.containers"), 0), "image")), "nginx");
+	CHECK(json_object_get(json_array_get(ctl_jpath(m, "spec.template.containers"), 0), "imagePullPolicy") == NULL);
 	json_decref(m);
 
 	/* Someone else changed a field the manifest owns: reverted. */
 	json_object_set_new(json_object_get(live, "spec"), "replicas", json_integer(9));
-	m = merge3(live, old, old);
-	CHECK_EQ(json_integer_value(jpath(m, "spec.replicas")), 2);
+	m = ctl_merge3(live, old, old);
+	CHECK_EQ(json_integer_value(ctl_jpath(m, "spec.replicas")), 2);
 	json_decref(m);
 
 	/* No previous annotation (object created by someone else). */
-	m = merge3(live, NULL, old);
-	CHECK_EQ(json_integer_value(jpath(m, "spec.replicas")), 2);
+	m = ctl_merge3(live, NULL, old);
+	CHECK_EQ(json_integer_value(ctl_jpath(m, "spec.replicas")), 2);
 	json_decref(m);
 
-	CHECK(json_subset(old, live) == false);     /* replicas 2 vs 9 */
+	CHECK(ctl_json_subset(old, live) == false);     /* replicas 2 vs 9 */
 	json_object_set_new(json_object_get(live, "spec"), "replicas", json_integer(2));
-	CHECK(json_subset(old, live));
+	CHECK(ctl_json_subset(old, live));
 	json_decref(live);
 	json_decref(old);
 	json_decref(cur);
