@@ -55,6 +55,14 @@ static __always_inline int fwd_encap(struct __sk_buff *skb, struct ethhdr *eth,
 	struct iphdr oip = {};       /* aligned copy for the checksum */
 	__u32 inner_len;
 
+	/* A non-GSO frame that cannot fit the underlay once encapsulated
+	 * would be dropped by the device (outer DF); count it here instead.
+	 * GSO frames are segmented to gso_size, which the pod MTU bounds. */
+	if (cfg_underlay_mtu && !skb->gso_size &&
+	    skb->len - ETH_HLEN + GNT_VXLAN_OVERHEAD > cfg_underlay_mtu) {
+		*code = GNT_DROP_FRAG_NEEDED;
+		return TC_ACT_SHOT;
+	}
 	__builtin_memcpy(&h.inner_eth, eth, sizeof(h.inner_eth));
 	/* before adjust_room: it invalidates packet pointers */
 	h.udp.source = vxlan_src_port(flow_hash(skb->hash, ip, l4->pos, l4->end));

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -225,6 +227,21 @@ static int libbpf_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 
 /* ------------------------------------------------------------ lifecycle */
 
+static int ifname_mtu(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	int fd, mtu = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (!ioctl(fd, SIOCGIFMTU, &ifr))
+		mtu = ifr.ifr_mtu;
+	close(fd);
+	return mtu;
+}
+
 static void set_rodata(struct gnt_pod__rodata *pr, struct gnt_underlay__rodata *ur,
 		       const struct dp_config *cfg, int ul_ifindex)
 {
@@ -239,6 +256,8 @@ static void set_rodata(struct gnt_pod__rodata *pr, struct gnt_underlay__rodata *
 	pr->cfg_cluster_mask = ur->cfg_cluster_mask = cmask;
 	pr->cfg_pod_net = ur->cfg_pod_net = cfg->pod_cidr & pmask;
 	pr->cfg_pod_mask = ur->cfg_pod_mask = pmask;
+	pr->cfg_underlay_mtu = ur->cfg_underlay_mtu =
+		ul_ifindex ? ifname_mtu(cfg->underlay_ifname) : 0;
 	pr->cfg_xdp_redirect = ur->cfg_xdp_redirect =
 		cfg->underlay_mode == DP_UNDERLAY_XDP;
 }

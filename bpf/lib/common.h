@@ -77,7 +77,8 @@ struct gnt_stat {
 	X(GNT_DROP_NO_ROUTE,       -6, "no-route-in-cluster") \
 	X(GNT_DROP_ENCAP,          -7, "encap-failed") \
 	X(GNT_DROP_DECAP,          -8, "decap-failed") \
-	X(GNT_DROP_BAD_VXLAN,      -9, "bad-vxlan-header")
+	X(GNT_DROP_BAD_VXLAN,      -9, "bad-vxlan-header") \
+	X(GNT_DROP_FRAG_NEEDED,   -10, "too-big-for-underlay")
 
 #define GNT_ENUM_ENTRY(name, val, str) name = (val),
 enum gnt_fwd { GNT_FWD_LIST(GNT_ENUM_ENTRY) };

@@ -14,6 +14,8 @@ const volatile __u32 cfg_cluster_net = 0;
 const volatile __u32 cfg_cluster_mask = 0;
 const volatile __u32 cfg_pod_net = 0;
 const volatile __u32 cfg_pod_mask = 0;
+/* underlay MTU; 0 = don't check (pods get MTU - 50 and never hit it) */
+const volatile __u32 cfg_underlay_mtu = 0;
 /* 1: XDP decap redirects to the host veth of endpoints flagged
  * GNT_EP_F_XDP_REDIRECT instead of passing to the tc program. */
 const volatile __u8 cfg_xdp_redirect = 0;

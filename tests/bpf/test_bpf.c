@@ -101,6 +101,7 @@ static int node_load(struct node *n, const char *name, const char *node_ip, cons
 	n->pod->rodata->cfg_cluster_mask = htonl(0xffff0000);
 	n->pod->rodata->cfg_pod_net = ip4(pod_net);
 	n->pod->rodata->cfg_pod_mask = htonl(0xffffff00);
+	n->pod->rodata->cfg_underlay_mtu = 1500;
 	ret = gnt_pod__load(n->pod);
 	if (!ret)
 		ret = node_load_ul(n, &n->ul, ip4(node_ip), ip4(pod_net), 0);
@@ -460,6 +461,12 @@ static void test_pod_drops(void)
 	expect(&n1, PROG_POD(&n1), &in, TC_ACT_SHOT, GNT_DROP_BAD_IP, &r);
 	ip->tot_len = htons(64);                              /* options past the end */
 	expect(&n1, PROG_POD(&n1), &in, TC_ACT_SHOT, GNT_DROP_TRUNCATED, &r);
+
+	pod_udp(&in, "10.244.1.2", "10.244.2.5", 64, 1500 - 20 - 8 - 49); /* 1 byte too big */
+	expect(&n1, PROG_POD(&n1), &in, TC_ACT_SHOT, GNT_DROP_FRAG_NEEDED, &r);
+	pod_udp(&in, "10.244.1.2", "10.244.2.5", 64, 1500 - 20 - 8 - 50); /* just fits */
+	expect(&n1, PROG_POD(&n1), &in, TC_ACT_REDIRECT, GNT_FWD_ENCAP, &r);
+	CHECK_EQ(r.len - ETH_HLEN, 1500);
 
 	memset(&in, 0, sizeof(in));                           /* IPv6 (not yet) */
 	pkt_eth(&in, MAC_HA, MAC_A, ETH_P_IPV6);
