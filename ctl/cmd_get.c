@@ -181,6 +181,7 @@ struct watch_state {
 	struct ctl *c;
 	struct view *v;
 	const char *name;          /* watch of a single object */
+	bool failed;               /* the server sent an ERROR event */
 };
 
 static int on_event(const char *type, json_t *obj, void *arg)
@@ -192,6 +193,7 @@ static int on_event(const char *type, json_t *obj, void *arg)
 	if (!strcmp(type, "ERROR")) {
 		fprintf(stderr, "error: watch: %s\n",
 			ctl_jpath_str(obj, "message") ?: "error event");
+		w->failed = true;
 		return 1;
 	}
 	if (!json_is_object(obj))
@@ -247,7 +249,7 @@ static int do_watch(struct ctl *c, struct view *v, const char *ns,
 		fprintf(stderr, "error: %s\n", err.msg);
 		return CTL_EXIT_ERR;
 	}
-	return CTL_EXIT_OK;
+	return ws.failed ? CTL_EXIT_ERR : CTL_EXIT_OK;
 }
 
 /* ---- command ---------------------------------------------------------- */
