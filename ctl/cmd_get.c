@@ -359,7 +359,6 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 	struct fetched *f = NULL;
 	int n, ret = CTL_EXIT_OK;
 	size_t total = 0;
-	bool any_nf = false;
 	const char *out = c->o.output;
 	bool structured = out && (!strcmp(out, "json") || !strcmp(out, "yaml"));
 
@@ -413,10 +412,8 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 		}
 		if (fetch(c, &targets[i], ns, &f[i], &nf) != CTL_EXIT_OK)
 			ret = CTL_EXIT_ERR;
-		any_nf |= nf;
 		total += json_array_size(f[i].items);
 	}
-	(void)any_nf;
 
 	/* Print what was fetched. */
 	if (structured) {
