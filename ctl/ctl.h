@@ -86,8 +86,9 @@ struct ctl_command {
 	const char *summary;
 };
 
-/* Connect: kubeconfig, API client, discovery. Prints the error and returns
- * CTL_EXIT_ERR on failure. */
+/* Connect: kubeconfig, API client, discovery. Each command calls it after
+ * checking its arguments (so usage errors never need a server). Prints the
+ * error and returns CTL_EXIT_ERR on failure. */
 int ctl_connect(struct ctl *c);
 void ctl_close(struct ctl *c);
 
