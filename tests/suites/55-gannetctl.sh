@@ -159,6 +159,11 @@ run 0 get netpol,ing,role,rolebinding -n demo && has "$OUT" 'networkpolicy.netwo
 	has "$OUT" 'ingress.networking.k8s.io/web +<none> +web.demo.example' "ingress" &&
 	has "$OUT" 'rolebinding.rbac.authorization.k8s.io/read-pods +Role/pod-reader' "rolebinding" &&
 	pass "get short names for networking and rbac kinds"
+run 0 get -f examples/30-service.yaml -o name && [ "$OUT" = "service/web
+service/web-nodeport" ] && pass "get -f (objects named by a manifest)" || fail "get -f: $OUT"
+run 0 describe -f examples/10-configmap.yaml && has "$OUT" '^Name: +web-config$' "describe -f" && pass "describe -f"
+run 0 apply -R -f examples/ && has "$OUT" '^deployment.apps/cart unchanged$' "apply -R" &&
+	has "$OUT" '^namespace/demo unchanged$' "apply -R" && pass "apply -R descends into subdirectories"
 run 0 get cm --no-headers -n demo && hasnt "$OUT" '^NAME' "no-headers" && pass "--no-headers"
 run 0 get cm -n shop --show-labels && has "$OUT" 'from-stdin .*app=web,origin=stdin|from-stdin .*origin=stdin,app=web' "show-labels" && pass "--show-labels"
 run 0 get cm -n demo -l app=nothing && has "$ERR" 'No resources found in demo namespace' "empty" && pass "empty list message"
