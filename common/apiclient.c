@@ -16,6 +16,7 @@ struct apiclient {
 	struct kubeconfig kc;     /* private copy: blobs must outlive handles */
 	struct apiclient_opts o;
 	char *auth_header;        /* "Authorization: Bearer ..." or NULL */
+	struct curl_slist *connect_to; /* tls-server-name: see use_tls_name() */
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -180,6 +181,8 @@ static void setup_handle(struct apiclient *c, CURL *h, const char *url)
 	}
 	if (c->o.print_warnings)
 		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	if (c->connect_to)
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
 	if (c->kc.username && !c->auth_header) {
 		curl_easy_setopt(h, CURLOPT_USERNAME, c->kc.username);
 		curl_easy_setopt(h, CURLOPT_PASSWORD,
@@ -236,6 +239,40 @@ static void resp_fill_status(struct api_resp *r)
 	}
 }
 
+/* kubeconfig tls-server-name: verify the server certificate against that
+ * name while connecting to the server's address. libcurl verifies the URL's
+ * host, so the URL names the TLS name and CURLOPT_CONNECT_TO maps it to the
+ * real host and port. */
+static int use_tls_name(struct apiclient *c, const char *tls_name)
+{
+	const char *s = c->kc.server, *hp, *end, *colon;
+	char host[256], port[16] = "443", *url, *map;
+
+	if (strncmp(s, "https://", 8))
+		return 0;
+	hp = s + 8;
+	end = hp + strcspn(hp, "/");
+	colon = hp[0] == '[' ? strchr(hp, ']') : hp;
+	colon = colon ? memchr(colon, ':', (size_t)(end - colon)) : NULL;
+	if (colon) {
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - hp), hp);
+		snprintf(port, sizeof(port), "%.*s", (int)(end - colon - 1), colon + 1);
+	} else {
+		snprintf(host, sizeof(host), "%.*s", (int)(end - hp), hp);
+	}
+	if (asprintf(&map, "%s:%s:%s:%s", tls_name, port, host, port) < 0)
+		return -ENOMEM;
+	c->connect_to = curl_slist_append(NULL, map);
+	free(map);
+	if (!c->connect_to)
+		return -ENOMEM;
+	if (asprintf(&url, "https://%s:%s%s", tls_name, port, end) < 0)
+		return -ENOMEM;
+	free(c->kc.server);
+	c->kc.server = url;
+	return 0;
+}
+
 /* ---- public API ------------------------------------------------------- */
 
 int apiclient_new(const struct kubeconfig *kc, const struct apiclient_opts *o,
@@ -264,6 +301,9 @@ int apiclient_new(const struct kubeconfig *kc, const struct apiclient_opts *o,
 	/* Strip one trailing '/' so paths can always start with '/'. */
 	if (c->kc.server[0] && c->kc.server[strlen(c->kc.server) - 1] == '/')
 		c->kc.server[strlen(c->kc.server) - 1] = 0;
+	if (kc->tls_server_name && *kc->tls_server_name &&
+	    use_tls_name(c, kc->tls_server_name))
+		goto fail;
 	if (kc->token && *kc->token) {
 		if (asprintf(&c->auth_header, "Authorization: Bearer %s", kc->token) < 0) {
 			c->auth_header = NULL;
@@ -286,6 +326,7 @@ void apiclient_free(struct apiclient *c)
 		return;
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
+	curl_slist_free_all(c->connect_to);
 	if (c->auth_header) {
 		explicit_bzero(c->auth_header, strlen(c->auth_header));
 		free(c->auth_header);

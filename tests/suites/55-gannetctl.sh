@@ -313,6 +313,11 @@ run 1 get ns --server https://127.0.0.1:1 && has "$ERR" '127.0.0.1:1' "unreachab
 # Wrong CA: a server certificate that does not match is refused.
 sed 's/certificate-authority-data: .*/certificate-authority-data: '"$(grep client-certificate-data "$KUBECONFIG" | awk '{print $2}')"'/' "$KUBECONFIG" >"$TMP/wrongca.kubeconfig"
 run 1 get ns --kubeconfig "$TMP/wrongca.kubeconfig" && pass "server certificate verified against the kubeconfig CA"
+# tls-server-name: the certificate is checked against that name.
+sed 's/^\(    server: .*\)$/\1\n    tls-server-name: localhost/' "$KUBECONFIG" >"$TMP/tlsname-ok.kubeconfig"
+sed 's/^\(    server: .*\)$/\1\n    tls-server-name: wrong.example/' "$KUBECONFIG" >"$TMP/tlsname-bad.kubeconfig"
+run 0 get ns default --kubeconfig "$TMP/tlsname-ok.kubeconfig" && run 1 get ns default --kubeconfig "$TMP/tlsname-bad.kubeconfig" &&
+	pass "tls-server-name honoured (SAN localhost ok, wrong name refused)"
 # No credentials: 401 from the server, exit 1.
 grep -v 'client-certificate-data\|client-key-data' "$KUBECONFIG" >"$TMP/anon.kubeconfig"
 run 1 get ns --kubeconfig "$TMP/anon.kubeconfig" && has "$ERR" 'Unauthorized|Forbidden' "anonymous" && pass "anonymous request refused: exit 1"
