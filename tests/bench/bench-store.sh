@@ -22,7 +22,9 @@ LISTS=${LISTS:-20}
 
 TMP=$(mktemp -d /tmp/gannet-store-bench.XXXXXX)
 ETCD_PID=
+APISERVER_PID=
 cleanup() {
+	[ -n "$APISERVER_PID" ] && apiserver_cleanup
 	if [ -n "$ETCD_PID" ]; then
 		kill "$ETCD_PID" 2>/dev/null
 		wait "$ETCD_PID" 2>/dev/null
@@ -82,6 +84,36 @@ if command -v etcd >/dev/null; then
 		etcd_res=
 fi
 
+# The real API server (default SQLite store) with N ConfigMaps created
+# through its HTTPS API: resident memory idle, with N objects, after a full
+# list of them.
+api_res=
+api_rows=()
+if [ -x "$BUILD/bin/gannet-apiserver" ] && [ -f tests/lib/apiserver.sh ]; then
+	export GANNET_ROOT=$PWD BUILD
+	. tests/lib/apiserver.sh
+	APISERVER_NO_TRAP=1
+	rss_of() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+	# Default settings, then a small watch cache: the difference is the
+	# watch cache's share (it keeps the last events decoded in memory).
+	for wc in default 100; do
+		args=()
+		[ "$wc" != default ] && args=(--watch-cache-size "$wc")
+		apiserver_start "${args[@]}" >/dev/null 2>&1 || break
+		rss_idle=$(rss_of "$APISERVER_PID")
+		api_res=$($PIN0 "$BIN" -n "$N" -a "$CA_CERT,$ADMIN_CERT,$ADMIN_KEY" \
+			"$APISERVER_URL") || { apiserver_cleanup; APISERVER_PID=; break; }
+		rss_full=$(rss_of "$APISERVER_PID")
+		listed=$(acurl "/api/v1/namespaces/default/configmaps" | jq '.items | length')
+		rss_list=$(rss_of "$APISERVER_PID")
+		api_rows+=("$(printf '%-22s %10s %12s %14s %16s %10s' "watch cache $wc" \
+			"$(field create "$api_res")" "$rss_idle" "$rss_full" "$rss_list ($listed)" \
+			"$(awk -v r="$rss_list" 'BEGIN { print (r < 51200 ? "met" : "MISSED") }')")")
+		apiserver_cleanup
+		APISERVER_PID=
+	done
+fi
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 printf '\nStore benchmark: one thread on one core, %d keys (~560-byte JSON values), best of %d\n\n' "$N" "$REPS"
@@ -102,3 +134,10 @@ c=$(field create "$store")
 echo
 awk -v c="$c" 'BEGIN { printf "target >= 5000 creates/s on SQLite: %s (%d/s)\n", (c >= 5000 ? "met" : "MISSED"), c }'
 awk -v r="$(field rss_kb "$store")" 'BEGIN { printf "store RSS with %s objects: %.1f MiB (API server budget 50 MiB)\n", "'"$N"'", r / 1024 }'
+if [ ${#api_rows[@]} -gt 0 ]; then
+	echo
+	echo "gannet-apiserver (SQLite store): $N ConfigMaps created over HTTPS, resident memory (KiB)"
+	printf '%-22s %10s %12s %14s %16s %10s\n' settings "creates/s" "RSS idle" "RSS with $N" \
+		"after list (n)" "< 50 MiB"
+	printf '%s\n' "${api_rows[@]}"
+fi
