@@ -128,8 +128,10 @@ static enum apply_result apply_one(struct ctl *c, const struct api_resource *res
 			goto transport;
 		if (r.status == 404) {
 			snprintf(ctx, sizeof(ctx), "error when creating \"%s\"", source);
-			if (c->o.dry_run)
-				return APPLY_CREATED;
+			if (c->o.dry_run) {
+				result = APPLY_CREATED;
+				goto out;
+			}
 			api_resp_free(&r);
 			if (apiclient_post(c->api, coll, doc, &r, &err))
 				goto transport;
