@@ -98,7 +98,10 @@ struct wc_event {
 	char *key;
 	char *json;                 /* serialized object with resourceVersion */
 	size_t json_len;
-	json_t *obj;                /* parsed object (immutable, shared) */
+	json_t *obj;                /* parsed object: only valid in observers
+				     * (dropped afterwards to keep the ring small) */
+	json_t *labels;             /* metadata.labels (may be NULL) */
+	char *name;                 /* metadata.name */
 	const struct api_kind *kind;
 };
 

@@ -35,3 +35,10 @@ $(BIN_DIR)/test-apiserver-units: $(OBJ_DIR)/tests/unit/test-apiserver-units.o $(
 
 .PHONY: gannet-apiserver
 gannet-apiserver: $(BIN_DIR)/gannet-apiserver
+
+# Load generator for tests/bench/bench-apiserver.sh.
+TEST_BINS += $(BIN_DIR)/apiserver-bench
+$(BIN_DIR)/apiserver-bench: $(OBJ_DIR)/tests/bench/apiserver_bench.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libcurl) -lpthread

@@ -1139,15 +1139,22 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		if (r == 1) {
 			bool match = !strncmp(ev->key, w->prefix, strlen(w->prefix)) &&
-				     (!*w->name || !strcmp(mstr(ev->obj, "name") ?: "", w->name)) &&
-				     filters_match(&w->f, ev->obj);
+				     (!*w->name || !strcmp(ev->name, w->name)) &&
+				     sel_match_labels(&w->f.labels, ev->labels);
+			json_t *obj = NULL;
 
+			/* Parse only when a field selector or a Table needs it. */
+			if (match && (w->f.fields.n || w->table)) {
+				obj = json_loadb(ev->json, ev->json_len, 0, NULL);
+				match = obj && sel_match_fields(&w->f.fields, obj);
+			}
 			if (match) {
 				const char *type = ev->type == STORE_EV_CREATE ? "ADDED"
 						   : ev->type == STORE_EV_UPDATE ? "MODIFIED" : "DELETED";
 
-				w_append_obj(w, type, ev->obj, ev->json, ev->json_len);
+				w_append_obj(w, type, obj, ev->json, ev->json_len);
 			}
+			json_decref(obj);
 			wc_event_put(ev);
 			continue;
 		}

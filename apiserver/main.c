@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +148,9 @@ int main(int argc, char **argv)
 	as.bookmark_ms = 10000;
 	as.watch_cache_size = 10000;
 	log_set_prefix("apiserver");
+	/* One thread per connection: without a cap glibc gives busy threads
+	 * their own malloc arenas, and resident memory grows with them. */
+	mallopt(M_ARENA_MAX, 2);
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "apiserver/selectors.h"
+
 struct wc_event_int {
 	struct wc_event ev;
 	atomic_int refs;
@@ -47,7 +49,9 @@ void wc_event_put(struct wc_event *ev)
 	if (atomic_fetch_sub(&e->refs, 1) == 1) {
 		free(ev->key);
 		free(ev->json);
+		free(ev->name);
 		json_decref(ev->obj);
+		json_decref(ev->labels);
 		free(e);
 	}
 }
@@ -96,8 +100,15 @@ static int wc_store_cb(const struct store_event *sev, void *arg)
 	e->ev.json = json_dumps(obj, JSON_COMPACT);
 	e->ev.json_len = e->ev.json ? strlen(e->ev.json) : 0;
 
+	e->ev.name = strdup(json_string_value(sel_lookup_path(obj, "metadata.name")) ?: "");
+	e->ev.labels = json_deep_copy(sel_lookup_path(obj, "metadata.labels"));
+
 	for (int i = 0; i < wc->n_obs; i++)
 		wc->obs[i].fn(&e->ev, wc->obs[i].arg);
+	/* Watchers work from the serialized form, the name and the labels;
+	 * a parsed tree per event would dominate the server's memory. */
+	json_decref(e->ev.obj);
+	e->ev.obj = NULL;
 
 	pthread_mutex_lock(&wc->lock);
 	if (wc->count == wc->cap) {
