@@ -176,9 +176,18 @@ int store_get(struct store *s, const char *key, struct store_kv *out,
 int store_list(struct store *s, const char *prefix, const char *start_after,
 	       size_t limit, struct store_list *out, struct gerr *err)
 {
+	return store_list_at(s, prefix, start_after, limit, 0, out, err);
+}
+
+int store_list_at(struct store *s, const char *prefix, const char *start_after,
+		  size_t limit, int64_t rev, struct store_list *out,
+		  struct gerr *err)
+{
 	memset(out, 0, sizeof(*out));
-	return s->ops->list(s, prefix ? prefix : "", start_after, limit, out,
-			    err);
+	if (rev < 0)
+		return gerr_set(err, -EINVAL, "store: bad list revision");
+	return s->ops->list(s, prefix ? prefix : "", start_after, limit, rev,
+			    out, err);
 }
 
 int store_watch_start(struct store *s, const char *prefix, int64_t after_rev,

@@ -65,6 +65,13 @@ struct store_list {
 int store_list(struct store *s, const char *prefix, const char *start_after,
 	       size_t limit, struct store_list *out, struct gerr *err);
 void store_list_free(struct store_list *l);
+/* Like store_list, as of revision rev (0 = now): the keys live at that
+ * revision with their values then, e.g. so every page of a paginated list
+ * comes from the first page's revision. out->rev is rev. -ERANGE if rev is
+ * older than the compacted history, -EINVAL if it is in the future. */
+int store_list_at(struct store *s, const char *prefix, const char *start_after,
+		  size_t limit, int64_t rev, struct store_list *out,
+		  struct gerr *err);
 
 enum store_event_type { STORE_EV_CREATE = 1, STORE_EV_UPDATE, STORE_EV_DELETE };
 struct store_event {

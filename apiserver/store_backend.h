@@ -19,8 +19,10 @@ struct store_ops {
 		   int64_t *rev_out, struct store_kv *prev, struct gerr *err);
 	int (*get)(struct store *s, const char *key, struct store_kv *out,
 		   struct gerr *err);
+	/* rev 0 = current */
 	int (*list)(struct store *s, const char *prefix, const char *start_after,
-		    size_t limit, struct store_list *out, struct gerr *err);
+		    size_t limit, int64_t rev, struct store_list *out,
+		    struct gerr *err);
 	int (*watch_start)(struct store *s, const char *prefix,
 			   int64_t after_rev, store_watch_cb cb, void *arg,
 			   struct store_watch **out, struct gerr *err);

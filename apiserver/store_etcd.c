@@ -483,7 +483,7 @@ static int prefix_range(const char *prefix, json_t **key, json_t **end)
 }
 
 static int ec_list(struct store *st, const char *prefix,
-		   const char *start_after, size_t limit,
+		   const char *start_after, size_t limit, int64_t at,
 		   struct store_list *out, struct gerr *err)
 {
 	json_t *key = NULL, *end = NULL, *req, *resp, *kvs, *kv;
@@ -504,10 +504,13 @@ static int ec_list(struct store *st, const char *prefix,
 	req = json_pack("{s:o, s:o}", "key", key, "range_end", end);
 	if (req && limit)
 		json_object_set_new(req, "limit", j_rev((int64_t)limit));
+	if (req && at)
+		json_object_set_new(req, "revision", j_rev(at));
 	ret = etcd_call((struct ec_store *)st, "kv/range", req, &resp, err);
 	if (ret)
 		return ret;
-	out->rev = header_rev(resp);
+	/* The header has the current revision, not the one read at. */
+	out->rev = at ? at : header_rev(resp);
 	out->more = json_is_true(json_object_get(resp, "more"));
 	kvs = json_object_get(resp, "kvs");
 	json_array_foreach(kvs, i, kv) {

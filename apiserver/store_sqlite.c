@@ -55,7 +55,7 @@ static const char *const stmt_sql[ST_N] = {
 	 * table access, no sort -- and keep the last id of each name in C;
 	 * only those rows are then fetched by id. */
 	[ST_LIST] = "SELECT name, id FROM kv WHERE name >= ?1 AND name < ?2"
-		    " ORDER BY name, id",
+		    " AND id <= ?3 ORDER BY name, id",
 	[ST_ROW] = "SELECT deleted, create_revision, value FROM kv WHERE id = ?1",
 	[ST_WATCH] = "SELECT id, name, created, deleted, create_revision, value"
 		     " FROM kv WHERE id > ?1 AND id <= ?2"
@@ -498,7 +498,7 @@ out:
 }
 
 static int sq_list(struct store *st, const char *prefix,
-		   const char *start_after, size_t limit,
+		   const char *start_after, size_t limit, int64_t at,
 		   struct store_list *out, struct gerr *err)
 {
 	struct sq_store *s = (struct sq_store *)st;
@@ -509,7 +509,7 @@ static int sq_list(struct store *st, const char *prefix,
 	const char *lower = prefix;
 	char *end = NULL, *prev = NULL;
 	size_t plen = 0, pcap = 0;
-	int64_t prev_id = 0;
+	int64_t prev_id = 0, compact_rev;
 	int rc, ret;
 
 	if (!c)
@@ -527,10 +527,26 @@ static int sq_list(struct store *st, const char *prefix,
 	if (ret)
 		goto out;
 	ret = st_int(c, ST_SEQ, &out->rev, err);
+	if (!ret && at)
+		ret = st_int(c, ST_COMPACT_REV, &compact_rev, err);
 	if (ret)
 		goto rollback;
+	if (at && at > out->rev) {
+		ret = gerr_set(err, -EINVAL, "list at %lld: newer than revision %lld",
+			       (long long)at, (long long)out->rev);
+		goto rollback;
+	}
+	/* Compaction keeps the whole state at compact_rev and later. */
+	if (at && at < compact_rev) {
+		ret = gerr_set(err, -ERANGE, "list at %lld: compacted up to %lld",
+			       (long long)at, (long long)compact_rev);
+		goto rollback;
+	}
+	if (at)
+		out->rev = at;
 	sqlite3_bind_text(q, 1, lower, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, end ? end : no_end, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, out->rev);
 	/* Rows come as (name, id) ascending: a name's newest row is the last
 	 * of its run, known once the name changes. */
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {

@@ -243,7 +243,7 @@ static void test_list(void)
 {
 	static const char *const in[] = { "ls/b", "ls/a", "ls/c/x", "ls/d", "ls/e" };
 	struct store_list l = { 0 };
-	int64_t r, dr;
+	int64_t r, dr, mid;
 
 	for (size_t i = 0; i < 5; i++)
 		CHECK_EQ(store_create(S, K(in[i]), in[i], strlen(in[i]), &r,
@@ -252,6 +252,7 @@ static void test_list(void)
 	CHECK_EQ(store_create(S, K("ls"), "no", 2, NULL, NULL), 0);
 	CHECK_EQ(store_create(S, K("ls0"), "no", 2, NULL, NULL), 0);
 	CHECK_EQ(store_create(S, K("lr/z"), "no", 2, NULL, NULL), 0);
+	mid = cur_rev();
 	CHECK_EQ(store_update(S, K("ls/b"), "B", 1, 0, NULL, NULL), 0);
 	CHECK_EQ(store_delete(S, K("ls/d"), 0, &dr, NULL, NULL), 0);
 
@@ -294,6 +295,28 @@ static void test_list(void)
 	CHECK_EQ(l.n, 0);
 	CHECK_EQ(l.rev, cur_rev());
 	store_list_free(&l);
+	/* As of an earlier revision: the deleted key is back, the updated
+	 * one has its old value; pages stay at that revision. */
+	CHECK_EQ(store_list_at(S, K("ls/"), NULL, 0, mid, &l, NULL), 0);
+	CHECK_EQ(l.n, 5);
+	CHECK_EQ(l.rev, mid);
+	if (l.n == 5) {
+		CHECK_STR(l.items[1].value, "ls/b");
+		CHECK_EQ(l.items[1].mod_rev, l.items[1].create_rev);
+		CHECK_STR(l.items[3].key, K("ls/d"));
+	}
+	store_list_free(&l);
+	CHECK_EQ(store_list_at(S, K("ls/"), K("ls/c/x"), 1, mid, &l, NULL), 0);
+	CHECK_EQ(l.n, 1);
+	CHECK_EQ(l.more, 1);
+	if (l.n == 1)
+		CHECK_STR(l.items[0].key, K("ls/d"));
+	store_list_free(&l);
+	CHECK_EQ(store_list_at(S, K("ls/"), NULL, 0, dr, &l, NULL), 0);
+	CHECK_EQ(l.n, 4);
+	store_list_free(&l);
+	CHECK_EQ(store_list_at(S, K("ls/"), NULL, 0, cur_rev() + 1000, &l, NULL),
+		 -EINVAL);
 	/* The whole store (empty prefix) includes ours. */
 	CHECK_EQ(store_list(S, "", NULL, 0, &l, NULL), 0);
 	CHECK(l.n >= 7);
@@ -480,6 +503,18 @@ static void test_compact(void)
 		 -ERANGE);
 	CHECK(err.msg[0] != '\0');
 	CHECK_EQ(store_watch_start(S, "", 0, col_cb, c, &w, NULL), -ERANGE);
+	{
+		struct store_list l = { 0 };
+
+		CHECK_EQ(store_list_at(S, K("cp/"), NULL, 0, r1 - 1, &l, NULL),
+			 -ERANGE);
+		/* The state at the compact revision itself is intact. */
+		CHECK_EQ(store_list_at(S, K("cp/"), NULL, 0, rc, &l, NULL), 0);
+		CHECK_EQ(l.n, 1);
+		if (l.n == 1)
+			CHECK_STR(l.items[0].value, "last");
+		store_list_free(&l);
+	}
 	/* Live values survive; history from the compact revision on works. */
 	CHECK_EQ(store_get(S, K("cp/a"), &kv, NULL), 0);
 	CHECK_STR(kv.value, "last");
