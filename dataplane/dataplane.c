@@ -262,6 +262,40 @@ static void set_rodata(struct gnt_pod__rodata *pr, struct gnt_underlay__rodata *
 		cfg->underlay_mode == DP_UNDERLAY_XDP;
 }
 
+/* A pinned map whose shape differs from what this build declares (an
+ * upgrade changed a struct or a size) cannot be reused, and libbpf would
+ * fail the whole load. Unpin it so the load creates a fresh one: programs
+ * still attached keep the old map until they are replaced a moment later,
+ * and the agent's reconcile refills the new one. */
+static void drop_incompatible_pins(struct bpf_object *obj)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj) {
+		const char *path = bpf_map__pin_path(m);
+		struct bpf_map_info info;
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (!path)
+			continue;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    (info.type != bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
+		     info.value_size != bpf_map__value_size(m) ||
+		     info.max_entries != bpf_map__max_entries(m) ||
+		     info.map_flags != bpf_map__map_flags(m))) {
+			pr_warn("dataplane: pinned map %s has another layout (old version?), "
+				"replacing it; its entries are lost until the next sync", path);
+			unlink(path);
+		}
+		close(fd);
+	}
+}
+
 struct reattach_ctx {
 	struct dp_node *dp;
 	int failed;
@@ -326,6 +360,8 @@ int dp_open(const struct dp_config *cfg, struct dp_node **out, struct gerr *err)
 		goto fail;
 	}
 	set_rodata(dp->pod->rodata, dp->ul->rodata, cfg, ul_ifindex);
+	drop_incompatible_pins(dp->pod->obj);
+	drop_incompatible_pins(dp->ul->obj);
 	ret = gnt_pod__load(dp->pod);
 	if (!ret)
 		ret = gnt_underlay__load(dp->ul);

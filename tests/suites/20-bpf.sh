@@ -57,6 +57,17 @@ for mode in tc xdp; do
 			test -e $PINROOT/node1/link_underlay_xdp
 	fi
 	check "$mode: no drop for pod IPv4" [ "$(stat_get 1 drop spoofed-source)" = 0 ]
+	if [ $mode = tc ]; then
+		# upgrade path: a pinned map with another layout is replaced, not fatal
+		mkdir -p $PINROOT/upg
+		bpftool map create $PINROOT/upg/gnt_stats type array key 4 value 8 entries 1 name gnt_stats
+		check "tc: open over an incompatible pinned map" \
+			NSX $SFX-n1 "$GDP" -r $PINROOT -n upg open --node-ip 192.168.77.1 --pod-cidr 10.244.1.0/24
+		check "tc: incompatible map re-created" \
+			[ "$(bpftool -j map show pinned $PINROOT/upg/gnt_stats | jq .max_entries)" = 128 ]
+		NSX $SFX-n1 "$GDP" -r $PINROOT -n upg destroy
+		check "tc: destroy without underlay" test ! -e $PINROOT/upg
+	fi
 
 	# TCP through the tunnel: receiver sees the pod IP (no NAT)
 	log=$(mktemp)
