@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers shared by the runtime library's modules (not part of the API):
+ * file system utilities and running a child process with captured output. */
+#ifndef GANNET_AGENT_RUNTIME_INTERNAL_H
+#define GANNET_AGENT_RUNTIME_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/log.h"
+
+int rtu_mkdir_p(const char *path, mode_t mode);
+/* rm -rf that does not cross mount points (a forgotten bind or overlay
+ * mount below path must never lead to deleting the host's files). */
+int rtu_rm_rf(const char *path);
+/* Writes data to path.tmp, fsyncs, renames to path. */
+int rtu_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Reads a whole (small) file; caller frees. */
+int rtu_read_file(const char *path, char **data, size_t *len);
+bool rtu_exists(const char *path);
+/* Runs argv (execvp) with stdin /dev/null, capturing stdout+stderr into out
+ * (NUL-terminated, truncated). Returns the exit status (>= 0, 128+sig if
+ * signalled) or -errno when it could not run; -ETIMEDOUT after timeout_ms
+ * (child killed). */
+int rtu_run(const char *const *argv, int timeout_ms, char *out, size_t outlen);
+/* Trims trailing whitespace/newlines in place and returns the last
+ * non-empty line (runc prints its error last). */
+const char *rtu_last_line(char *s);
+/* Random lowercase hex string of n chars (n+1 bytes in buf). */
+int rtu_random_hex(char *buf, size_t n);
+/* Valid runc id / image path component: [A-Za-z0-9_.+-]{1,64}, not "."/"..". */
+bool rtu_valid_id(const char *id);
+void rtu_timespec_str(const struct timespec *ts, char *buf, size_t len);
+int rtu_parse_time(const char *s, struct timespec *ts);
+
+#endif
