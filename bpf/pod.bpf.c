@@ -47,8 +47,13 @@ static __always_inline int fwd_encap(struct __sk_buff *skb, struct ethhdr *eth,
 	/* ENCAP_L2(14) + L2_ETH: the kernel records the inner MAC header and
 	 * ETH_P_TEB as inner protocol; L3_IPV4 + L4_UDP set SKB_GSO_UDP_TUNNEL
 	 * so GSO super-packets are segmented (inner TCP, then outer) at the
-	 * underlay instead of being dropped or fragmented. */
-	const __u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+	 * underlay instead of being dropped or fragmented. FIXED_GSO keeps
+	 * gso_size: it is the inner MSS, already sized by the pod MTU
+	 * (underlay - 50), so every segment fits once encapsulated; without
+	 * it the kernel would shave 50 bytes off every segment, and it
+	 * refuses UDP GSO (UDP_SEGMENT) packets outright. */
+	const __u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO |
+			    BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
 			    BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN);
 	struct bpf_redir_neigh nh = { .nh_family = AF_INET, .ipv4_nh = remote_ip };
 	struct vxlan_encap_hdrs h = {};
