@@ -152,6 +152,19 @@ static void test_create_get(void)
 	CHECK_EQ(kv.len, 4);
 	CHECK(kv.value && !memcmp(kv.value, "a\0b\xff", 4));
 	store_kv_free(&kv);
+	/* Every length around the base64 padding boundaries, every byte. */
+	for (int n = 1; n <= 9; n++) {
+		char v[9], k[32];
+
+		for (int i = 0; i < n; i++)
+			v[i] = (char)(n * 37 + i * 101);
+		snprintf(k, sizeof(k), "cg/len%d", n);
+		CHECK_EQ(store_create(S, K(k), v, n, NULL, NULL), 0);
+		CHECK_EQ(store_get(S, K(k), &kv, NULL), 0);
+		CHECK_EQ(kv.len, n);
+		CHECK(kv.value && !memcmp(kv.value, v, n) && kv.value[n] == '\0');
+		store_kv_free(&kv);
+	}
 	CHECK_EQ(store_create(S, K("cg/empty"), "", 0, NULL, NULL), 0);
 	CHECK_EQ(store_get(S, K("cg/empty"), &kv, NULL), 0);
 	CHECK_EQ(kv.len, 0);
