@@ -34,8 +34,10 @@ static void reply(int fd, json_t *result, const struct cni_err *e)
 	if (e && e->code)
 		o = json_pack("{s:{s:i, s:s, s:s}}", "error", "code", e->code, "msg", e->msg,
 			      "details", e->details);
+	else if (result)
+		o = json_pack("{s:O}", "result", result);
 	else
-		o = json_pack("{s:O}", "result", result ? result : json_object());
+		o = json_pack("{s:{}}", "result");
 	s = json_dumps(o, JSON_COMPACT);
 	if (s && proto_send(fd, s, strlen(s), -1))
 		pr_warn("CNI reply: %s", strerror(errno));

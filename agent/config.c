@@ -32,9 +32,9 @@ int agentcfg_parse_cidr(const char *s, uint32_t *net, uint8_t *prefix)
 		return -EINVAL;
 	if (inet_pton(AF_INET, buf, &a) != 1)
 		return -EINVAL;
-	if (p < 32 && (ntohl(a.s_addr) & ~(0xffffffffu << (32 - p))))
-		return -EINVAL;
-	if (p == 0 && a.s_addr)
+	/* host bits set? (shifting a 32-bit value by 32 is undefined) */
+	if (p == 0 ? a.s_addr != 0 :
+	    p < 32 && (ntohl(a.s_addr) & ~(0xffffffffu << (32 - p))))
 		return -EINVAL;
 	*net = a.s_addr;
 	*prefix = (uint8_t)p;

@@ -419,7 +419,54 @@ static int cmd_image(struct rt *r, int argc, char **argv, struct gerr *e)
 	return gerr_set(e, -EINVAL, "image: list | import REF TARBALL | import-oci LAYOUT [REF] | rm REF | inspect REF");
 }
 
+/* ---- volumes ---------------------------------------------------------- */
+
+static int cmd_volume(struct rt *r, int argc, char **argv, struct gerr *e)
+{
+	char path[4096];
+	int rc;
+
+	(void)r;
+	if (need(argc, 3, e))
+		return e->code;
+	if (!strcmp(argv[1], "empty-dir") && argc >= 4) {
+		bool mem = argc > 4 && !strcmp(argv[4], "--memory");
+		rc = rt_vol_empty_dir(argv[2], argv[3], mem, 0, path, sizeof(path), e);
+	} else if (!strcmp(argv[1], "files") && argc >= 5) {
+		/* files POD_DIR KIND NAME [--mode OCTAL] K=V... */
+		int i = 5;
+		mode_t mode = 0644;
+		if (i + 1 < argc && !strcmp(argv[i], "--mode")) {
+			mode = (mode_t)strtol(argv[i + 1], NULL, 8);
+			i += 2;
+		}
+		struct rt_kv kv[64];
+		size_t n = 0;
+		for (; i < argc && n < 64; i++) {
+			char *eq = strchr(argv[i], '=');
+			if (!eq)
+				return gerr_set(e, -EINVAL, "want KEY=VALUE");
+			*eq = '\0';
+			kv[n].name = argv[i];
+			kv[n++].value = eq + 1;
+		}
+		rc = rt_vol_files(argv[2], argv[3], argv[4], kv, NULL, n,
+				  mode, path, sizeof(path), e);
+	} else if (!strcmp(argv[1], "host-path")) {
+		rc = rt_vol_host_path(argv[2], argc > 3 ? argv[3] : "", path, sizeof(path), e);
+	} else if (!strcmp(argv[1], "cleanup")) {
+		rc = rt_vol_cleanup(argv[2], e);
+		path[0] = '\0';
+	} else {
+		return gerr_set(e, -EINVAL, "volume: empty-dir POD_DIR NAME [--memory] | files POD_DIR KIND NAME [--mode M] K=V... | host-path PATH [TYPE] | cleanup POD_DIR");
+	}
+	if (!rc && path[0])
+		printf("%s\n", path);
+	return rc;
+}
+
 static const struct cmd cmds[] = {
+	{ "volume", cmd_volume, "volume empty-dir POD_DIR NAME [--memory] | files POD_DIR KIND NAME [--mode M] K=V... | host-path PATH [TYPE] | cleanup POD_DIR" },
 	{ "image", cmd_image, "image list|import REF TARBALL|import-oci LAYOUT [REF]|rm REF|inspect REF" },
 	{ "run", cmd_run, "run [--id ID] [--name N] [--netns PATH] [--user UID] [--group GID] [--read-only] [--no-new-privs] [--non-root] [--privileged] [--cap-add C] [--cap-drop C] [--memory Q] [--cpu Q] [--cpu-request Q] [--pids N] [--env K=V] [--mount SRC:DST[:ro]] [--workdir D] [--log PATH] [--stdin] [--no-start] [--entrypoint-args] IMAGE [-- CMD...]" },
 	{ "config", cmd_config, "config [run options] IMAGE [-- CMD...]" },

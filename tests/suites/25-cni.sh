@@ -293,6 +293,10 @@ for _ in $(seq 20); do [ "$(metric gannet_remote_nodes)" = 0 ] && break; sleep 0
 
 agent_kill TERM
 [ ! -e "$SOCK" ] && ok "clean stop removes the socket" || fail "socket left after TERM"
+# sanitizer builds (BUILD=build-san) report into the agent log
+if grep -E "runtime error|AddressSanitizer|LeakSanitizer" "$D/agent.log" "$D/bad.log"; then
+	fail "sanitizer reports in the agent log"
+fi
 echo
 [ $FAILS = 0 ] && { echo "all CNI checks passed"; exit 0; }
 echo "$FAILS CNI checks failed; agent log:"; tail -30 "$D/agent.log"
