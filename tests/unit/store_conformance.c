@@ -493,6 +493,116 @@ static void test_concurrent_cas(void)
 	free(c);
 }
 
+struct mix_arg {
+	unsigned seed;
+	int ops;
+	int errors;
+};
+
+static void *mix_worker(void *p)
+{
+	struct mix_arg *a = p;
+	char key[32], val[32];
+
+	for (int i = 0; i < a->ops; i++) {
+		int r = rand_r(&a->seed), ret;
+
+		snprintf(key, sizeof(key), "mix/k%d", r % 8);
+		snprintf(val, sizeof(val), "v%u-%d", a->seed % 1000, i);
+		switch ((r >> 8) % 3) {
+		case 0:
+			ret = store_create(S, K(key), val, strlen(val), NULL, NULL);
+			if (ret && ret != -EEXIST)
+				a->errors++;
+			break;
+		case 1:
+			ret = store_update(S, K(key), val, strlen(val), 0, NULL, NULL);
+			if (ret && ret != -ENOENT)
+				a->errors++;
+			break;
+		default:
+			ret = store_delete(S, K(key), 0, NULL, NULL, NULL);
+			if (ret && ret != -ENOENT)
+				a->errors++;
+		}
+	}
+	return NULL;
+}
+
+/* Random concurrent creates/updates/deletes on a few keys: replaying the
+ * watch's events must be a valid history (create only when absent, update
+ * and delete only when present, revisions increasing) that ends in exactly
+ * the state a list shows. */
+static void test_watch_replay(void)
+{
+	enum { THREADS = 4, OPS = 100, KEYS = 8 };
+	struct collector *c = malloc(sizeof(*c));
+	struct mix_arg args[THREADS];
+	pthread_t th[THREADS];
+	struct store_watch *w = NULL;
+	struct store_list l = { 0 };
+	char *state[KEYS] = { 0 };
+	int64_t start = cur_rev(), end;
+	size_t live = 0, n;
+
+	col_init(c);
+	CHECK_EQ(store_watch_start(S, K("mix/"), start, col_cb, c, &w, NULL), 0);
+	for (int i = 0; i < THREADS; i++) {
+		args[i] = (struct mix_arg){ .seed = 1234 + i, .ops = OPS };
+		pthread_create(&th[i], NULL, mix_worker, &args[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_EQ(args[i].errors, 0);
+	}
+	end = cur_rev();
+	CHECK(end > start);
+	n = col_settle(c, (size_t)(end - start));
+	CHECK_EQ(n, end - start);
+	store_watch_stop(w);
+	for (size_t i = 0; i < c->n; i++) {
+		struct store_event *e = &c->ev[i];
+		const char *kp = e->kv.key + strlen(P) + strlen("mix/k");
+		int k = atoi(kp);
+
+		CHECK(k >= 0 && k < KEYS);
+		if (k < 0 || k >= KEYS)
+			continue;
+		CHECK_EQ(e->rev, start + 1 + (int64_t)i);
+		if (e->type == STORE_EV_CREATE) {
+			CHECK(state[k] == NULL);
+			CHECK_EQ(e->kv.create_rev, e->rev);
+		} else {
+			CHECK(state[k] != NULL);
+		}
+		if (e->type == STORE_EV_DELETE) {
+			/* DELETE carries the value it removed. */
+			CHECK_STR(e->kv.value, state[k]);
+			free(state[k]);
+			state[k] = NULL;
+		} else {
+			free(state[k]);
+			state[k] = strdup(e->kv.value);
+		}
+	}
+	CHECK_EQ(store_list(S, K("mix/"), NULL, 0, &l, NULL), 0);
+	for (int k = 0; k < KEYS; k++)
+		live += state[k] != NULL;
+	CHECK_EQ(l.n, live);
+	for (size_t i = 0; i < l.n; i++) {
+		int k = atoi(l.items[i].key + strlen(P) + strlen("mix/k"));
+
+		CHECK(k >= 0 && k < KEYS && state[k]);
+		if (k >= 0 && k < KEYS && state[k])
+			CHECK_STR(l.items[i].value, state[k]);
+	}
+	store_list_free(&l);
+	for (int k = 0; k < KEYS; k++)
+		free(state[k]);
+	col_free(c);
+	free(c);
+}
+
 /* Runs last: compaction is global to the store. */
 static void test_compact(void)
 {
@@ -761,7 +871,8 @@ int main(int argc, char **argv)
 	static const struct t_case cases[] = {
 		T(test_create_get), T(test_update), T(test_delete),
 		T(test_revision_order), T(test_list), T(test_watch),
-		T(test_concurrent_cas), T(test_errors), T(test_compact),
+		T(test_concurrent_cas), T(test_watch_replay), T(test_errors),
+		T(test_compact),
 		T(test_compact_running_watch),
 	};
 	const char *mode = NULL, *uri;
