@@ -54,9 +54,8 @@ pps() {
 tcp() {
 	local src=$1 dst=$2 ip=$3 r out pid v=()
 	for ((r = 0; r < REPS; r++)); do
-		in_ns "$dst" iperf3 -s -1 -B "$ip" -p 5201 >/dev/null 2>&1 &
-		pid=$!
-		CL_BG_PIDS+=("$pid")
+		ns_bg "$dst" iperf3 -s -1 -B "$ip" -p 5201 >/dev/null 2>&1
+		pid=$CL_LAST_PID
 		sleep 0.3
 		out=$(in_ns "$src" iperf3 -c "$ip" -p 5201 -t "$DUR" -J 2>/dev/null) ||
 			{ log "iperf3 failed: $src -> $dst"; kill "$pid" 2>/dev/null; echo nan; return; }

@@ -7,7 +7,7 @@
 # path), and optional external clients on the fabric.
 #
 # Source it from a suite or script (bash). Every name carries a per-run prefix
-# (CL_RUN, e.g. g4711a) so parallel runs never collide, and an EXIT trap
+# (CL_RUN, e.g. gc4711a3f0) so parallel runs never collide, and an EXIT trap
 # removes every netns, pin dir, state dir, socket and process of the run, even
 # on failure. Nothing is ever added to the root network namespace.
 #
@@ -35,7 +35,9 @@
 : "${GANNET_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${BUILD:=build}"
 case $BUILD in /*) CL_BIN=$BUILD/bin ;; *) CL_BIN=$GANNET_ROOT/$BUILD/bin ;; esac
-: "${CL_RUN:=g$$$(printf '%x' $((RANDOM % 16)))}"
+# "gc" + pid + random: distinct from other harnesses' g<pid> names, since
+# teardown deletes every netns whose name starts with "$CL_RUN-".
+: "${CL_RUN:=gc$$$(printf '%04x' $RANDOM)}"
 CL_DIR=${CL_DIR:-/tmp/gannet-test-$CL_RUN}
 CL_PIN=${CL_PIN:-/sys/fs/bpf/gannet-test-$CL_RUN}
 CL_FAB=$CL_RUN-fab
@@ -118,12 +120,21 @@ in_pod()    { local p=$1; shift; in_ns "$(pod_ns "$p")" "$@"; }
 in_fabric() { in_ns "$CL_FAB" "$@"; }
 in_client() { local c=$1; shift; in_ns "$(client_ns "$c")" "$@"; }
 
-# Background command that cluster_down kills (e.g. a server in a pod).
-cluster_bg() {
-	"$@" &
+# Background command in a namespace that cluster_down kills. nsenter execs
+# the command, so the recorded pid is the command's own (killing a
+# backgrounded shell function would leave its child running, and a process
+# keeps a deleted netns alive). The pid is left in CL_LAST_PID (not
+# printed: $(ns_bg ...) would run it in a subshell). Redirections given to
+# ns_bg apply to the command.
+ns_bg() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" -- "$@" &
+	CL_LAST_PID=$!
 	CL_BG_PIDS+=($!)
-	echo $!
 }
+pod_bg()  { local p=$1; shift; ns_bg "$(pod_ns "$p")" "$@"; }
+node_bg() { local n=$1; shift; ns_bg "$(node_ns "$n")" "$@"; }
 cluster_on_exit() { CL_EXIT_HOOKS+=("$*"); }
 
 # ---------------------------------------------------------------- fabric
@@ -200,8 +211,9 @@ agent_start() {
 	local i=$1 args=() t
 	[ "${CL_VERBOSE:-0}" = 1 ] && args+=(-v)
 	mkdir -p "$CL_PIN"
-	in_node "$i" "$CL_BIN/gannet-agent" --config "$CL_DIR/node$i/agent.yaml" "${args[@]}" \
-		>>"$(node_log "$i")" 2>&1 &
+	# nsenter directly (not in_node): $! must be the agent itself.
+	nsenter --net="/run/netns/$(node_ns "$i")" -- "$CL_BIN/gannet-agent" \
+		--config "$CL_DIR/node$i/agent.yaml" "${args[@]}" >>"$(node_log "$i")" 2>&1 &
 	CL_AGENT_PID[$i]=$!
 	for ((t = 0; t < 100; t++)); do
 		if ! kill -0 "${CL_AGENT_PID[$i]}" 2>/dev/null; then
@@ -312,6 +324,31 @@ pod_host_veth() {
 ns_mac() { ip -n "$1" -j link show dev "$2" | jq -r '.[0].address'; }
 pod_mac() { ns_mac "$(pod_ns "$1")" eth0; }
 
+# ---------------------------------------------------------------- assertions
+# t_ok/t_fail count results; t_check runs a command quietly and records it;
+# t_done prints "N passed, N failed" and exits 1 if anything failed.
+T_PASS=0
+T_FAIL=0
+t_ok()   { T_PASS=$((T_PASS + 1)); echo "ok   - $*"; }
+t_fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL - $*"; }
+t_check() {
+	local what=$1 out=$CL_DIR/t_check.out
+	shift
+	# In this shell, not $(...): the command may set harness state
+	# (pod_add records the pod's IP).
+	mkdir -p "$CL_DIR"
+	if "$@" >"$out" 2>&1; then
+		t_ok "$what"
+	else
+		t_fail "$what"
+		tail -n 5 "$out" | sed 's/^/       /'
+	fi
+}
+t_done() {
+	echo "$T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" -eq 0 ] || exit 1
+}
+
 # ---------------------------------------------------------------- teardown
 cluster_logs() {
 	local i f
@@ -325,6 +362,17 @@ cluster_logs() {
 		echo "----- node$i links/routes"
 		in_node "$i" ip -br addr 2>&1
 		in_node "$i" ip route 2>&1
+	done
+}
+
+# Pids of processes whose command line mentions this run's state dir.
+cl_run_pids() {
+	local f pid
+	for f in /proc/[0-9]*/cmdline; do
+		pid=${f#/proc/}
+		pid=${pid%/cmdline}
+		[ "$pid" = $$ ] && continue
+		{ tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$CL_DIR/" && echo "$pid"
 	done
 }
 
@@ -345,6 +393,9 @@ cluster_down() {
 	CL_AGENT_PID=()
 	for pid in "${CL_BG_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
 	CL_BG_PIDS=()
+	# Anything else still running from this run's directory (an agent a
+	# test restarted by hand, say): found by its unique path, killed by pid.
+	for pid in $(cl_run_pids); do kill -KILL "$pid" 2>/dev/null; done
 	# Deleting a netns deletes its veths (and their peers) and detaches
 	# the programs attached there; only our prefix is ever touched.
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
