@@ -513,13 +513,41 @@ int pods_reconcile(struct agent *a, struct gerr *err)
 	struct stale_eps s = { 0 };
 	struct ipam p;
 	char host[16], ipb[INET_ADDRSTRLEN];
-	size_t live = 0, gone = 0;
+	size_t live = 0, gone = 0, rolled = 0;
 	int ret;
 
 	pthread_mutex_lock(&a->pods_lock);
 	ret = ipam_store_lock(&a->ipam, &p, err);
 	if (ret)
 		goto out_unlocked;
+	/* The pod MAC is recorded as the very last step of ADD, so an
+	 * allocation without one is an ADD the previous agent died in the
+	 * middle of (its plugin got code 11): finish its rollback. */
+	for (size_t i = 0; i < p.n;) {
+		const struct ipam_alloc *al = &p.allocs[i];
+		char id[IPAM_ID_MAX], ifn[IPAM_IFNAME_MAX];
+
+		if (al->has_mac) {
+			i++;
+			continue;
+		}
+		proto_host_ifname(al->id, al->ifname, host);
+		link_delete(host, -1, NULL);
+		dp_delete(a, al->ip, NULL);
+		pr_info("reconcile: rolled back unfinished ADD of %s/%s (%s)", al->id,
+			al->ifname, ip_str(al->ip, ipb));
+		snprintf(id, sizeof(id), "%s", al->id);
+		snprintf(ifn, sizeof(ifn), "%s", al->ifname);
+		ipam_release(&p, id, ifn);   /* moves the last entry to i */
+		rolled++;
+	}
+	if (rolled) {
+		ret = ipam_store_save(&a->ipam, &p, err);
+		if (ret) {
+			ipam_store_unlock(&a->ipam, &p);
+			goto out_unlocked;
+		}
+	}
 	for (size_t i = 0; i < p.n; i++) {
 		const struct ipam_alloc *al = &p.allocs[i];
 		struct dp_endpoint ep = { .ip = al->ip };
@@ -528,10 +556,11 @@ int pods_reconcile(struct agent *a, struct gerr *err)
 
 		proto_host_ifname(al->id, al->ifname, host);
 		ifindex = link_ifindex(host, -1, NULL);
-		if (ifindex <= 0 || !al->has_mac || link_get_mac(host, -1, ep.host_mac, NULL)) {
-			/* The pod's netns (and so the veth pair) is gone, or
-			 * an ADD died half-way: keep the address reserved
-			 * until DEL/GC, but stop forwarding to it. */
+		if (ifindex <= 0 || link_get_mac(host, -1, ep.host_mac, NULL)) {
+			/* The pod's netns (and so the veth pair) is gone:
+			 * keep the address reserved until DEL/GC (the pod
+			 * may still be known to the runtime), but stop
+			 * forwarding to it. */
 			dp_delete(a, al->ip, NULL);
 			pr_info("reconcile: %s/%s (%s) has no veth, endpoint dropped",
 				al->id, al->ifname, ip_str(al->ip, ipb));
@@ -557,8 +586,8 @@ int pods_reconcile(struct agent *a, struct gerr *err)
 		pr_info("reconcile: endpoint %s not in IPAM, dropped", ip_str(s.ips[i], ipb));
 		dp_delete(a, s.ips[i], NULL);
 	}
-	pr_info("reconcile: %zu endpoints live, %zu without veth, %zu stale map entries",
-		live, gone, s.n);
+	pr_info("reconcile: %zu endpoints live, %zu without veth, %zu unfinished ADDs, "
+		"%zu stale map entries", live, gone, rolled, s.n);
 	free(s.ips);
 	ipam_store_unlock(&a->ipam, &p);
 	ret = 0;

@@ -262,6 +262,30 @@ add_pod d || exit 1
 ipd=$(pod_ip d)
 [ "$ipd" != "$ipa" ] && [ "$ipd" != "$ipb" ] && ok "new ADD after restart gets a fresh IP ($ipd)" || fail "IP reused after restart: $ipd"
 
+# ---- reconcile at start: re-adds a missing endpoint, drops a stale one,
+# finishes the rollback of an ADD the previous agent died in
+if [ -x "$BIN/gannet-dp" ]; then
+	agent_kill KILL
+	dp() { in_node "$BIN/gannet-dp" -r "$PIN" -n "$P" "$@"; }
+	dp ep-del --ip "$ipb" || fail "gannet-dp ep-del"
+	ip -n "$NODE" link add stale0 type veth peer name stale1   # no dummy module here
+	dp ep-add --ip 10.244.1.200 --ifname stale0 --mac 02:00:00:00:00:01 || fail "gannet-dp ep-add"
+	half=gnt$(printf 'halfeth0' | sha256sum | cut -c1-11)
+	ip -n "$NODE" link add "$half" type veth peer name half0
+	jq '.allocations += [{"ip": "10.244.1.99", "containerID": "half", "ifname": "eth0"}]' \
+		"$STATE/ipam.json" >"$D/ipam.tmp" && mv "$D/ipam.tmp" "$STATE/ipam.json"
+	agent_start
+	eps=$(dp -j show | jq -r '[.endpoints[].ip] | sort | join(" ")')
+	want=$(printf '%s\n' "$ipa" "$ipb" "$ipd" | sort | tr '\n' ' ' | sed 's/ $//')
+	[ "$eps" = "$want" ] && ok "reconcile: endpoints = IPAM ($eps)" || fail "reconcile: endpoints '$eps', want '$want'"
+	ip netns exec "$P-a" ping -c1 -W1 "$ipb" >/dev/null && ok "reconcile: re-added endpoint forwards" || fail "pod b unreachable after reconcile"
+	ip -n "$NODE" link show "$half" >/dev/null 2>&1 && fail "unfinished ADD's veth left" || ok "reconcile: unfinished ADD's veth removed"
+	grep -q '"half"' "$STATE/ipam.json" && fail "unfinished ADD's IP kept" || ok "reconcile: unfinished ADD's IP released"
+	ip -n "$NODE" link del stale0
+else
+	echo "note: $BIN/gannet-dp missing, reconcile checks not run"
+fi
+
 # ---- DEL, DEL twice, DEL with the netns gone
 out=$(cni DEL cid-b "$P-b") && ok "DEL" || fail "DEL: $out"
 grep -q "\"$ipb\"" "$STATE/ipam.json" && fail "DEL did not release $ipb" || ok "DEL released $ipb"
