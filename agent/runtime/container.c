@@ -45,9 +45,33 @@ struct rt {
 	char *ctr_dir;
 	char *cgroup_parent;
 	char *runc;
+	char *shim;          /* gannet-shim binary, NULL = run the shim in a fork */
 	struct rt_images *images;
 	bool own_images;
 };
+
+/* Default shim binary: $GANNET_SHIM, else gannet-shim next to our own
+ * executable (both land in build/bin, and in /usr/bin when installed). */
+static char *find_shim(const char *opt)
+{
+	char self[4096], *p;
+	const char *env = getenv("GANNET_SHIM");
+	ssize_t n;
+
+	if (opt)
+		return strdup(opt);
+	if (env && *env)
+		return strdup(env);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 32);
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	p = strrchr(self, '/');
+	if (!p)
+		return NULL;
+	strcpy(p + 1, "gannet-shim");
+	return access(self, X_OK) == 0 ? strdup(self) : NULL;
+}
 
 /* ---- handle ----------------------------------------------------------- */
 
@@ -86,6 +110,8 @@ int rt_open(const struct rt_opts *o, struct rt **out, struct gerr *e)
 			r->cgroup_parent = NULL;
 	}
 	r->runc = strdup(o->runc ? o->runc : "runc");
+	r->shim = find_shim(o->shim);
+	pr_debug("runtime: shim %s\n", r->shim ? r->shim : "(in-process fork)");
 	if (!r->cgroup_parent || !r->runc) {
 		rc = -ENOMEM;
 		goto fail;
@@ -117,6 +143,7 @@ void rt_close(struct rt *r)
 	free(r->ctr_dir);
 	free(r->cgroup_parent);
 	free(r->runc);
+	free(r->shim);
 	free(r);
 }
 
@@ -329,6 +356,12 @@ shim_main(struct rt *r, const char *id, const char *dir, int syncfd, int logfd, 
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	prctl(PR_SET_NAME, "gannet-shim");
+	{
+		char sp[4200], b[16];
+		snprintf(sp, sizeof(sp), "%s/shim.pid", dir);
+		int l = snprintf(b, sizeof(b), "%d", (int)getpid());
+		rtu_write_atomic(sp, b, (size_t)l, 0644);
+	}
 	snprintf(pidfile, sizeof(pidfile), "%s/init.pid", dir);
 	snprintf(runclog, sizeof(runclog), "%s/runc.log", dir);
 	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || (stdin_open && pipe2(in, O_CLOEXEC))) {
@@ -435,6 +468,21 @@ fail:
 	_exit(1);
 }
 
+int rt_shim_exec_main(int argc, char **argv)
+{
+	struct rt r = { 0 };
+
+	/* argv: gannet-shim RUNC RUNC_ROOT ID BUNDLE_DIR STDIN(0|1); fds 3 = sync
+	 * pipe, 4 = log file (set up by start_shim). */
+	if (argc != 6) {
+		fprintf(stderr, "gannet-shim is started by the runtime library\n");
+		return 2;
+	}
+	r.runc = argv[1];
+	r.runc_root = argv[2];
+	shim_main(&r, argv[3], argv[4], 3, 4, !strcmp(argv[5], "1"));
+}
+
 /* Forks the shim (double fork + setsid so it is not our child and survives
  * us) and waits for its report on runc create. */
 static int start_shim(struct rt *r, const char *id, const char *dir, const char *log_path,
@@ -483,6 +531,11 @@ static int start_shim(struct rt *r, const char *id, const char *dir, const char 
 		pid_t b = fork();
 		if (b != 0)
 			_exit(b < 0);
+		/* A separate small binary, so that every container does not
+		 * keep a copy-on-write image of the whole agent alive. */
+		if (r->shim)
+			execl(r->shim, "gannet-shim", r->runc, r->runc_root, id, dir,
+			      stdin_open ? "1" : "0", (char *)NULL);
 		shim_main(r, id, dir, 3, 4, stdin_open);
 	}
 	close(sp[1]);
@@ -701,6 +754,40 @@ static int read_exit(const char *path, struct rt_status *st)
 	return 0;
 }
 
+static pid_t read_pid(struct rt *r, const char *id, const char *file)
+{
+	char p[4200], *d = NULL;
+	pid_t pid = 0;
+
+	cpath(r, id, file, p, sizeof(p));
+	if (rtu_read_file(p, &d, NULL) == 0)
+		pid = (pid_t)atoi(d);
+	free(d);
+	return pid;
+}
+
+/* Parent pid and state letter of pid from /proc/<pid>/stat, or -1. */
+static pid_t proc_parent(pid_t pid, char *state)
+{
+	char p[64], buf[512];
+	int fd, ppid;
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	char *rp = strrchr(buf, ')');
+	if (!rp || sscanf(rp + 1, " %c %d", state, &ppid) != 2)
+		return -1;
+	return (pid_t)ppid;
+}
+
 int rt_status(struct rt *r, const char *id, struct rt_status *st, struct gerr *e)
 {
 	char p[4200], out[8192];
@@ -725,6 +812,22 @@ int rt_status(struct rt *r, const char *id, struct rt_status *st, struct gerr *e
 	cpath(r, id, "exit.json", p, sizeof(p));
 	if (read_exit(p, st) == 0)
 		return 0;
+
+	/* Fast path without running runc: a started container whose init is
+	 * alive and still the child of its shim is running. The parent check
+	 * guards against pid reuse. */
+	cpath(r, id, "started", p, sizeof(p));
+	if (st->started.tv_sec) {
+		pid_t init = read_pid(r, id, "init.pid"), shim = read_pid(r, id, "shim.pid");
+		char state = 0;
+		if (init > 0 && shim > 0 && proc_parent(init, &state) == shim && state != 'Z') {
+			st->state = RT_RUNNING;
+			st->pid = init;
+			snprintf(st->reason, sizeof(st->reason), "Running");
+			return 0;
+		}
+	}
+	cpath(r, id, "exit.json", p, sizeof(p));
 
 	int rc = runc_cmd(r, 10000, out, sizeof(out), "state", id, NULL);
 	j = rc == 0 ? json_loads(out, 0, NULL) : NULL;

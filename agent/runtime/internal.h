@@ -34,4 +34,7 @@ bool rtu_valid_id(const char *id);
 void rtu_timespec_str(const struct timespec *ts, char *buf, size_t len);
 int rtu_parse_time(const char *s, struct timespec *ts);
 
+/* main() of the gannet-shim binary (container.c). */
+int rt_shim_exec_main(int argc, char **argv);
+
 #endif

@@ -168,6 +168,8 @@ struct rt_opts {
 	const char *state_dir;       /* required: all per-node state lives here */
 	const char *cgroup_parent;   /* default "gannet/<basename(state_dir)>" */
 	const char *runc;            /* default "runc" in PATH */
+	const char *shim;            /* default $GANNET_SHIM or gannet-shim next to
+				      * the executable; else an in-process fork */
 	struct rt_images *images;    /* NULL = open <state_dir>/images */
 };
 

@@ -11,7 +11,8 @@ RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(OBJ_DIR)/%.o)
 # Our sources fall under CFLAGS_agent (owned by agent/build.mk), so extra
 # flags are target-specific. Paths are bounded by PATH_MAX-sized buffers;
 # gcc's truncation warnings on composed paths are noise here.
-$(RUNTIME_OBJS) $(OBJ_DIR)/agent/runtime/main.o $(OBJ_DIR)/tests/unit/runtime_test.o: \
+$(RUNTIME_OBJS) $(OBJ_DIR)/agent/runtime/main.o $(OBJ_DIR)/agent/runtime/shim/main.o \
+	$(OBJ_DIR)/tests/unit/runtime_test.o: \
 	CFLAGS += $(shell pkg-config --cflags $(RUNTIME_PKGS)) -Wno-format-truncation
 
 $(RUNTIME_LIB): $(RUNTIME_OBJS)
@@ -24,7 +25,12 @@ $(BIN_DIR)/gannet-runtime: $(OBJ_DIR)/agent/runtime/main.o $(RUNTIME_LIB) $(COMM
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(RUNTIME_LIBS)
 
-BINS += $(BIN_DIR)/gannet-runtime
+$(BIN_DIR)/gannet-shim: $(OBJ_DIR)/agent/runtime/shim/main.o $(RUNTIME_LIB) $(COMMON_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(RUNTIME_LIBS)
+
+BINS += $(BIN_DIR)/gannet-runtime $(BIN_DIR)/gannet-shim
 
 RUNTIME_TEST := $(BUILD)/tests/unit/runtime_test
 TEST_BINS += $(RUNTIME_TEST)
@@ -34,4 +40,4 @@ $(RUNTIME_TEST): $(OBJ_DIR)/tests/unit/runtime_test.o $(RUNTIME_LIB) $(COMMON_LI
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(RUNTIME_LIBS)
 
 .PHONY: runtime
-runtime: $(RUNTIME_LIB) $(BIN_DIR)/gannet-runtime $(RUNTIME_TEST)
+runtime: $(RUNTIME_LIB) $(BIN_DIR)/gannet-runtime $(BIN_DIR)/gannet-shim $(RUNTIME_TEST)
