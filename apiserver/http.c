@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 
 #include "apiserver/patch.h"
+#include "apiserver/protobuf.h"
 #include "apiserver/selectors.h"
 #include "common/yamljson.h"
 
@@ -233,12 +234,27 @@ static json_t *parse_body(struct call *c, enum MHD_Result *sent, bool want_objec
 		*sent = send_status(c, 400, "BadRequest", NULL, NULL, "request body is empty");
 		return NULL;
 	}
-	if (ct && (strstr(ct, "protobuf") || strstr(ct, "cbor"))) {
+	if (ct && strstr(ct, "cbor")) {
 		*sent = send_status(c, 415, "UnsupportedMediaType", NULL, NULL,
-				    "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
+				    "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf");
 		return NULL;
 	}
-	if (ct && strstr(ct, "yaml")) {
+	if (ct && strstr(ct, "protobuf")) {
+		/* kubectl's typed clients (create namespace/configmap/...)
+		 * send protobuf; decode the kinds we have schemas for. */
+		struct gerr e = { 0 };
+		int r = pb_k8s_decode((const unsigned char *)c->rq->body, c->rq->len, &v, &e);
+
+		if (r == -ENOTSUP) {
+			*sent = send_status(c, 415, "UnsupportedMediaType", NULL, NULL, "%s", e.msg);
+			return NULL;
+		}
+		if (r) {
+			*sent = send_status(c, 400, "BadRequest", NULL, NULL,
+					    "error decoding protobuf: %s", e.msg);
+			return NULL;
+		}
+	} else if (ct && strstr(ct, "yaml")) {
 		struct gerr e = { 0 };
 		struct yj_limits lim = { .max_depth = MAX_DEPTH, .max_nodes = 200000 };
 

@@ -26,6 +26,7 @@ for t in test-yamljson test-apiserver-units; do
 done
 
 TOKENS=$(mktemp /tmp/gannet-50-tokens.XXXXXX)
+chmod 600 "$TOKENS"
 printf 'tok-alice-123456,alice,uid-alice,dev\n' >"$TOKENS"
 cleanup_all() { apiserver_cleanup; rm -f "$TOKENS"; }
 APISERVER_NO_TRAP=1

@@ -51,7 +51,20 @@ expect "invalid UTF-8" 400 "$(acurl_code -X POST -H "$J" --data-binary @"$TMP/ba
 printf '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a\\u0000b"}}' >"$TMP/nul"
 expect4xx "NUL in name" "$(acurl_code -X POST -H "$J" --data-binary @"$TMP/nul" $C)"
 expect "multi-doc YAML to one object" 400 "$(acurl_code -X POST -H "$Y" --data-binary $'kind: Pod\n---\nkind: Pod\n' $P)"
-expect "protobuf body 415" 415 "$(acurl_code -X POST -H 'Content-Type: application/vnd.kubernetes.protobuf' --data-binary $'k8s\x00\x0a' $P)"
+PB='Content-Type: application/vnd.kubernetes.protobuf'
+printf 'k8s\0\x0a' >"$TMP/pb1"
+expect "truncated protobuf 400" 400 "$(acurl_code -X POST -H "$PB" --data-binary @"$TMP/pb1" $P)"
+printf 'nope' >"$TMP/pb2"
+expect "protobuf without magic 400" 400 "$(acurl_code -X POST -H "$PB" --data-binary @"$TMP/pb2" $P)"
+# envelope {typeMeta{apiVersion v1, kind Widget}, raw ""}
+printf 'k8s\0\x0a\x0c\x0a\x02v1\x12\x06Widget\x12\x00' >"$TMP/pb3"
+expect "protobuf of unknown kind 415" 415 "$(acurl_code -X POST -H "$PB" --data-binary @"$TMP/pb3" $P)"
+# ConfigMap whose raw has a length running past the end
+printf 'k8s\0\x0a\x0f\x0a\x02v1\x12\x09ConfigMap\x12\x04\x0a\x7f\x0a\x01' >"$TMP/pb4"
+expect "protobuf bad length 400" 400 "$(acurl_code -X POST -H "$PB" --data-binary @"$TMP/pb4" $C)"
+{ printf 'k8s\0'; head -c 5000 /dev/urandom; } >"$TMP/pb5"
+expect4xx "protobuf random bytes" "$(acurl_code -X POST -H "$PB" --data-binary @"$TMP/pb5" $C)"
+expect "CBOR body 415" 415 "$(acurl_code -X POST -H 'Content-Type: application/cbor' --data-binary 'x' $P)"
 
 # ---- size limits ----------------------------------------------------------------------------
 head -c $((4*1024*1024)) /dev/zero | tr '\0' 'a' | sed 's/^/{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"},"data":{"k":"/; s/$/"}}/' >"$TMP/big.json"

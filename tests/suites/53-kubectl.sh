@@ -3,7 +3,8 @@
 # kubectl against a live gannet-apiserver with the generated admin
 # kubeconfig: get (tables), create -f, apply -f (create + update), get -w,
 # scale, patch (merge, json, strategic), label, delete, describe, api-resources,
-# strict server-side validation, RBAC with a token user (auth can-i).
+# create <generator> (protobuf bodies), strict server-side validation, RBAC
+# with a token user.
 set -u
 cd "$(dirname "$0")/../.."
 export GANNET_ROOT=$PWD BUILD=${BUILD:-build}
@@ -18,6 +19,7 @@ contains() { if [[ "$3" == *"$2"* ]]; then ok "$1"; else fail "$1: '$2' not in: 
 
 TMP=$(mktemp -d /tmp/gannet-53.XXXXXX)
 printf 'tok-bob-abcdef,bob,uid-bob,\n' >"$TMP/tokens"
+chmod 600 "$TMP/tokens"
 cleanup_all() { apiserver_cleanup; rm -rf "$TMP"; }
 APISERVER_NO_TRAP=1
 trap cleanup_all EXIT
@@ -146,24 +148,44 @@ KUBECONFIG="$BOBCFG" kubectl config set-credentials bob --token=tok-bob-abcdef >
 KUBECONFIG="$BOBCFG" kubectl config set-context --current --user=bob >/dev/null
 out=$(KUBECONFIG="$BOBCFG" $K get pods 2>&1)
 contains "token user forbidden" "Forbidden" "$out"
-$K create rolebinding bob-view --clusterrole=view --user=bob >/dev/null 2>&1 ||
-	$K apply -f - >/dev/null 2>&1 <<'EOF'
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: bob-view}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
-subjects: [{kind: User, name: bob, apiGroup: rbac.authorization.k8s.io}]
-EOF
+$K create rolebinding bob-view --clusterrole=view --user=bob >/dev/null 2>&1
 sleep 0.5
 out=$(KUBECONFIG="$BOBCFG" $K get cm 2>&1)
 contains "token user granted view" "web-config" "$out"
+
+# generators (kubectl's typed clients send protobuf): each stored object
+# must carry every non-empty field of the client's own dry-run rendering
+cmp_generated() { # KIND NAME kubectl-create-args...
+	local kind=$1 name=$2 want got diff; shift 2
+	out=$($K "$@" 2>&1)
+	contains "kubectl $*" "created" "$out"
+	want=$($K "$@" --dry-run=client -o json 2>/dev/null)
+	got=$($K get "$kind" "$name" -o json 2>/dev/null)
+	diff=$(jq -c --argjson got "${got:-null}" '
+		[paths(scalars) as $p | select(getpath($p) != "" and getpath($p) != null and ($p[0] != "status")) |
+		 select(($p | tostring | test("creationTimestamp")) | not) |
+		 {p: $p, want: getpath($p), got: ($got | getpath($p))} | select(.want != .got)]' <<<"$want")
+	expect "kubectl $* stored as sent" "[]" "$diff"
+}
+cmp_generated ns gen-ns create namespace gen-ns
+cmp_generated cm gen-cm create configmap gen-cm --from-literal=a=b --from-literal=c=d
+cmp_generated secret gen-secret create secret generic gen-secret --from-literal=pw=hunter2
+cmp_generated sa gen-sa create serviceaccount gen-sa
+cmp_generated deploy gen-deploy create deployment gen-deploy --image=nginx:1.25 --replicas=3 --port=80
+cmp_generated deploy gen-zero create deployment gen-zero --image=busybox --replicas=0
+cmp_generated svc gen-svc create service clusterip gen-svc --tcp=80:8080
+cmp_generated role gen-role create role gen-role --verb=get,list --resource=pods
+cmp_generated clusterrole gen-crole create clusterrole gen-crole --verb=get --resource=nodes
+cmp_generated rolebinding gen-rb create rolebinding gen-rb --role=gen-role --user=bob
+cmp_generated clusterrolebinding gen-crb create clusterrolebinding gen-crb --clusterrole=gen-crole --group=devs
+expect "secret value round trip" hunter2 "$($K get secret gen-secret -o jsonpath='{.data.pw}' | base64 -d)"
 
 # delete
 out=$($K delete -f "$TMP/app.yaml" 2>&1)
 contains "delete -f" 'deployment.apps "web" deleted' "$out"
 contains "get after delete" "NotFound" "$($K get deploy web 2>&1)"
 $K delete secret s1 >/dev/null 2>&1
-contains "no resources" "No resources found" "$($K get deploy 2>&1)"
+contains "no resources" "No resources found" "$($K get deploy -l app=web 2>&1)"
 
 if [ $fails -gt 0 ]; then echo "$fails check(s) failed"; tail -n 20 "$APISERVER_LOG"; exit 1; fi
 echo "kubectl checks passed"
