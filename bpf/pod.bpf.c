@@ -40,6 +40,68 @@ static __always_inline int fwd_local(struct __sk_buff *skb, struct ethhdr *eth,
 	return bpf_redirect_peer(ep->ifindex, 0);
 }
 
+/* ICMP "fragmentation needed" sent back into the pod for a DF frame that
+ * cannot fit the underlay once encapsulated (a pod MTU above underlay - 50):
+ * the pod's stack learns the path MTU instead of blackholing. The frame is
+ * cut down and rewritten in place into the ICMP error (RFC 792: original IP
+ * header + 8 bytes) and delivered back through the pod's own veth. */
+struct icmp_frag_body {
+	__u8 type;
+	__u8 code;
+	__u16 check;
+	__u16 unused;
+	__be16 mtu;
+	__u8 orig[28];          /* original IPv4 header (no options) + 8 bytes */
+};
+
+struct icmp_frag_frame {
+	struct ethhdr eth;
+	struct iphdr ip;
+	struct icmp_frag_body icmp;
+} __attribute__((packed));
+
+static __always_inline int reply_frag_needed(struct __sk_buff *skb, struct ethhdr *eth,
+					     struct iphdr *ip, const struct cursor *c)
+{
+	struct icmp_frag_frame f = {};
+	struct icmp_frag_body body = {};
+	struct iphdr rip = {};
+	const __u16 *w = (const __u16 *)&body;
+	__u32 sum = 0;
+
+	if (!(ip->frag_off & bpf_htons(0x4000)) || ip->ihl != 5 ||
+	    (void *)ip + sizeof(body.orig) > c->end)
+		return TC_ACT_SHOT;
+	__builtin_memcpy(body.orig, ip, sizeof(body.orig));
+	body.type = 3;                       /* destination unreachable */
+	body.code = 4;                       /* fragmentation needed */
+	body.mtu = bpf_htons(cfg_underlay_mtu - GNT_VXLAN_OVERHEAD);
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(body) / 2); i++)
+		sum += w[i];
+	body.check = csum_fold32(sum);
+
+	rip.version = 4;
+	rip.ihl = 5;
+	rip.tot_len = bpf_htons(sizeof(rip) + sizeof(body));
+	rip.ttl = 64;
+	rip.protocol = IPPROTO_ICMP;
+	rip.saddr = cfg_node_ip;
+	rip.daddr = ip->saddr;
+	rip.check = csum_ipv4_hdr(&rip);
+
+	__builtin_memcpy(f.eth.h_dest, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(f.eth.h_source, eth->h_dest, ETH_ALEN);
+	f.eth.h_proto = bpf_htons(ETH_P_IP);
+	__builtin_memcpy(&f.ip, &rip, sizeof(rip));
+	__builtin_memcpy(&f.icmp, &body, sizeof(body));
+
+	if (bpf_skb_change_tail(skb, sizeof(f), 0) ||
+	    bpf_skb_store_bytes(skb, 0, &f, sizeof(f), 0))
+		return TC_ACT_SHOT;
+	return bpf_redirect_peer(skb->ifindex, 0);
+}
+
 static __always_inline int fwd_encap(struct __sk_buff *skb, struct ethhdr *eth,
 				     struct iphdr *ip, const struct cursor *l4,
 				     __u32 remote_ip, __u32 identity, int *code)
@@ -61,12 +123,13 @@ static __always_inline int fwd_encap(struct __sk_buff *skb, struct ethhdr *eth,
 	__u32 inner_len;
 
 	/* A non-GSO frame that cannot fit the underlay once encapsulated
-	 * would be dropped by the device (outer DF); count it here instead.
-	 * GSO frames are segmented to gso_size, which the pod MTU bounds. */
+	 * would be dropped by the device (outer DF): count it and tell the
+	 * sender. GSO frames are segmented to gso_size, bounded by the pod
+	 * MTU. */
 	if (cfg_underlay_mtu && !skb->gso_size &&
 	    skb->len - ETH_HLEN + GNT_VXLAN_OVERHEAD > cfg_underlay_mtu) {
 		*code = GNT_DROP_FRAG_NEEDED;
-		return TC_ACT_SHOT;
+		return reply_frag_needed(skb, eth, ip, l4);
 	}
 	__builtin_memcpy(&h.inner_eth, eth, sizeof(h.inner_eth));
 	/* before adjust_room: it invalidates packet pointers */

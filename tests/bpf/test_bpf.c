@@ -464,6 +464,33 @@ static void test_pod_drops(void)
 
 	pod_udp(&in, "10.244.1.2", "10.244.2.5", 64, 1500 - 20 - 8 - 49); /* 1 byte too big */
 	expect(&n1, PROG_POD(&n1), &in, TC_ACT_SHOT, GNT_DROP_FRAG_NEEDED, &r);
+	/* same with DF: ICMP fragmentation-needed back into the pod */
+	{
+		struct iphdr *oip, *rip;
+		const uint8_t *icmp;
+
+		ip = (struct iphdr *)(in.buf + ETH_HLEN);
+		ip->frag_off = htons(0x4000);
+		ip->check = 0;
+		ip->check = pkt_csum(ip, 20);
+		oip = ip;
+		expect(&n1, PROG_POD(&n1), &in, TC_ACT_REDIRECT, GNT_DROP_FRAG_NEEDED, &r);
+		CHECK_EQ(r.len, ETH_HLEN + 20 + 8 + 28);
+		CHECK(!memcmp(eth_at(r.out)->h_dest, MAC_A, 6));       /* back to the pod */
+		CHECK(!memcmp(eth_at(r.out)->h_source, MAC_HA, 6));
+		rip = (struct iphdr *)(r.out + ETH_HLEN);
+		CHECK_EQ(rip->protocol, IPPROTO_ICMP);
+		CHECK_EQ(rip->daddr, ip4("10.244.1.2"));
+		CHECK_EQ(rip->saddr, ip4("192.168.77.1"));
+		CHECK_EQ(ntohs(rip->tot_len), 56);
+		CHECK_EQ(pkt_csum(rip, 20), 0);
+		icmp = r.out + ETH_HLEN + 20;
+		CHECK_EQ(icmp[0], 3);                                    /* dest unreachable */
+		CHECK_EQ(icmp[1], 4);                                    /* frag needed */
+		CHECK_EQ(icmp[6] << 8 | icmp[7], 1450);                  /* next-hop MTU */
+		CHECK_EQ(pkt_csum(icmp, 36), 0);
+		CHECK(!memcmp(icmp + 8, oip, 28));                       /* original header + 8 */
+	}
 	pod_udp(&in, "10.244.1.2", "10.244.2.5", 64, 1500 - 20 - 8 - 50); /* just fits */
 	expect(&n1, PROG_POD(&n1), &in, TC_ACT_REDIRECT, GNT_FWD_ENCAP, &r);
 	CHECK_EQ(r.len - ETH_HLEN, 1500);

@@ -33,6 +33,7 @@ SFX=gb$$ PINROOT=/sys/fs/bpf/gannet-test-$$
 trap topo_cleanup EXIT
 
 pings() { NSX "$1" ping -c 2 -i 0.2 -W 1 "$2" >/dev/null; }
+pings_q() { local ns=$1; shift; NSX "$ns" ping -c 1 -W 1 "$@" >/dev/null; }
 nfilters() { NSX "$1" tc filter show dev "$2" ingress | grep -c "handle 0x6a7"; }
 
 for mode in tc xdp; do
@@ -58,6 +59,15 @@ for mode in tc xdp; do
 	fi
 	check "$mode: no drop for pod IPv4" [ "$(stat_get 1 drop spoofed-source)" = 0 ]
 	if [ $mode = tc ]; then
+		# pod MTU too big for the tunnel: ICMP frag-needed teaches it 1450
+		NSX $SFX-n1 ip link set gnt1b mtu 1500
+		NSX $SFX-p1b ip link set eth0 mtu 1500
+		NSX $SFX-p1b ping -M do -s 1472 -c 1 -W 1 10.244.2.2 >/dev/null 2>&1
+		check "tc: PMTU learned from our ICMP" \
+			bash -c "nsenter --net=/run/netns/$SFX-p1b ip route get 10.244.2.2 | grep -q 'mtu 1450'"
+		check "tc: 1450-byte DF ping passes after" pings_q \
+			$SFX-p1b -M do -s 1422 10.244.2.2
+		check "tc: too-big counted" [ "$(stat_get 1 drop too-big-for-underlay)" -ge 1 ]
 		# upgrade path: a pinned map with another layout is replaced, not fatal
 		mkdir -p $PINROOT/upg
 		bpftool map create $PINROOT/upg/gnt_stats type array key 4 value 8 entries 1 name gnt_stats
