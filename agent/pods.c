@@ -391,6 +391,10 @@ int pods_check(struct agent *a, const json_t *req, int netns_fd, struct cni_err 
 		cni_set_err(e, GANNET_ERR_CHECK, NULL, "container interface %s changed MAC", ifname);
 		goto out;
 	}
+	if (link_addr_has(ifname, netns_fd, k.found.ip, &err) != 1) {
+		cni_set_err(e, GANNET_ERR_CHECK, err.msg, "%s lacks its address %s", ifname, addr);
+		goto out;
+	}
 	f.ip = k.found.ip;
 	pthread_mutex_lock(&a->dp_lock);
 	dp_endpoint_foreach(a->dp, find_ep_cb, &f);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netlink/cache.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -338,6 +339,50 @@ int link_addr_add(const char *ifname, int netns_fd, uint32_t ip, uint8_t prefix_
 	struct l3_args a = { .ifname = ifname, .ip = ip, .prefix = prefix_len };
 
 	return in_netns(netns_fd, addr_fn, &a, err);
+}
+
+struct addr_has_args {
+	const char *ifname;
+	uint32_t ip;
+	int ifindex;
+	int found;
+};
+
+static void addr_has_cb(struct nl_object *obj, void *arg)
+{
+	struct addr_has_args *a = arg;
+	struct rtnl_addr *addr = (struct rtnl_addr *)obj;
+	struct nl_addr *local = rtnl_addr_get_local(addr);
+
+	if (rtnl_addr_get_ifindex(addr) == a->ifindex && local &&
+	    nl_addr_get_family(local) == AF_INET &&
+	    !memcmp(nl_addr_get_binary_addr(local), &a->ip, 4))
+		a->found = 1;
+}
+
+static int addr_has_fn(struct nl_sock *sk, void *p, struct gerr *err)
+{
+	struct addr_has_args *a = p;
+	struct nl_cache *cache;
+	int ret;
+
+	a->ifindex = link_ifindex(a->ifname, -1, err);
+	if (a->ifindex < 0)
+		return a->ifindex;
+	ret = rtnl_addr_alloc_cache(sk, &cache);
+	if (ret < 0)
+		return gerr_set(err, nlerr(ret), "address dump: %s", nl_geterror(ret));
+	nl_cache_foreach(cache, addr_has_cb, a);
+	nl_cache_free(cache);
+	return 0;
+}
+
+int link_addr_has(const char *ifname, int netns_fd, uint32_t ip, struct gerr *err)
+{
+	struct addr_has_args a = { .ifname = ifname, .ip = ip };
+	int ret = in_netns(netns_fd, addr_has_fn, &a, err);
+
+	return ret ? ret : a.found;
 }
 
 static int route_fn(struct nl_sock *sk, void *p, struct gerr *err)

@@ -23,6 +23,8 @@ int link_mtu(const char *ifname, int netns_fd, struct gerr *err);
 int link_set_up(const char *ifname, int netns_fd, struct gerr *err);
 int link_addr_add(const char *ifname, int netns_fd, uint32_t ip, uint8_t prefix_len,
 		  struct gerr *err);
+/* 1 if ifname carries ip (any prefix), 0 if not, or -errno. */
+int link_addr_has(const char *ifname, int netns_fd, uint32_t ip, struct gerr *err);
 /* Route dst/prefix via gw (0 = on-link) dev ifname. */
 int link_route_add(const char *ifname, int netns_fd, uint32_t dst, uint8_t prefix_len,
 		   uint32_t gw, struct gerr *err);

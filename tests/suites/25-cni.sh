@@ -179,6 +179,12 @@ out=$(cni CHECK cid-a "$P-a" eth0 1.0.0 "\"prevResult\":$prev") && ok "CHECK" ||
 bad=$(jq -c '.ips[0].address = "10.244.1.250/32"' <<<"$prev")
 out=$(cni CHECK cid-a "$P-a" eth0 1.0.0 "\"prevResult\":$bad"); rc=$?
 [ $rc != 0 ] && [ -n "$(code_of "$out")" ] && ok "CHECK detects a wrong prevResult" || fail "CHECK wrong prevResult: rc=$rc $out"
+ip -n "$P-a" addr del "$ipa/32" dev eth0
+out=$(cni CHECK cid-a "$P-a" eth0 1.0.0 "\"prevResult\":$prev"); expect_code 101 $? "$out" "CHECK with the pod address removed"
+ip -n "$P-a" addr add "$ipa/32" dev eth0
+# removing the last address flushed the pod's routes and neighbours too
+ip -n "$P-a" neigh replace 169.254.1.1 lladdr "$hostmac" dev eth0 nud permanent
+ip -n "$P-a" route add default via 169.254.1.1 dev eth0 onlink
 
 # ---- ADD on an existing attachment / interface fails and changes nothing
 V=$(veths); A=$(allocs)
