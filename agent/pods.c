@@ -352,7 +352,7 @@ int pods_check(struct agent *a, const json_t *req, int netns_fd, struct cni_err 
 	struct find_ep f = { 0 };
 	struct gerr err = { 0 };
 	char host[16], ipb[INET_ADDRSTRLEN], addr[32];
-	uint8_t mac[6];
+	uint8_t mac[6], host_mac[6];
 	int hidx, ret = -1;
 	size_t i;
 	bool listed = !prev;
@@ -393,6 +393,24 @@ int pods_check(struct agent *a, const json_t *req, int netns_fd, struct cni_err 
 	}
 	if (link_addr_has(ifname, netns_fd, k.found.ip, &err) != 1) {
 		cni_set_err(e, GANNET_ERR_CHECK, err.msg, "%s lacks its address %s", ifname, addr);
+		goto out;
+	}
+	if (link_get_mac(host, -1, host_mac, &err) ||
+	    link_neigh_has_permanent(ifname, netns_fd, gateway_ip(), host_mac, &err) != 1) {
+		cni_set_err(e, GANNET_ERR_CHECK, err.msg, "%s: gateway neighbour "
+			    GANNET_GATEWAY " missing or wrong", ifname);
+		goto out;
+	}
+	if (link_route_has(ifname, netns_fd, 0, 0, gateway_ip(), &err) != 1) {
+		cni_set_err(e, GANNET_ERR_CHECK, err.msg, "%s: default route via "
+			    GANNET_GATEWAY " missing", ifname);
+		goto out;
+	}
+	if (link_route_has(host, -1, k.found.ip, 32, 0, &err) != 1 ||
+	    (k.found.has_mac &&
+	     link_neigh_has_permanent(host, -1, k.found.ip, k.found.mac, &err) != 1)) {
+		cni_set_err(e, GANNET_ERR_CHECK, err.msg, "node route/neighbour for %s on %s missing",
+			    addr, host);
 		goto out;
 	}
 	f.ip = k.found.ip;

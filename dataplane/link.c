@@ -499,3 +499,108 @@ int link_neigh_add_permanent(const char *ifname, int netns_fd, uint32_t ip,
 
 	return in_netns(netns_fd, neigh_fn, &a, err);
 }
+
+/* ---- lookups (CHECK) --------------------------------------------------------- */
+
+struct has_args {
+	const char *ifname;
+	int ifindex;
+	uint32_t ip, gw;
+	uint8_t prefix;
+	const uint8_t *mac;
+	int found;
+};
+
+static bool addr_is(struct nl_addr *a, uint32_t ip, int prefix)
+{
+	if (!a)
+		return ip == 0 && prefix <= 0;
+	if (prefix >= 0 && (int)nl_addr_get_prefixlen(a) != prefix)
+		return false;
+	if (nl_addr_get_len(a) == 0)
+		return ip == 0;
+	return nl_addr_get_len(a) == 4 && !memcmp(nl_addr_get_binary_addr(a), &ip, 4);
+}
+
+static void route_has_cb(struct nl_object *obj, void *arg)
+{
+	struct rtnl_route *r = (struct rtnl_route *)obj;
+	struct has_args *a = arg;
+	struct rtnl_nexthop *nh;
+
+	if (rtnl_route_get_family(r) != AF_INET || rtnl_route_get_table(r) != RT_TABLE_MAIN ||
+	    !addr_is(rtnl_route_get_dst(r), a->ip, a->prefix) || rtnl_route_get_nnexthops(r) < 1)
+		return;
+	nh = rtnl_route_nexthop_n(r, 0);
+	if (rtnl_route_nh_get_ifindex(nh) != a->ifindex)
+		return;
+	if (a->gw && !addr_is(rtnl_route_nh_get_gateway(nh), a->gw, -1))
+		return;
+	a->found = 1;
+}
+
+static int route_has_fn(struct nl_sock *sk, void *p, struct gerr *err)
+{
+	struct has_args *a = p;
+	struct nl_cache *cache;
+	int ret;
+
+	a->ifindex = link_ifindex(a->ifname, -1, err);
+	if (a->ifindex < 0)
+		return a->ifindex;
+	ret = rtnl_route_alloc_cache(sk, AF_INET, 0, &cache);
+	if (ret < 0)
+		return gerr_set(err, nlerr(ret), "route dump: %s", nl_geterror(ret));
+	nl_cache_foreach(cache, route_has_cb, a);
+	nl_cache_free(cache);
+	return 0;
+}
+
+int link_route_has(const char *ifname, int netns_fd, uint32_t dst, uint8_t prefix_len,
+		   uint32_t gw, struct gerr *err)
+{
+	struct has_args a = { .ifname = ifname, .ip = dst, .prefix = prefix_len, .gw = gw };
+	int ret = in_netns(netns_fd, route_has_fn, &a, err);
+
+	return ret ? ret : a.found;
+}
+
+static void neigh_has_cb(struct nl_object *obj, void *arg)
+{
+	struct rtnl_neigh *n = (struct rtnl_neigh *)obj;
+	struct has_args *a = arg;
+	struct nl_addr *ll = rtnl_neigh_get_lladdr(n);
+
+	if (rtnl_neigh_get_ifindex(n) != a->ifindex || rtnl_neigh_get_family(n) != AF_INET ||
+	    !addr_is(rtnl_neigh_get_dst(n), a->ip, -1) ||
+	    !(rtnl_neigh_get_state(n) & NUD_PERMANENT) || !ll || nl_addr_get_len(ll) != 6 ||
+	    memcmp(nl_addr_get_binary_addr(ll), a->mac, 6))
+		return;
+	a->found = 1;
+}
+
+static int neigh_has_fn(struct nl_sock *sk, void *p, struct gerr *err)
+{
+	struct has_args *a = p;
+	struct nl_cache *cache;
+	int ret;
+
+	a->ifindex = link_ifindex(a->ifname, -1, err);
+	if (a->ifindex < 0)
+		return a->ifindex;
+	ret = rtnl_neigh_alloc_cache(sk, &cache);
+	if (ret < 0)
+		return gerr_set(err, nlerr(ret), "neighbour dump: %s", nl_geterror(ret));
+	nl_cache_foreach(cache, neigh_has_cb, a);
+	nl_cache_free(cache);
+	return 0;
+}
+
+int link_neigh_has_permanent(const char *ifname, int netns_fd, uint32_t ip,
+			     const uint8_t mac[6], struct gerr *err)
+{
+	struct has_args a = { .ifname = ifname, .ip = ip, .mac = mac };
+	int ret = in_netns(netns_fd, neigh_has_fn, &a, err);
+
+	return ret ? ret : a.found;
+}

@@ -30,6 +30,13 @@ int link_route_add(const char *ifname, int netns_fd, uint32_t dst, uint8_t prefi
 		   uint32_t gw, struct gerr *err);
 int link_route_del(const char *ifname, int netns_fd, uint32_t dst, uint8_t prefix_len,
 		   struct gerr *err);
+/* 1 if the main table has dst/prefix via gw (0 = any) dev ifname, 0 if
+ * not, or -errno. */
+int link_route_has(const char *ifname, int netns_fd, uint32_t dst, uint8_t prefix_len,
+		   uint32_t gw, struct gerr *err);
+/* 1 if ifname has a permanent neighbour ip -> mac, 0 if not, or -errno. */
+int link_neigh_has_permanent(const char *ifname, int netns_fd, uint32_t ip,
+			     const uint8_t mac[6], struct gerr *err);
 int link_neigh_add_permanent(const char *ifname, int netns_fd, uint32_t ip,
 			     const uint8_t mac[6], struct gerr *err);
 

@@ -805,6 +805,14 @@ int rt_status(struct rt *r, const char *id, struct rt_status *st, struct gerr *e
 		 json_string_value(json_object_get(meta, "name")) ?: "");
 	snprintf(st->log_path, sizeof(st->log_path), "%s",
 		 json_string_value(json_object_get(meta, "logPath")) ?: "");
+	snprintf(st->image, sizeof(st->image), "%s",
+		 json_string_value(json_object_get(meta, "image")) ?: "");
+	snprintf(st->pod_uid, sizeof(st->pod_uid), "%s",
+		 json_string_value(json_object_get(meta, "podUID")) ?: "");
+	snprintf(st->pod_namespace, sizeof(st->pod_namespace), "%s",
+		 json_string_value(json_object_get(meta, "podNamespace")) ?: "");
+	snprintf(st->pod_name, sizeof(st->pod_name), "%s",
+		 json_string_value(json_object_get(meta, "podName")) ?: "");
 	rtu_parse_time(json_string_value(json_object_get(meta, "createdAt")), &st->created);
 	json_decref(meta);
 	cpath(r, id, "started", p, sizeof(p));

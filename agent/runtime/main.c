@@ -50,7 +50,7 @@ static int parse_run(int argc, char **argv, struct run_args *a, struct gerr *e)
 		{ "memory", 1, 0, 'm' }, { "cpu", 1, 0, 'c' }, { "cpu-request", 1, 0, 'q' },
 		{ "pids", 1, 0, 'p' }, { "env", 1, 0, 'e' }, { "mount", 1, 0, 'v' },
 		{ "workdir", 1, 0, 'w' }, { "log", 1, 0, 'l' }, { "no-start", 0, 0, 'S' },
-		{ "stdin", 0, 0, 's' }, { "hostname", 1, 0, 'H' }, { "entrypoint-args", 0, 0, 'a' },
+		{ "stdin", 0, 0, 's' }, { "pod", 1, 0, 'o' }, { "hostname", 1, 0, 'H' }, { "entrypoint-args", 0, 0, 'a' },
 		{ 0, 0, 0, 0 },
 	};
 	size_t nenv = 0, nm = 0;
@@ -114,6 +114,17 @@ static int parse_run(int argc, char **argv, struct run_args *a, struct gerr *e)
 		case 'l': a->spec.log_path = optarg; break;
 		case 'S': a->no_start = true; break;
 		case 's': a->spec.stdin_open = true; break;
+		case 'o': {
+			/* NAMESPACE/NAME/UID */
+			char *s1 = strchr(optarg, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+			if (!s2)
+				return gerr_set(e, -EINVAL, "--pod wants NAMESPACE/NAME/UID");
+			*s1 = *s2 = '\0';
+			a->spec.pod_namespace = optarg;
+			a->spec.pod_name = s1 + 1;
+			a->spec.pod_uid = s2 + 1;
+			break;
+		}
 		case 'a': args_only = true; break;
 		default:
 			return gerr_set(e, -EINVAL, "bad option");
@@ -208,6 +219,10 @@ static void print_status(const struct rt_status *st)
 		"pid", (int)st->pid, "exitCode", st->exit_code, "signal", st->signal,
 		"oomKilled", st->oom_killed, "reason", st->reason, "createdAt", c,
 		"startedAt", s, "finishedAt", f, "logPath", st->log_path);
+	json_object_set_new(j, "image", json_string(st->image));
+	json_object_set_new(j, "podUID", json_string(st->pod_uid));
+	json_object_set_new(j, "podNamespace", json_string(st->pod_namespace));
+	json_object_set_new(j, "podName", json_string(st->pod_name));
 	json_dumpf(j, stdout, JSON_COMPACT);
 	printf("\n");
 	json_decref(j);
@@ -468,7 +483,7 @@ static int cmd_volume(struct rt *r, int argc, char **argv, struct gerr *e)
 static const struct cmd cmds[] = {
 	{ "volume", cmd_volume, "volume empty-dir POD_DIR NAME [--memory] | files POD_DIR KIND NAME [--mode M] K=V... | host-path PATH [TYPE] | cleanup POD_DIR" },
 	{ "image", cmd_image, "image list|import REF TARBALL|import-oci LAYOUT [REF]|rm REF|inspect REF" },
-	{ "run", cmd_run, "run [--id ID] [--name N] [--netns PATH] [--user UID] [--group GID] [--read-only] [--no-new-privs] [--non-root] [--privileged] [--cap-add C] [--cap-drop C] [--memory Q] [--cpu Q] [--cpu-request Q] [--pids N] [--env K=V] [--mount SRC:DST[:ro]] [--workdir D] [--log PATH] [--stdin] [--no-start] [--entrypoint-args] IMAGE [-- CMD...]" },
+	{ "run", cmd_run, "run [--id ID] [--name N] [--netns PATH] [--user UID] [--group GID] [--read-only] [--no-new-privs] [--non-root] [--privileged] [--cap-add C] [--cap-drop C] [--memory Q] [--cpu Q] [--cpu-request Q] [--pids N] [--env K=V] [--mount SRC:DST[:ro]] [--workdir D] [--log PATH] [--stdin] [--pod NS/NAME/UID] [--no-start] [--entrypoint-args] IMAGE [-- CMD...]" },
 	{ "config", cmd_config, "config [run options] IMAGE [-- CMD...]" },
 	{ "start", cmd_start, "start ID" },
 	{ "status", cmd_status, "status ID" },

@@ -192,6 +192,8 @@ struct rt_status {
 	struct timespec created, started, finished;
 	char reason[64];           /* Completed, Error, OOMKilled, ... */
 	char name[128];            /* spec name */
+	char image[256];           /* normalized image reference */
+	char pod_uid[64], pod_namespace[128], pod_name[256];  /* for adoption */
 	char log_path[4096];
 };
 

@@ -183,8 +183,14 @@ ip -n "$P-a" addr del "$ipa/32" dev eth0
 out=$(cni CHECK cid-a "$P-a" eth0 1.0.0 "\"prevResult\":$prev"); expect_code 101 $? "$out" "CHECK with the pod address removed"
 ip -n "$P-a" addr add "$ipa/32" dev eth0
 # removing the last address flushed the pod's routes and neighbours too
+out=$(cni CHECK cid-a "$P-a" eth0 1.0.0 "\"prevResult\":$prev"); expect_code 101 $? "$out" "CHECK with the gateway neighbour gone"
 ip -n "$P-a" neigh replace 169.254.1.1 lladdr "$hostmac" dev eth0 nud permanent
+out=$(cni CHECK cid-a "$P-a" eth0 1.0.0 "\"prevResult\":$prev"); expect_code 101 $? "$out" "CHECK with the default route gone"
 ip -n "$P-a" route add default via 169.254.1.1 dev eth0 onlink
+ip -n "$NODE" route del "$ipa/32" dev "$host"
+out=$(cni CHECK cid-a "$P-a" eth0 1.0.0 "\"prevResult\":$prev"); expect_code 101 $? "$out" "CHECK with the node route gone"
+ip -n "$NODE" route add "$ipa/32" dev "$host"
+out=$(cni CHECK cid-a "$P-a" eth0 1.0.0 "\"prevResult\":$prev") && ok "CHECK passes again once repaired" || fail "CHECK after repair: $out"
 
 # ---- ADD on an existing attachment / interface fails and changes nothing
 V=$(veths); A=$(allocs)
