@@ -2,8 +2,13 @@
 /* Unit tests for gannet-cni's pure parts (agent/cni/cni.c, agent/proto.c):
  * environment validation per command, network config validation with the
  * spec's error codes, versions, error JSON and host veth naming. */
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "agent/cni/cni.h"
 #include "tests/unit/test.h"
@@ -241,4 +246,41 @@ static void t_request(void)
 	cni_netconf_free(&nc);
 }
 
-TEST_MAIN(T(t_env), T(t_netconf), T(t_versions), T(t_json_out), T(t_host_ifname), T(t_request))
+/* Framing: a message larger than one socket buffer, with an fd attached,
+ * arrives whole and with the fd. */
+static void t_proto_fd(void)
+{
+	enum { LEN = 300000 };
+	char *msg = malloc(LEN + 1), *got;
+	int sv[2], fd, rfd = -1, err = 0;
+	struct stat a, b;
+	pid_t pid;
+
+	memset(msg, 'x', LEN);
+	msg[LEN] = 0;
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	fd = open("/dev/null", O_RDONLY);
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		_exit(proto_send(sv[1], msg, LEN, fd) || shutdown(sv[1], SHUT_WR) ? 1 : 0);
+	}
+	close(sv[1]);
+	got = proto_recv(sv[0], &rfd, &err);
+	CHECK(got != NULL);
+	CHECK_EQ(got ? strlen(got) : 0, LEN);
+	CHECK(rfd >= 0);
+	if (rfd >= 0) {
+		fstat(fd, &a);
+		fstat(rfd, &b);
+		CHECK(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+		close(rfd);
+	}
+	waitpid(pid, NULL, 0);
+	close(sv[0]);
+	close(fd);
+	free(got);
+	free(msg);
+}
+
+TEST_MAIN(T(t_proto_fd), T(t_env), T(t_netconf), T(t_versions), T(t_json_out), T(t_host_ifname), T(t_request))
