@@ -1292,6 +1292,66 @@ static enum MHD_Result do_watch(struct call *c)
 	return sent;
 }
 
+/* ---- serviceaccounts/token (TokenRequest) ------------------------------------------ */
+
+static enum MHD_Result do_token(struct call *c)
+{
+	enum MHD_Result sent = MHD_YES;
+	json_t *sa = NULL, *req = NULL;
+	struct gerr e = { 0 };
+	json_int_t ttl = 3600;
+	char *tok;
+	char ts[64];
+	int ret;
+
+	ret = as_get(c->as, c->k, c->ns, c->name, &sa, NULL, &e);
+	if (ret)
+		return send_store_err(c, ret, &e);
+	json_decref(sa);
+	if (c->rq->len) {
+		req = parse_body(c, &sent, true);
+		if (!req)
+			return sent;
+	} else {
+		req = json_object();
+	}
+	const json_t *exp = sel_lookup_path(req, "spec.expirationSeconds");
+	if (exp) {
+		if (!json_is_integer(exp) || json_integer_value(exp) < 600 ||
+		    json_integer_value(exp) > 366 * 86400) {
+			json_decref(req);
+			return send_status(c, 422, "Invalid", c->name,
+					   json_pack("[{s:s,s:s,s:s}]", "reason", "FieldValueInvalid",
+						     "message", "may not specify a duration less than 10 minutes or more than a year",
+						     "field", "spec.expirationSeconds"),
+					   "TokenRequest \"%s\" is invalid: spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes or more than a year",
+					   c->name);
+		}
+		ttl = json_integer_value(exp);
+	}
+	tok = authn_sa_token_ttl(c->as->authn, c->ns, c->name, ttl);
+	if (!tok) {
+		json_decref(req);
+		return send_status(c, 500, "InternalError", NULL, NULL, "cannot mint a token");
+	}
+	time_t t = time(NULL) + (time_t)ttl;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_t *out = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:I}, s:{s:s, s:s}}",
+				"kind", "TokenRequest", "apiVersion", "authentication.k8s.io/v1",
+				"metadata", "name", c->name, "namespace", c->ns,
+				"spec", "expirationSeconds", ttl,
+				"status", "token", tok, "expirationTimestamp", ts);
+	json_t *aud = sel_lookup_path(req, "spec.audiences") ? json_deep_copy(sel_lookup_path(req, "spec.audiences")) : NULL;
+	if (aud)
+		json_object_set_new(json_object_get(out, "spec"), "audiences", aud);
+	free(tok);
+	json_decref(req);
+	c->fmt = c->fmt == FMT_TABLE ? FMT_JSON : c->fmt;
+	return send_obj(c, 201, out);
+}
+
 /* ---- routing --------------------------------------------------------------------------------- */
 
 static int split_path(const char *url, char segs[][300], int max)
@@ -1324,6 +1384,10 @@ static bool auth_ok(struct call *c, const struct authz_attrs *a, enum MHD_Result
 
 	if (rbac_authorize(c->as->rbac, &c->user, a, reason, sizeof(reason)))
 		return true;
+	/* The evaluator's reason may restate "User ... cannot ..."; keep only
+	 * extra detail (e.g. a missing role) after the standard message. */
+	if (!strncmp(reason, "User ", 5))
+		reason[0] = '\0';
 	if (a->path) {
 		*sent = send_status(c, 403, "Forbidden", NULL, NULL,
 				    "forbidden: User \"%s\" cannot %s path \"%s\"%s%s",
@@ -1447,7 +1511,9 @@ static enum MHD_Result route(struct call *c)
 		if (rest > 3 || (c->k && c->k->namespaced && c->has_name))
 			c->k = NULL;
 	}
-	if (!c->k || (*c->sub && !(!strcmp(c->sub, "status") && c->k->has_status) &&
+	bool token_req = c->k && !strcmp(c->k->kind, "ServiceAccount") && !strcmp(c->sub, "token");
+
+	if (!c->k || (*c->sub && !token_req && !(!strcmp(c->sub, "status") && c->k->has_status) &&
 		      !(!strcmp(c->sub, "scale") && c->k->has_scale))) {
 		c->k = NULL;
 		return send_status(c, 404, "NotFound", NULL, NULL, "the server could not find the requested resource");
@@ -1468,7 +1534,11 @@ static enum MHD_Result route(struct call *c)
 		verb = c->has_name ? "delete" : "deletecollection";
 	else
 		verb = NULL;
-	if (!verb || (*c->sub && (!strcmp(verb, "create") || !strcmp(verb, "delete"))))
+	if (token_req && !strcmp(c->method, "POST"))
+		verb = "create";
+	else if (token_req)
+		verb = NULL;
+	if (!verb || (*c->sub && !token_req && (!strcmp(verb, "create") || !strcmp(verb, "delete"))))
 		return send_status(c, 405, "MethodNotAllowed", NULL, NULL,
 				   "the server does not allow this method on the requested resource");
 	c->rq->verb = verb;
@@ -1483,6 +1553,8 @@ static enum MHD_Result route(struct call *c)
 	if (c->has_name && !*c->name)
 		return send_status(c, 404, "NotFound", NULL, NULL, "resource name may not be empty");
 
+	if (token_req)
+		return do_token(c);
 	if (!strcmp(verb, "watch"))
 		return do_watch(c);
 	if (!strcmp(verb, "get"))

@@ -215,10 +215,28 @@ static const struct pb_field binding_f[] = {
 	FM(1, "metadata", object_meta), FMR(2, "subjects", subject), FM(3, "roleRef", role_ref), END,
 };
 
+static const struct pb_field bound_ref_f[] = {
+	F(1, "kind", PB_STR), F(2, "apiVersion", PB_STR), F(3, "name", PB_STR), F(4, "uid", PB_STR), END,
+};
+static const struct pb_msg bound_ref = { "BoundObjectReference", bound_ref_f };
+static const struct pb_field token_spec_f[] = {
+	FR(1, "audiences", PB_STR), FM(3, "boundObjectRef", bound_ref),
+	{ 4, "expirationSeconds", PB_INT, PB_KEEPZ, NULL }, END,
+};
+static const struct pb_msg token_spec = { "TokenRequestSpec", token_spec_f };
+static const struct pb_field token_status_f[] = {
+	F(1, "token", PB_STR), F(2, "expirationTimestamp", PB_TIME), END,
+};
+static const struct pb_msg token_status = { "TokenRequestStatus", token_status_f };
+static const struct pb_field token_request_f[] = {
+	FM(1, "metadata", object_meta), FM(2, "spec", token_spec), FM(3, "status", token_status), END,
+};
+
 static const struct {
 	const char *kind;
 	struct pb_msg msg;
 } pb_kinds[] = {
+	{ "TokenRequest", { "TokenRequest", token_request_f } },
 	{ "Namespace", { "Namespace", namespace_f } },
 	{ "ConfigMap", { "ConfigMap", configmap_f } },
 	{ "Secret", { "Secret", secret_f } },

@@ -256,6 +256,24 @@ for i in $(seq 1 40); do
 done
 expect "alice revoked" 403 "$code"
 
+# ServiceAccount tokens (TokenRequest) authenticate as system:serviceaccount:<ns>:<name>
+acurl -X POST -o /dev/null -H "$J" -d '{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"robot"}}' /api/v1/namespaces/default/serviceaccounts
+out=$(acurl -X POST -H "$J" -w '\n%{http_code}' -d '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":3600}}' /api/v1/namespaces/default/serviceaccounts/robot/token)
+expect "TokenRequest 201" 201 "${out##*$'\n'}"
+SAT=$(jq -r .status.token <<<"${out%$'\n'*}")
+expect "TokenRequest for missing SA 404" 404 "$(acurl_code -X POST -H "$J" -d '{}' /api/v1/namespaces/default/serviceaccounts/ghost/token)"
+robot() { curl -s --cacert "$CA_CERT" -H "Authorization: Bearer $SAT" "$@"; }
+contains "SA token identity in 403" 'system:serviceaccount:default:robot' "$(robot "$APISERVER_URL/api/v1/namespaces/default/configmaps")"
+acurl -X POST -o /dev/null -H "$J" -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"robot-view"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"view"},"subjects":[{"kind":"ServiceAccount","name":"robot","namespace":"default"}]}' /apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings
+code=000
+for i in $(seq 1 40); do
+	code=$(robot -o /dev/null -w '%{http_code}' "$APISERVER_URL/api/v1/namespaces/default/configmaps")
+	[ "$code" = 200 ] && break
+	sleep 0.05
+done
+expect "SA token granted view (aggregated ClusterRole)" 200 "$code"
+expect "tampered SA token 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA_CERT" -H "Authorization: Bearer ${SAT}x" "$APISERVER_URL/api/v1/namespaces/default/configmaps")"
+
 # ---- secrets at rest ------------------------------------------------------------------------------------------
 PLAIN="gannet-plaintext-marker-$$"
 B64=$(printf %s "$PLAIN" | base64 -w0)

@@ -178,6 +178,11 @@ cmp_generated role gen-role create role gen-role --verb=get,list --resource=pods
 cmp_generated clusterrole gen-crole create clusterrole gen-crole --verb=get --resource=nodes
 cmp_generated rolebinding gen-rb create rolebinding gen-rb --role=gen-role --user=bob
 cmp_generated clusterrolebinding gen-crb create clusterrolebinding gen-crb --clusterrole=gen-crole --group=devs
+tok=$($K create token gen-sa --duration=1h 2>&1)
+expect "kubectl create token" 200 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA_CERT" -H "Authorization: Bearer $tok" "$APISERVER_URL/version")"
+contains "token user identity" "system:serviceaccount:default:gen-sa" "$(curl -s --cacert "$CA_CERT" -H "Authorization: Bearer $tok" "$APISERVER_URL/api/v1/namespaces/default/pods")"
+$K annotate configmap gen-cm note=hello >/dev/null 2>&1
+expect "kubectl annotate" hello "$($K get cm gen-cm -o jsonpath='{.metadata.annotations.note}')"
 expect "secret value round trip" hunter2 "$($K get secret gen-secret -o jsonpath='{.data.pw}' | base64 -d)"
 
 # delete
