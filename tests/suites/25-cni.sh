@@ -235,12 +235,14 @@ run_bad 3 "netns path that is not a netns" "$(conf 1.0.0)" CNI_COMMAND=ADD CNI_C
 N=12
 for i in $(seq $N); do pod "c$i"; done
 # (wait on these pids only: a bare wait would also wait for the agent)
+t0=$(date +%s%N)
 pids=()
 for i in $(seq $N); do
 	(cni ADD "cid-c$i" "$P-c$i" >"$D/c$i.json"; echo $? >"$D/c$i.rc") &
 	pids+=($!)
 done
 wait "${pids[@]}"
+echo "info: $N concurrent ADDs took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 okc=0
 for i in $(seq $N); do [ "$(cat "$D/c$i.rc")" = 0 ] && okc=$((okc + 1)); done
 dups=$( (for i in $(seq $N); do pod_ip "c$i"; done; echo "$ipa"; echo "$ipb") | sort | uniq -d | wc -l)
