@@ -15,14 +15,14 @@
 # TCP: iperf3 between the same pods. Each figure is the median of
 # BENCH_REPS runs of BENCH_DUR seconds.
 #
-#   BENCH_REPS=3 BENCH_DUR=3 tests/bench/bench-datapath.sh
+#   BENCH_REPS=5 BENCH_DUR=3 tests/bench/bench-datapath.sh   (defaults; ~3 min)
 #   BENCH_MD=FILE   also write the markdown table to FILE
 set -u
 GANNET_ROOT=${GANNET_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=../lib/cluster.sh
 . "$GANNET_ROOT/tests/lib/cluster.sh"
 
-REPS=${BENCH_REPS:-3}
+REPS=${BENCH_REPS:-5}
 DUR=${BENCH_DUR:-3}
 SIZE=${BENCH_SIZE:-64}
 PKTGEN=$CL_BIN/gannet-pktgen
@@ -34,37 +34,53 @@ command -v iperf3 >/dev/null || cl_skip "iperf3 missing"
 
 log() { echo "[bench] $*" >&2; }
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+median() { sort -g | awk 'NF {a[++n]=$1} END {if (n == 0) print "nan"; else if (n % 2) print a[(n+1)/2]; else print (a[n/2]+a[n/2+1])/2}'; }
 
-# pps SRC_NS DST_NS DST_IP [extra pktgen args]: median delivered pps
+# Results: R[<metric>] holds one value per repetition (space separated).
+declare -A R=()
+
+# GRO on a pod's host-side veth gives that veth NAPI, which frames sent with
+# XDP (gannet-pktgen) need to be received. It is off by default (and for
+# the TCP runs), so it is switched on only around the pps runs.
+gro() { # node-ns veth on|off
+	[ -n "$2" ] && in_ns "$1" ethtool -K "$2" gro "$3" >/dev/null
+	return 0
+}
+
+# pps METRIC SRC_NS DST_NS DST_IP SRC_NODE_NS SRC_HOST_VETH [pktgen args]
 pps() {
-	local src=$1 dst=$2 ip=$3 r out v=()
-	shift 3
-	for ((r = 0; r < REPS; r++)); do
-		out=$("$PKTGEN" run -n "$src" -i eth0 --dst-ip "$ip" --sink-netns "$dst" \
-			--sink-dev eth0 -d "$DUR" -s "$SIZE" --cpus 0 --json "$@") ||
-			{ log "pktgen failed: $src -> $dst"; echo nan; return; }
-		v+=("$(jq -r .delivered_pps <<<"$out")")
-		log "  pps $src -> $dst: $(jq -r '"sent \(.sent_pps|floor) delivered \(.delivered_pps|floor)"' <<<"$out")"
-	done
-	printf '%s\n' "${v[@]}" | median
+	local m=$1 src=$2 dst=$3 ip=$4 node=$5 hv=$6 out v=nan
+	shift 6
+	gro "$node" "$hv" on
+	if out=$("$PKTGEN" run -n "$src" -i eth0 --dst-ip "$ip" --sink-netns "$dst" \
+		--sink-dev eth0 -d "$DUR" -s "$SIZE" --cpus 0 --json "$@"); then
+		v=$(jq -r .delivered_pps <<<"$out")
+		log "  $m: $(jq -r '"sent \(.sent_pps|floor) delivered \(.delivered_pps|floor) pps"' <<<"$out")"
+	else
+		log "  $m: pktgen failed"
+	fi
+	gro "$node" "$hv" off
+	R[$m]="${R[$m]:-} $v"
 }
 
-# tcp SRC_NS DST_NS DST_IP: median iperf3 receiver Gbit/s
+# tcp METRIC SRC_NS DST_NS DST_IP: iperf3 receiver Gbit/s
 tcp() {
-	local src=$1 dst=$2 ip=$3 r out pid v=()
-	for ((r = 0; r < REPS; r++)); do
-		ns_bg "$dst" iperf3 -s -1 -B "$ip" -p 5201 >/dev/null 2>&1
-		pid=$CL_LAST_PID
-		sleep 0.3
-		out=$(in_ns "$src" iperf3 -c "$ip" -p 5201 -t "$DUR" -J 2>/dev/null) ||
-			{ log "iperf3 failed: $src -> $dst"; kill "$pid" 2>/dev/null; echo nan; return; }
-		wait "$pid" 2>/dev/null
-		v+=("$(jq -r '.end.sum_received.bits_per_second / 1e9' <<<"$out")")
-		log "  tcp $src -> $dst: ${v[-1]} Gbit/s"
-	done
-	printf '%s\n' "${v[@]}" | median
+	local m=$1 src=$2 dst=$3 ip=$4 out v=nan pid
+	ns_bg "$dst" iperf3 -s -1 -B "$ip" -p 5201 >/dev/null 2>&1
+	pid=$CL_LAST_PID
+	sleep 0.3
+	if out=$(in_ns "$src" iperf3 -c "$ip" -p 5201 -t "$DUR" -J 2>/dev/null); then
+		v=$(jq -r '.end.sum_received.bits_per_second / 1e9' <<<"$out")
+		log "  $m: $v Gbit/s, $(jq -r .end.sum_sent.retransmits <<<"$out") retransmits"
+	else
+		log "  $m: iperf3 failed"
+		kill "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+	R[$m]="${R[$m]:-} $v"
 }
+
+med() { printf '%s\n' ${R[$1]:-nan} | grep -v '^nan$' | median; }
 
 # A pod netns plugged into a bridge of node netns NODE: veth <hv> in the
 # node (in bridge BR), eth0 in the pod with IP/24 and default via GW.
@@ -75,7 +91,6 @@ bridge_pod() {
 	ip netns add "$pod"
 	ip -n "$node" link add "$hv" mtu "$mtu" type veth peer name eth0 netns "$pod"
 	ip -n "$node" link set "$hv" master "$br" up
-	in_ns "$node" ethtool -K "$hv" gro on >/dev/null
 	ip -n "$pod" link set lo up
 	ip -n "$pod" link set eth0 mtu "$mtu" up
 	ip -n "$pod" addr add "$ip/24" dev eth0
@@ -145,9 +160,6 @@ setup_gannet() {
 	fi
 	cluster_up 2 || { GANNET_WHY="cluster_up failed"; return; }
 	pod_add 1 ga && pod_add 1 gb && pod_add 2 gc || { GANNET_WHY="CNI ADD failed"; return; }
-	for p in ga gb gc; do
-		in_node "$(pod_node $p)" ethtool -K "$(pod_host_veth $p)" gro on >/dev/null
-	done
 	in_pod ga ping -c1 -W2 "$(pod_ip gb)" >/dev/null &&
 		in_pod ga ping -c1 -W2 "$(pod_ip gc)" >/dev/null ||
 		{ GANNET_WHY="pods cannot reach each other"; return; }
@@ -162,23 +174,34 @@ setup_vxlan
 setup_gannet
 [ $GANNET_OK = 1 ] || log "Gannet part not measured: $GANNET_WHY"
 
-log "XDP_DROP ceiling"
-ceil=$(pps "$CL_RUN-xa" "$CL_RUN-xb" 10.250.9.2 --sink-mode xdp)
-log "same-node: bridge"
-br_pps=$(pps "$CL_RUN-ba" "$CL_RUN-bb" 10.250.1.3)
-br_tcp=$(tcp "$CL_RUN-ba" "$CL_RUN-bb" 10.250.1.3)
-log "cross-node: kernel vxlan"
-vx_pps=$(pps "$CL_RUN-v11" "$CL_RUN-v12" 10.244.12.2)
-vx_tcp=$(tcp "$CL_RUN-v11" "$CL_RUN-v12" 10.244.12.2)
-g_local_pps=nan g_local_tcp=nan g_remote_pps=nan g_remote_tcp=nan
+# Interleaved: each repetition measures every path once, so a burst of
+# load from elsewhere on the machine hits baseline and Gannet alike.
+GA_NODE="" GA_VETH=""
 if [ $GANNET_OK = 1 ]; then
-	log "same-node: gannet"
-	g_local_pps=$(pps "$(pod_ns ga)" "$(pod_ns gb)" "$(pod_ip gb)")
-	g_local_tcp=$(tcp "$(pod_ns ga)" "$(pod_ns gb)" "$(pod_ip gb)")
-	log "cross-node: gannet"
-	g_remote_pps=$(pps "$(pod_ns ga)" "$(pod_ns gc)" "$(pod_ip gc)")
-	g_remote_tcp=$(tcp "$(pod_ns ga)" "$(pod_ns gc)" "$(pod_ip gc)")
+	GA_NODE=$(node_ns "$(pod_node ga)")
+	GA_VETH=$(pod_host_veth ga)
 fi
+for ((r = 1; r <= REPS; r++)); do
+	log "repetition $r/$REPS"
+	pps ceiling "$CL_RUN-xa" "$CL_RUN-xb" 10.250.9.2 "" "" --sink-mode xdp
+	pps br_pps "$CL_RUN-ba" "$CL_RUN-bb" 10.250.1.3 "$CL_RUN-bn" vba
+	pps vx_pps "$CL_RUN-v11" "$CL_RUN-v12" 10.244.12.2 "$(node_ns 11)" vp11
+	if [ $GANNET_OK = 1 ]; then
+		pps g_local_pps "$(pod_ns ga)" "$(pod_ns gb)" "$(pod_ip gb)" "$GA_NODE" "$GA_VETH"
+		pps g_remote_pps "$(pod_ns ga)" "$(pod_ns gc)" "$(pod_ip gc)" "$GA_NODE" "$GA_VETH"
+	fi
+	tcp br_tcp "$CL_RUN-ba" "$CL_RUN-bb" 10.250.1.3
+	tcp vx_tcp "$CL_RUN-v11" "$CL_RUN-v12" 10.244.12.2
+	if [ $GANNET_OK = 1 ]; then
+		tcp g_local_tcp "$(pod_ns ga)" "$(pod_ns gb)" "$(pod_ip gb)"
+		tcp g_remote_tcp "$(pod_ns ga)" "$(pod_ns gc)" "$(pod_ip gc)"
+	fi
+done
+ceil=$(med ceiling)
+br_pps=$(med br_pps) br_tcp=$(med br_tcp)
+vx_pps=$(med vx_pps) vx_tcp=$(med vx_tcp)
+g_local_pps=$(med g_local_pps) g_local_tcp=$(med g_local_tcp)
+g_remote_pps=$(med g_remote_pps) g_remote_tcp=$(med g_remote_tcp)
 
 # ratio A B TARGET -> "ratio|verdict"
 ratio() {
