@@ -46,6 +46,7 @@ struct rt {
 	char *cgroup_parent;
 	char *runc;
 	char *shim;          /* gannet-shim binary, NULL = run the shim in a fork */
+	long long log_max;   /* rotate container logs at this size; 0 = never */
 	struct rt_images *images;
 	bool own_images;
 };
@@ -111,6 +112,7 @@ int rt_open(const struct rt_opts *o, struct rt **out, struct gerr *e)
 	}
 	r->runc = strdup(o->runc ? o->runc : "runc");
 	r->shim = find_shim(o->shim);
+	r->log_max = o->log_max_bytes < 0 ? 0 : o->log_max_bytes ? o->log_max_bytes : 10LL << 20;
 	pr_debug("runtime: shim %s\n", r->shim ? r->shim : "(in-process fork)");
 	if (!r->cgroup_parent || !r->runc) {
 		rc = -ENOMEM;
@@ -214,6 +216,28 @@ struct shim_stream {
 	size_t len;
 };
 
+/* Log rotation state of the shim (a single-threaded process). */
+static const char *shim_log_path;
+static long long shim_log_max, shim_log_size;
+
+/* Moves a full log to <log>.1 (replacing the previous one) and continues
+ * in a fresh file on the same descriptor number. */
+static void shim_rotate(int logfd)
+{
+	char old[4200];
+	int fd;
+
+	snprintf(old, sizeof(old), "%s.1", shim_log_path);
+	if (rename(shim_log_path, old))
+		return;
+	fd = open(shim_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return;
+	dup3(fd, logfd, O_CLOEXEC);
+	close(fd);
+	shim_log_size = 0;
+}
+
 /* Writes one CRI log record: "<RFC3339Nano> <stream> <F|P> <text>\n". */
 static void shim_log(int logfd, const char *stream, const char *text, size_t len, bool partial)
 {
@@ -241,8 +265,12 @@ static void shim_log(int logfd, const char *stream, const char *text, size_t len
 		memcpy(rec + n, parts[i].b, parts[i].l);
 		n += parts[i].l;
 	}
+	if (shim_log_path && shim_log_max > 0 && shim_log_size > 0 &&
+	    shim_log_size + (long long)n > shim_log_max)
+		shim_rotate(logfd);
 	while (write(logfd, rec, n) < 0 && errno == EINTR)
 		;
+	shim_log_size += (long long)n;
 }
 
 /* Returns false at EOF. */
@@ -345,7 +373,8 @@ static void shim_write_exit(const char *dir, int status, bool oom)
 /* Runs in the shim process (never returns). fds: sync (write end) and the
  * log file; everything else was closed. */
 static void __attribute__((noreturn))
-shim_main(struct rt *r, const char *id, const char *dir, int syncfd, int logfd, bool stdin_open)
+shim_main(struct rt *r, const char *id, const char *dir, int syncfd, int logfd, bool stdin_open,
+	  const char *log_path, long long log_max)
 {
 	int out[2], err[2], in[2] = { -1, -1 };
 	char pidfile[4200], runclog[4200], oomf[1024] = "";
@@ -356,6 +385,10 @@ shim_main(struct rt *r, const char *id, const char *dir, int syncfd, int logfd, 
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	prctl(PR_SET_NAME, "gannet-shim");
+	struct stat lst;
+	shim_log_path = log_path;
+	shim_log_max = log_max;
+	shim_log_size = fstat(logfd, &lst) == 0 ? (long long)lst.st_size : 0;
 	{
 		char sp[4200], b[16];
 		snprintf(sp, sizeof(sp), "%s/shim.pid", dir);
@@ -472,15 +505,15 @@ int rt_shim_exec_main(int argc, char **argv)
 {
 	struct rt r = { 0 };
 
-	/* argv: gannet-shim RUNC RUNC_ROOT ID BUNDLE_DIR STDIN(0|1); fds 3 = sync
-	 * pipe, 4 = log file (set up by start_shim). */
-	if (argc != 6) {
+	/* argv: gannet-shim RUNC RUNC_ROOT ID BUNDLE_DIR STDIN(0|1) LOG_PATH
+	 * LOG_MAX_BYTES; fds 3 = sync pipe, 4 = log file (set up by start_shim). */
+	if (argc != 8) {
 		fprintf(stderr, "gannet-shim is started by the runtime library\n");
 		return 2;
 	}
 	r.runc = argv[1];
 	r.runc_root = argv[2];
-	shim_main(&r, argv[3], argv[4], 3, 4, !strcmp(argv[5], "1"));
+	shim_main(&r, argv[3], argv[4], 3, 4, !strcmp(argv[5], "1"), argv[6], atoll(argv[7]));
 }
 
 /* Forks the shim (double fork + setsid so it is not our child and survives
@@ -533,10 +566,12 @@ static int start_shim(struct rt *r, const char *id, const char *dir, const char 
 			_exit(b < 0);
 		/* A separate small binary, so that every container does not
 		 * keep a copy-on-write image of the whole agent alive. */
+		char max[32];
+		snprintf(max, sizeof(max), "%lld", r->log_max);
 		if (r->shim)
 			execl(r->shim, "gannet-shim", r->runc, r->runc_root, id, dir,
-			      stdin_open ? "1" : "0", (char *)NULL);
-		shim_main(r, id, dir, 3, 4, stdin_open);
+			      stdin_open ? "1" : "0", log_path, max, (char *)NULL);
+		shim_main(r, id, dir, 3, 4, stdin_open, log_path, r->log_max);
 	}
 	close(sp[1]);
 	close(logfd);

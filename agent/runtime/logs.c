@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/runtime/internal.h"
@@ -84,13 +85,36 @@ static int emit(const struct rt_log_opts *o, char *line, int fd)
 	return rc;
 }
 
+static long count_lines(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long n = 0;
+	int c;
+
+	if (!f)
+		return 0;
+	while ((c = getc_unlocked(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* True when path now names another file than the open stream (the shim
+ * rotated the log). */
+static bool rotated(FILE *f, const char *path)
+{
+	struct stat a, b;
+	return fstat(fileno(f), &a) == 0 && (stat(path, &b) != 0 || a.st_ino != b.st_ino);
+}
+
 int rt_logs(struct rt *r, const char *id, const struct rt_log_opts *o, int fd, struct gerr *e)
 {
 	struct rt_status st;
 	struct rt_log_opts def = { .tail = -1 };
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *f;
+	char *line = NULL, old[4200];
+	const char *files[2];
+	size_t cap = 0, nfiles = 0;
+	long skip = 0;
 	int rc;
 
 	if (!o)
@@ -98,46 +122,64 @@ int rt_logs(struct rt *r, const char *id, const struct rt_log_opts *o, int fd, s
 	rc = rt_status(r, id, &st, e);
 	if (rc)
 		return rc;
-	f = fopen(st.log_path, "re");
-	if (!f)
-		return gerr_set(e, -errno, "log %s: %s", st.log_path, strerror(errno));
-
+	snprintf(old, sizeof(old), "%s.1", st.log_path);
+	if (rtu_exists(old))
+		files[nfiles++] = old;
+	files[nfiles++] = st.log_path;
 	if (o->tail >= 0) {
-		/* Two passes: count records, then skip all but the last N. */
-		long total = 0, skip;
-		while (getline(&line, &cap, f) > 0)
-			total++;
+		long total = 0;
+		for (size_t i = 0; i < nfiles; i++)
+			total += count_lines(files[i]);
 		skip = total > o->tail ? total - o->tail : 0;
-		rewind(f);
-		for (long i = 0; i < skip && getline(&line, &cap, f) > 0; i++)
-			;
 	}
-	for (;;) {
-		long pos = ftell(f);
-		ssize_t n = getline(&line, &cap, f);
-		if (n > 0 && line[n - 1] == '\n') {
-			rc = emit(o, line, fd);
-			if (rc) {
-				gerr_set(e, rc, "writing logs: %s", strerror(-rc));
-				break;
-			}
+	for (size_t i = 0; i < nfiles && !rc; i++) {
+		bool last = i == nfiles - 1;
+		FILE *f = fopen(files[i], "re");
+		if (!f) {
+			if (last)
+				rc = gerr_set(e, -errno, "log %s: %s", files[i], strerror(errno));
 			continue;
 		}
-		/* EOF, or a record still being written: retry from its start. */
-		fseek(f, pos, SEEK_SET);
-		clearerr(f);
-		if (!o->follow)
-			break;
-		if (rt_status(r, id, &st, NULL) || st.state == RT_EXITED) {
-			/* Drain what the shim flushed before writing exit.json. */
-			while (getline(&line, &cap, f) > 0)
-				if (emit(o, line, fd))
+		for (;;) {
+			long pos = ftell(f);
+			ssize_t n = getline(&line, &cap, f);
+			if (n > 0 && line[n - 1] == '\n') {
+				if (skip > 0) {
+					skip--;
+					continue;
+				}
+				rc = emit(o, line, fd);
+				if (rc) {
+					gerr_set(e, rc, "writing logs: %s", strerror(-rc));
 					break;
-			break;
+				}
+				continue;
+			}
+			/* EOF, or a record still being written: retry from its start. */
+			fseek(f, pos, SEEK_SET);
+			clearerr(f);
+			if (!last || !o->follow)
+				break;
+			if (rotated(f, st.log_path)) {
+				/* Everything in the old file is complete: switch. */
+				FILE *nf = fopen(st.log_path, "re");
+				if (nf) {
+					fclose(f);
+					f = nf;
+				}
+				continue;
+			}
+			if (rt_status(r, id, &st, NULL) || st.state == RT_EXITED) {
+				/* Drain what the shim flushed before writing exit.json. */
+				while (getline(&line, &cap, f) > 0)
+					if (emit(o, line, fd))
+						break;
+				break;
+			}
+			usleep(100000);
 		}
-		usleep(100000);
+		fclose(f);
 	}
 	free(line);
-	fclose(f);
 	return rc;
 }

@@ -25,6 +25,7 @@ struct cmd {
 };
 
 static const char *state_dir, *cgroup_parent;
+static long long log_max;
 
 /* ---- run / config options -------------------------------------------- */
 
@@ -499,7 +500,7 @@ static const struct cmd cmds[] = {
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: gannet-runtime [-v] --state DIR [--cgroup-parent P] COMMAND ...\n");
+	fprintf(stderr, "usage: gannet-runtime [-v] --state DIR [--cgroup-parent P] [--log-max BYTES] COMMAND ...\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(stderr, "  %s\n", cmds[i].usage);
 }
@@ -519,6 +520,8 @@ int main(int argc, char **argv)
 			state_dir = argv[++i];
 		else if (!strcmp(argv[i], "--cgroup-parent") && i + 1 < argc)
 			cgroup_parent = argv[++i];
+		else if (!strcmp(argv[i], "--log-max") && i + 1 < argc)
+			log_max = atoll(argv[++i]);
 		else {
 			usage();
 			return 2;
@@ -536,7 +539,8 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	struct rt_opts o = { .state_dir = state_dir, .cgroup_parent = cgroup_parent };
+	struct rt_opts o = { .state_dir = state_dir, .cgroup_parent = cgroup_parent,
+			     .log_max_bytes = log_max };
 	rc = rt_open(&o, &r, &e);
 	if (!rc)
 		rc = c->fn(r, argc - i, argv + i, &e);

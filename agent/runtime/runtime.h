@@ -171,6 +171,8 @@ struct rt_opts {
 	const char *shim;            /* default $GANNET_SHIM or gannet-shim next to
 				      * the executable; else an in-process fork */
 	struct rt_images *images;    /* NULL = open <state_dir>/images */
+	long long log_max_bytes;     /* rotate logs to <log>.1 at this size:
+				      * 0 = 10 MiB (kubelet), < 0 = never */
 };
 
 struct rt;
@@ -242,7 +244,7 @@ struct rt_log_opts {
 	int stream;            /* 0 both, 1 stdout, 2 stderr */
 };
 /* Writes the container's log (CRI format on disk: "<ts> stdout|stderr F|P
- * <text>") as plain text to fd. */
+ * <text>") as plain text to fd; a rotated <log>.1 comes first. */
 int rt_logs(struct rt *r, const char *id, const struct rt_log_opts *o, int fd,
 	    struct gerr *e);
 /* Parses one CRI log line in place; returns 0 or -EINVAL. */

@@ -151,10 +151,12 @@ check "waited the 2 s grace period ($ms ms)" [ "$ms" -ge 1900 ] && [ "$ms" -lt 8
 R rm "$id"
 
 # ---- long-running container: exec, probes, adoption -----------------------
-id=$(R run --name web --netns "$NSP" busybox -- sh -c \
+id=$(R run --name web --pod default/web-0/uid-1234 --netns "$NSP" busybox -- sh -c \
 	'mkdir -p /www; echo hi > /www/index.html; httpd -p 8080 -h /www; nc -ll -p 9090 -e cat & while :; do sleep 1; done')
 sleep 0.5
 check "status running (fresh handle adopts it)" [ "$(R status "$id" | jq_s .state)" = running ]
+st=$(R status "$id")
+check "status carries pod identity for adoption" [ "$(echo "$st" | jq -r '.podNamespace+"/"+.podName+"/"+.podUID+"/"+.name+"/"+.image')" = default/web-0/uid-1234/web/busybox:latest ]
 check "list shows it" bash -c "$(declare -f R); BIN=$BIN S=$S CG=$CG; R list | grep -qx $id"
 out=$(R exec "$id" -- sh -c 'echo exec-ok; id -u')
 check "exec returns output" [ "$(echo "$out" | tr '\n' ' ')" = "exec-ok 0 " ]
@@ -286,6 +288,18 @@ id=$(R run --netns "$NSP" busybox -- sh -c 'for i in 1 2 3; do echo line$i; slee
 out=$(timeout 10 "$BIN" --state "$S" --cgroup-parent "$CG/node1" logs -f "$id" | tr '\n' ' ')
 check "logs -f streams until exit" [ "$out" = "line1 line2 line3 " ]
 check "logs --tail 1" [ "$(R logs --tail 1 "$id")" = line3 ]
+R rm "$id"
+
+# ---- log rotation ----------------------------------------------------------
+id=$("$BIN" --state "$S" --cgroup-parent "$CG/node1" --log-max 4096 run --netns "$NSP" busybox -- \
+	sh -c 'i=1; while [ $i -le 200 ]; do echo "line-$i-padding-padding-padding"; i=$((i+1)); done')
+R wait "$id" 10000 >/dev/null
+lp=$S/containers/$id/container.log
+check "log rotated to .1" [ -s "$lp.1" ]
+check "rotated log bounded" [ "$(stat -c %s "$lp")" -le 4200 ]
+check "logs continue across rotation" [ "$(R logs "$id" | tail -n 1)" = line-200-padding-padding-padding ]
+check "logs --tail spans both files" [ "$(R logs --tail 60 "$id" | head -n 1)" = line-141-padding-padding-padding ]
+check "old records dropped, no duplicates" [ "$(R logs "$id" | sort | uniq -d | wc -l)" = 0 ]
 R rm "$id"
 
 # ---- start latency (informational) ----------------------------------------
