@@ -53,7 +53,7 @@ static int dataplane_start(struct agent *a, struct gerr *err)
 	a->pod_mtu = c->mtu ? c->mtu : (unsigned)mtu - 50;
 	ret = dp_open(&dc, &a->dp, err);
 	if (ret)
-		return gerr_wrap(err, "dataplane");
+		return ret;
 	pr_info("dataplane loaded for %s on %s (pod MTU %u)", c->node_name,
 		c->underlay_ifname, a->pod_mtu);
 	return 0;
@@ -67,6 +67,72 @@ static void dataplane_stop(struct agent *a)
 	a->dp = NULL;
 	pthread_mutex_unlock(&a->dp_lock);
 }
+
+/* ---- IPAM, reconcile, peers, readiness -------------------------------------- */
+
+static int ipam_start(struct agent *a, struct gerr *err)
+{
+	struct ipam p;
+	int ret;
+
+	ret = ipam_store_init(&a->ipam, a->cfg.state_dir, a->cfg.pod_cidr, a->cfg.pod_prefix,
+			      err);
+	if (ret)
+		return ret;
+	/* fail early on a corrupt or mismatched state file */
+	ret = ipam_store_lock(&a->ipam, &p, err);
+	if (ret)
+		return ret;
+	pr_info("IPAM: %zu addresses allocated in %s", p.n, a->cfg.state_dir);
+	ipam_store_unlock(&a->ipam, &p);
+	return 0;
+}
+
+static int reconcile_start(struct agent *a, struct gerr *err)
+{
+	/* a partial reconcile is logged, not fatal: serving CNI matters more */
+	if (pods_reconcile(a, err))
+		pr_warn("reconcile: %s", err->msg);
+	memset(err, 0, sizeof(*err));
+	return 0;
+}
+
+static int peers_start(struct agent *a, struct gerr *err)
+{
+	return peers_sync(a, &a->cfg, err);
+}
+
+static int ready_start(struct agent *a, struct gerr *err)
+{
+	(void)err;
+	atomic_store(&a->ready, true);
+	return 0;
+}
+
+static void ready_stop(struct agent *a)
+{
+	atomic_store(&a->ready, false);
+}
+
+/* Started in order, stopped in reverse. Later subsystems (API watch, runc
+ * pods, services, policy) are added here. The CNI socket comes last: its
+ * appearance is the agent's readiness signal. */
+struct component {
+	const char *name;
+	int (*start)(struct agent *a, struct gerr *err);
+	void (*stop)(struct agent *a);
+};
+
+static const struct component components[] = {
+	{ "ipam", ipam_start, NULL },
+	{ "dataplane", dataplane_start, dataplane_stop },
+	{ "reconcile", reconcile_start, NULL },
+	{ "peers", peers_start, NULL },
+	{ "metrics", metrics_start, metrics_stop },
+	{ "ready", ready_start, ready_stop },
+	{ "cni", cnisrv_start, cnisrv_stop },
+};
+#define N_COMPONENTS ((int)(sizeof(components) / sizeof(components[0])))
 
 /* ---- SIGHUP: reload peers ------------------------------------------------ */
 
@@ -107,7 +173,7 @@ int main(int argc, char **argv)
 	struct agent *a;
 	struct gerr err = { 0 };
 	sigset_t set;
-	int opt, sig, rc = 1;
+	int opt, sig, rc = 1, started = 0;
 
 	log_set_prefix("gannet-agent");
 	a = calloc(1, sizeof(*a));
@@ -143,40 +209,14 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (ipam_store_init(&a->ipam, a->cfg.state_dir, a->cfg.pod_cidr, a->cfg.pod_prefix,
-			    &err)) {
-		pr_err("IPAM: %s", err.msg);
-		goto out;
-	}
-	{
-		/* fail early on a corrupt or mismatched state file */
-		struct ipam p;
+	for (started = 0; started < N_COMPONENTS; started++) {
+		const struct component *c = &components[started];
 
-		if (ipam_store_lock(&a->ipam, &p, &err)) {
-			pr_err("IPAM: %s", err.msg);
+		if (c->start(a, &err)) {
+			pr_err("%s: %s", c->name, err.msg);
 			goto out;
 		}
-		pr_info("IPAM: %zu addresses allocated in %s", p.n, a->cfg.state_dir);
-		ipam_store_unlock(&a->ipam, &p);
-	}
-	if (dataplane_start(a, &err)) {
-		pr_err("%s", err.msg);
-		goto out;
-	}
-	if (pods_reconcile(a, &err))
-		pr_warn("reconcile: %s", err.msg);
-	if (peers_sync(a, &a->cfg, &err)) {
-		pr_err("peers: %s", err.msg);
-		goto out;
-	}
-	if (metrics_start(a, &err)) {
-		pr_err("%s", err.msg);
-		goto out;
-	}
-	atomic_store(&a->ready, true);
-	if (cnisrv_start(a, &err)) {
-		pr_err("%s", err.msg);
-		goto out;
+		pr_debug("component %s started", c->name);
 	}
 	pr_info("node %s ready", a->cfg.node_name);
 
@@ -198,9 +238,9 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	atomic_store(&a->ready, false);
-	cnisrv_stop(a);
-	metrics_stop(a);
-	dataplane_stop(a);
+	while (started-- > 0)
+		if (components[started].stop)
+			components[started].stop(a);
 	free(a);
 	return rc;
 }
