@@ -262,6 +262,9 @@ int gnt_pod_ingress(struct __sk_buff *skb)
 
 	verdict = pod_handle(skb, &code);
 	stats_account(code, len);
+	if (code < 0)
+		event_drop(code, GNT_HOOK_POD, skb->ifindex, len, (void *)(long)skb->data,
+			   (void *)(long)skb->data_end);
 	return verdict;
 }
 

@@ -167,6 +167,9 @@ int gnt_underlay_xdp(struct xdp_md *ctx)
 
 	verdict = xdp_handle(ctx, &code);
 	stats_account(code, len);
+	if (code < 0)
+		event_drop(code, GNT_HOOK_UNDERLAY_XDP, ctx->ingress_ifindex, len,
+			   (void *)(long)ctx->data, (void *)(long)ctx->data_end);
 	return verdict;
 }
 
@@ -235,6 +238,9 @@ int gnt_underlay_tc(struct __sk_buff *skb)
 
 	verdict = tc_handle(skb, &code);
 	stats_account(code, len);
+	if (code < 0)
+		event_drop(code, GNT_HOOK_UNDERLAY_TC, skb->ifindex, len,
+			   (void *)(long)skb->data, (void *)(long)skb->data_end);
 	return verdict;
 }
 

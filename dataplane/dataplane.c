@@ -46,8 +46,11 @@ struct dp_node {
 	struct gnt_underlay *ul;
 	int pod_prog_fd;                 /* skeleton's or pinned program */
 	int own_pod_prog_fd;             /* 1 if we must close pod_prog_fd */
-	int fd_endpoints, fd_ipcache, fd_stats;
+	int fd_endpoints, fd_ipcache, fd_stats, fd_events;
 	int own_map_fds;
+	struct ring_buffer *events;      /* lazily created by dp_events_poll */
+	dp_event_cb ev_cb;
+	void *ev_arg;
 	enum dp_underlay_mode mode;
 };
 
@@ -328,7 +331,7 @@ int dp_open(const struct dp_config *cfg, struct dp_node **out, struct gerr *err)
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return gerr_set(err, -ENOMEM, "out of memory");
-	dp->fd_endpoints = dp->fd_ipcache = dp->fd_stats = -1;
+	dp->fd_endpoints = dp->fd_ipcache = dp->fd_stats = dp->fd_events = -1;
 	dp->pod_prog_fd = -1;
 
 	ret = node_dir(dp->dir, sizeof(dp->dir), cfg->pin_root, cfg->node_name);
@@ -373,6 +376,7 @@ int dp_open(const struct dp_config *cfg, struct dp_node **out, struct gerr *err)
 	dp->fd_endpoints = bpf_map__fd(dp->pod->maps.gnt_endpoints);
 	dp->fd_ipcache = bpf_map__fd(dp->pod->maps.gnt_ipcache);
 	dp->fd_stats = bpf_map__fd(dp->pod->maps.gnt_stats);
+	dp->fd_events = bpf_map__fd(dp->pod->maps.gnt_events);
 
 	ret = repin_prog(dp->pod->progs.gnt_pod_ingress, dp->dir, PIN_PROG_POD);
 	if (!ret)
@@ -433,7 +437,7 @@ int dp_open_pinned(const char *pin_root, const char *node_name, struct dp_node *
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return gerr_set(err, -ENOMEM, "out of memory");
-	dp->fd_endpoints = dp->fd_ipcache = dp->fd_stats = dp->pod_prog_fd = -1;
+	dp->fd_endpoints = dp->fd_ipcache = dp->fd_stats = dp->fd_events = dp->pod_prog_fd = -1;
 	dp->own_map_fds = 1;
 	ret = node_dir(dp->dir, sizeof(dp->dir), pin_root, node_name);
 	if (ret) {
@@ -449,6 +453,9 @@ int dp_open_pinned(const char *pin_root, const char *node_name, struct dp_node *
 	if ((ret = map_fd_pinned(dp->dir, "gnt_stats", err)) < 0)
 		goto fail;
 	dp->fd_stats = ret;
+	/* optional: pins made by an older build have no event ring */
+	if (!pin_path(path, sizeof(path), dp->dir, "gnt_events"))
+		dp->fd_events = bpf_obj_get(path);
 	/* the program is optional: only endpoint upserts need it */
 	if (!pin_path(path, sizeof(path), dp->dir, PIN_PROG_POD)) {
 		dp->pod_prog_fd = bpf_obj_get(path);
@@ -481,7 +488,10 @@ void dp_close(struct dp_node *dp)
 			close(dp->fd_ipcache);
 		if (dp->fd_stats >= 0)
 			close(dp->fd_stats);
+		if (dp->fd_events >= 0)
+			close(dp->fd_events);
 	}
+	ring_buffer__free(dp->events);
 	if (dp->own_pod_prog_fd && dp->pod_prog_fd >= 0)
 		close(dp->pod_prog_fd);
 	gnt_pod__destroy(dp->pod);
@@ -696,6 +706,45 @@ int dp_stats_read(struct dp_node *dp, struct dp_stats *out, struct gerr *err)
 	}
 	free(vals);
 	return 0;
+}
+
+/* ------------------------------------------------------------ events */
+
+static int event_sample(void *ctx, void *data, size_t size)
+{
+	static const char *hooks[] = { "?", "pod", "underlay-tc", "underlay-xdp" };
+	const struct gnt_event *g = data;
+	struct dp_node *dp = ctx;
+	struct dp_event ev;
+
+	if (size < sizeof(*g))
+		return 0;
+	ev.ts_ns = g->ts_ns;
+	ev.code = g->code;
+	ev.ifindex = g->ifindex;
+	ev.saddr = g->saddr;
+	ev.daddr = g->daddr;
+	ev.sport = ntohs(g->sport);
+	ev.dport = ntohs(g->dport);
+	ev.proto = g->proto;
+	ev.hook = hooks[g->hook < 4 ? g->hook : 0];
+	ev.len = g->len;
+	return dp->ev_cb ? dp->ev_cb(&ev, dp->ev_arg) : 0;
+}
+
+int dp_events_poll(struct dp_node *dp, int timeout_ms, dp_event_cb cb, void *arg,
+		   struct gerr *err)
+{
+	if (dp->fd_events < 0)
+		return gerr_set(err, -ENOENT, "no event ring in %s", dp->dir);
+	if (!dp->events) {
+		dp->events = ring_buffer__new(dp->fd_events, event_sample, dp, NULL);
+		if (!dp->events)
+			return gerr_set(err, -errno, "event ring: %s", strerror(errno));
+	}
+	dp->ev_cb = cb;
+	dp->ev_arg = arg;
+	return ring_buffer__poll(dp->events, timeout_ms);
 }
 
 const char *dp_fwd_name(int kind)

@@ -20,7 +20,7 @@
 #define DP_PIN_ROOT_DEFAULT "/sys/fs/bpf/gannet"
 
 enum dp_underlay_mode {
-	DP_UNDERLAY_AUTO = 0,   /* XDP native if the driver supports it, else tc */
+	DP_UNDERLAY_AUTO = 0,   /* the measured default: tc (docs/datapath.md) */
 	DP_UNDERLAY_XDP,
 	DP_UNDERLAY_TC,
 };
@@ -104,6 +104,25 @@ const char *dp_drop_name(int reason);  /* NULL if unused index; reason or -reaso
  * no pins. */
 int dp_open_pinned(const char *pin_root, const char *node_name,
 		   struct dp_node **out, struct gerr *err);
+/* Added: drop events from the datapath's ring buffer (one per dropped
+ * packet; lost, never blocking, when nobody reads fast enough). */
+struct dp_event {
+	uint64_t ts_ns;               /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	int code;                     /* negative drop reason, dp_drop_name() */
+	uint32_t ifindex;             /* device the program ran on */
+	uint32_t saddr, daddr;        /* network order; outer for tunnel drops */
+	uint16_t sport, dport;        /* host order; 0 if not TCP/UDP */
+	uint8_t proto;                /* IP protocol, 0 if not IPv4 */
+	const char *hook;             /* "pod", "underlay-tc", "underlay-xdp" */
+	uint32_t len;                 /* frame length */
+};
+typedef int (*dp_event_cb)(const struct dp_event *ev, void *arg);
+/* Waits up to timeout_ms (-1 = forever) for events and calls cb for each
+ * pending one. Returns the number handled or -errno. Not thread-safe per
+ * dp_node. */
+int dp_events_poll(struct dp_node *dp, int timeout_ms, dp_event_cb cb, void *arg,
+		   struct gerr *err);
+
 /* Added: the mode the underlay actually runs (AUTO resolved). */
 enum dp_underlay_mode dp_underlay_mode_get(struct dp_node *dp);
 

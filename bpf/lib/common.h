@@ -51,6 +51,30 @@ struct gnt_ipcache_val {
 	__u32 flags;
 };
 
+/* gnt_events record: one per dropped packet (ring buffer; when it is full
+ * events are lost, never packets). Addresses/ports network order; for drops
+ * of tunnelled frames on the underlay they are the outer ones. */
+struct gnt_event {
+	__u64 ts_ns;            /* bpf_ktime_get_ns() */
+	__s32 code;             /* drop reason (negative) */
+	__u32 ifindex;          /* device the program ran on */
+	__u32 saddr;
+	__u32 daddr;
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;             /* 0 = not IPv4 */
+	__u8 hook;              /* GNT_HOOK_* */
+	__u16 len;              /* frame length (truncated to 65535) */
+};
+
+#define GNT_HOOK_POD 1          /* tc ingress of a pod's host veth */
+#define GNT_HOOK_UNDERLAY_TC 2
+#define GNT_HOOK_UNDERLAY_XDP 3
+
+#ifndef GNT_EVENTS_BYTES
+#define GNT_EVENTS_BYTES (256 * 1024)
+#endif
+
 struct gnt_stat {
 	__u64 packets;
 	__u64 bytes;

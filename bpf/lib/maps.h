@@ -41,4 +41,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gnt_stats SEC(".maps");
 
+/* Drop events for the agent's flow/drop stream and `gannet-dp monitor`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, GNT_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gnt_events SEC(".maps");
+
 #endif

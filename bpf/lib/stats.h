@@ -4,6 +4,10 @@
 #ifndef GNT_BPF_STATS_H
 #define GNT_BPF_STATS_H
 
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <bpf/bpf_endian.h>
+
 #include "bpf/lib/maps.h"
 
 static __always_inline void stats_account(int code, __u32 bytes)
@@ -17,6 +21,42 @@ static __always_inline void stats_account(int code, __u32 bytes)
 		st->packets++;
 		st->bytes += bytes;
 	}
+}
+
+/* Drop event from the headers at [data, data_end) (re-parsed: this only
+ * runs for drops, keeping the fast path free of it). */
+static __always_inline void event_drop(int code, __u8 hook, __u32 ifindex, __u32 len,
+				       void *data, void *data_end)
+{
+	struct gnt_event *ev;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	__u16 *ports;
+
+	ev = bpf_ringbuf_reserve(&gnt_events, sizeof(*ev), 0);
+	if (!ev)
+		return;
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->code = code;
+	ev->ifindex = ifindex;
+	ev->hook = hook;
+	ev->len = len > 0xffff ? 0xffff : len;
+	ev->saddr = ev->daddr = 0;
+	ev->sport = ev->dport = 0;
+	ev->proto = 0;
+	if ((void *)(ip + 1) <= data_end && eth->h_proto == bpf_htons(ETH_P_IP) &&
+	    ip->version == 4) {
+		ev->saddr = ip->saddr;
+		ev->daddr = ip->daddr;
+		ev->proto = ip->protocol;
+		ports = (void *)ip + ip->ihl * 4;
+		if ((ip->protocol == 6 || ip->protocol == 17) && ip->ihl >= 5 &&
+		    (void *)(ports + 2) <= data_end) {
+			ev->sport = ports[0];
+			ev->dport = ports[1];
+		}
+	}
+	bpf_ringbuf_submit(ev, 0);
 }
 
 #endif

@@ -11,6 +11,7 @@
  *   gannet-dp -n NODE remote-add --cidr C/L --node-ip A
  *   gannet-dp -n NODE remote-del --cidr C/L
  *   gannet-dp -n NODE [-j] show | stats
+ *   gannet-dp -n NODE [-j] monitor [--count N] [--timeout SEC]   drop events
  *   gannet-dp -n NODE destroy [--underlay IF]
  * Global: -r PIN_ROOT (default /sys/fs/bpf/gannet), -v verbose. */
 #include <arpa/inet.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -34,6 +36,7 @@ struct opts {
 	uint8_t mac[6], host_mac[6];
 	int have_mac, have_host_mac, have_cidr, json, xdp_redirect;
 	uint32_t identity;
+	long count, timeout;
 	uint16_t vxlan_port;
 	enum dp_underlay_mode mode;
 };
@@ -310,6 +313,66 @@ out:
 	return ret;
 }
 
+struct mon {
+	struct opts *o;
+	long seen;
+};
+
+static int monitor_cb(const struct dp_event *ev, void *arg)
+{
+	struct mon *m = arg;
+	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+	const char *reason = dp_drop_name(ev->code);
+
+	if (m->o->count && m->seen >= m->o->count)
+		return 0;
+	m->seen++;
+	if (m->o->json) {
+		json_t *j = json_pack("{s:I, s:s, s:i, s:s, s:i, s:s, s:s, s:i, s:i, s:i, s:i}",
+			"ts_ns", (json_int_t)ev->ts_ns, "reason", reason ? reason : "?",
+			"code", ev->code, "hook", ev->hook, "ifindex", (int)ev->ifindex,
+			"saddr", ipstr(ev->saddr, s), "daddr", ipstr(ev->daddr, d),
+			"proto", ev->proto, "sport", ev->sport, "dport", ev->dport,
+			"len", (int)ev->len);
+
+		json_dumpf(j, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(j);
+	} else {
+		printf("drop %-20s %-12s if %-4u proto %-3u %s:%u -> %s:%u len %u\n",
+		       reason ? reason : "?", ev->hook, ev->ifindex, ev->proto,
+		       ipstr(ev->saddr, s), ev->sport, ipstr(ev->daddr, d), ev->dport, ev->len);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+static int cmd_monitor(struct opts *o, struct gerr *err)
+{
+	struct mon m = { .o = o };
+	struct dp_node *dp;
+	struct timespec t0, t;
+	int ret;
+
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		ret = dp_events_poll(dp, 200, monitor_cb, &m, err);
+		if (ret < 0 && ret != -EINTR)
+			break;
+		ret = 0;
+		if (o->count && m.seen >= o->count)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (o->timeout && t.tv_sec - t0.tv_sec >= o->timeout)
+			break;
+	}
+	dp_close(dp);
+	return ret;
+}
+
 /* ------------------------------------------------------------ main */
 
 static const struct command {
@@ -321,16 +384,19 @@ static const struct command {
 	{ "ep-del", cmd_ep_del },
 	{ "remote-add", cmd_remote_add },
 	{ "remote-del", cmd_remote_del },
+	{ "monitor", cmd_monitor },
 };
 
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: gannet-dp [-r PIN_ROOT] -n NODE [-j] [-v] COMMAND [options]\n"
-		"commands: open, ep-add, ep-del, remote-add, remote-del, show, stats, destroy\n"
+		"commands: open, ep-add, ep-del, remote-add, remote-del, show, stats, monitor,\n"
+		"          destroy\n"
 		"options: --underlay IF --node-ip A --pod-cidr C/L --cluster-cidr C/L\n"
 		"         --mode auto|tc|xdp --vxlan-port P --ip A --ifname IF --mac M\n"
-		"         --host-mac M --identity N --xdp-redirect --cidr C/L\n");
+		"         --host-mac M --identity N --xdp-redirect --cidr C/L\n"
+		"         --count N --timeout SEC (monitor)\n");
 }
 
 int main(int argc, char **argv)
@@ -352,6 +418,8 @@ int main(int argc, char **argv)
 		{ "host-mac", required_argument, NULL, 'H' },
 		{ "identity", required_argument, NULL, 'd' },
 		{ "xdp-redirect", no_argument, NULL, 'x' },
+		{ "count", required_argument, NULL, 'C' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ 0 },
 	};
@@ -387,6 +455,8 @@ int main(int argc, char **argv)
 		case 'H': bad = parse_mac(optarg, o.host_mac); o.have_host_mac = !bad; break;
 		case 'd': o.identity = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'x': o.xdp_redirect = 1; break;
+		case 'C': o.count = strtol(optarg, NULL, 10); break;
+		case 'T': o.timeout = strtol(optarg, NULL, 10); break;
 		default: usage(); return 2;
 		}
 		if (bad) {

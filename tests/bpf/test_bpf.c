@@ -144,9 +144,10 @@ static void cleanup(void)
 		gnt_underlay__destroy(ns[i]->ul_redir);
 		if (ns[i]->dir[0]) {
 			char p[256];
-			const char *maps[] = { "gnt_endpoints", "gnt_ipcache", "gnt_stats" };
+			const char *maps[] = { "gnt_endpoints", "gnt_ipcache", "gnt_stats",
+					       "gnt_events" };
 
-			for (int m = 0; m < 3; m++) {
+			for (int m = 0; m < 4; m++) {
 				snprintf(p, sizeof(p), "%s/%s", ns[i]->dir, maps[m]);
 				unlink(p);
 			}
@@ -659,6 +660,64 @@ static void test_counters_repeat(void)
 	check_counted(&a, &b, GNT_FWD_STACK, 1000, in.len);
 }
 
+/* ------------------------------------------------------------ events */
+
+struct ev_log {
+	struct gnt_event ev[8];
+	int n;
+};
+
+static int ev_cb(void *ctx, void *data, size_t size)
+{
+	struct ev_log *l = ctx;
+
+	if (size >= sizeof(struct gnt_event) && l->n < 8)
+		memcpy(&l->ev[l->n], data, sizeof(struct gnt_event));
+	l->n++;
+	return 0;
+}
+
+/* Every drop leaves one event with the reason and the 5-tuple; forwarded
+ * packets leave none. */
+static void test_drop_events(void)
+{
+	struct ev_log log = { 0 };
+	struct ring_buffer *rb;
+	struct result r;
+	struct pkt in;
+
+	rb = ring_buffer__new(bpf_map__fd(n1.pod->maps.gnt_events), ev_cb, &log, NULL);
+	CHECK(rb != NULL);
+	if (!rb)
+		return;
+	ring_buffer__consume(rb);                /* earlier tests' events */
+	memset(&log, 0, sizeof(log));
+
+	pod_udp(&in, "10.244.1.2", "10.244.1.3", 64, 10);     /* forwarded: no event */
+	run(PROG_POD(&n1), &in, &r, 1);
+	pod_udp(&in, "10.244.1.99", "10.244.1.3", 64, 10);    /* spoofed */
+	run(PROG_POD(&n1), &in, &r, 1);
+	vxlan_pkt(&in, "192.168.77.1", 8472, 0x08000000, "10.244.1.200", 0);
+	run(PROG_UL_XDP(&n1), &in, &r, 1);                   /* no endpoint, XDP */
+	ring_buffer__consume(rb);
+
+	CHECK_EQ(log.n, 2);
+	CHECK_EQ(log.ev[0].code, GNT_DROP_SPOOFED_SRC);
+	CHECK_EQ(log.ev[0].hook, GNT_HOOK_POD);
+	CHECK_EQ(log.ev[0].saddr, ip4("10.244.1.99"));
+	CHECK_EQ(log.ev[0].daddr, ip4("10.244.1.3"));
+	CHECK_EQ(log.ev[0].proto, IPPROTO_UDP);
+	CHECK_EQ(ntohs(log.ev[0].sport), 40000);
+	CHECK_EQ(ntohs(log.ev[0].dport), 5001);
+	CHECK_EQ(log.ev[0].len, ETH_HLEN + 20 + 8 + 10);
+	CHECK(log.ev[0].ts_ns != 0);
+	CHECK_EQ(log.ev[1].code, GNT_DROP_NO_ENDPOINT);
+	CHECK_EQ(log.ev[1].hook, GNT_HOOK_UNDERLAY_XDP);
+	CHECK_EQ(log.ev[1].saddr, ip4("192.168.77.2"));      /* outer */
+	CHECK_EQ(ntohs(log.ev[1].dport), 8472);
+	ring_buffer__free(rb);
+}
+
 /* ------------------------------------------------------------ main */
 
 int main(void)
@@ -667,10 +726,16 @@ int main(void)
 		T(test_pod_local_redirect), T(test_pod_encap), T(test_encap_decap_roundtrip),
 		T(test_pod_to_stack), T(test_pod_drops), T(test_underlay_decap_tc_xdp),
 		T(test_underlay_pass), T(test_underlay_drops), T(test_counters_repeat),
+		T(test_drop_events),
 	};
 	int ret;
 
-	snprintf(pin_base, sizeof(pin_base), "/sys/fs/bpf/gannet-test-%d", (int)getpid());
+	/* the suite passes a directory its own trap removes, in case we are
+	 * killed before cleanup() */
+	if (getenv("GNT_TEST_PINDIR"))
+		snprintf(pin_base, sizeof(pin_base), "%s", getenv("GNT_TEST_PINDIR"));
+	else
+		snprintf(pin_base, sizeof(pin_base), "/sys/fs/bpf/gannet-test-%d", (int)getpid());
 	if (mkdir(pin_base, 0700)) {
 		fprintf(stderr, "mkdir %s: %s\n", pin_base, strerror(errno));
 		pin_base[0] = '\0';

@@ -25,12 +25,12 @@ ok()   { echo "ok   $*"; }
 bad()  { echo "FAIL $*"; fails=$((fails + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
-echo "== BPF_PROG_RUN tests"
-"$TB" || bad "test_bpf"
-
 SFX=gb$$ PINROOT=/sys/fs/bpf/gannet-test-$$
 . tests/bpf/netns-lib.sh
-trap topo_cleanup EXIT
+trap 'topo_cleanup; rm -rf $PINROOT-prog' EXIT
+
+echo "== BPF_PROG_RUN tests"
+GNT_TEST_PINDIR=$PINROOT-prog "$TB" || bad "test_bpf"
 
 pings() { NSX "$1" ping -c 2 -i 0.2 -W 1 "$2" >/dev/null; }
 pings_q() { local ns=$1; shift; NSX "$ns" ping -c 1 -W 1 "$@" >/dev/null; }
@@ -122,11 +122,20 @@ for mode in tc xdp; do
 		check "xdp: one XDP program" [ "$(NSX $SFX-n1 ip -d link show ul0 | grep -c 'prog/xdp')" = 1 ]
 	fi
 
-	# endpoint delete: traffic to it is dropped and counted
+	# endpoint delete: traffic to it is dropped, counted and reported
 	NSX $SFX-n1 "$GDP" -r $PINROOT -n node1 ep-del --ip 10.244.1.3
 	d0=$(stat_get 1 drop no-local-endpoint)
+	NSX $SFX-n1 "$GDP" -r $PINROOT -n node1 -j monitor --timeout 2 >"/tmp/$SFX.ev" &
+	mpid=$!
+	sleep 0.3
 	NSX $SFX-p1a ping -c 1 -W 1 10.244.1.3 >/dev/null 2>&1
+	wait $mpid
 	check "$mode: deleted endpoint -> no-local-endpoint drop" [ "$(stat_get 1 drop no-local-endpoint)" -gt "$d0" ]
+	check "$mode: drop event reported" \
+		[ "$(jq -r 'select(.reason == "no-local-endpoint") |
+			"\(.reason) \(.hook) \(.saddr) \(.daddr) \(.proto)"' "/tmp/$SFX.ev")" = \
+		  "no-local-endpoint pod 10.244.1.2 10.244.1.3 1" ]
+	rm -f "/tmp/$SFX.ev"
 
 	# destroy removes the pins and every attachment
 	NSX $SFX-n1 "$GDP" -r $PINROOT -n node1 destroy --underlay ul0
