@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,11 +325,72 @@ static int cmd_logs(struct rt *r, int argc, char **argv, struct gerr *e)
 	return rt_logs(r, argv[optind], &o, 1, e);
 }
 
+/* exec -i / -t: stream our stdin into the process and its output (or the
+ * pty's) to our stdout, through rt_exec_spawn. */
+static int exec_stream(struct rt *r, const char *id, const char *const *argv, bool tty,
+		       struct gerr *e)
+{
+	pid_t pid;
+	int io, out, status, rc;
+	char buf[4096];
+
+	rc = rt_exec_spawn(r, id, argv, tty, &pid, &io, &out, e);
+	if (rc)
+		return rc;
+	int rd = tty ? io : out;
+	bool in_open = true;
+	for (;;) {
+		struct pollfd p[2] = { { .fd = rd, .events = POLLIN },
+				       { .fd = in_open ? 0 : -1, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0)
+			break;
+		if (p[1].revents) {
+			ssize_t n = read(0, buf, sizeof(buf));
+			if (n <= 0) {
+				in_open = false;
+				if (tty) {
+					/* EOF on a terminal is ^D */
+					if (write(io, "\x04", 1) < 0)
+						break;
+				} else {
+					close(io);
+				}
+			} else if (write(io, buf, (size_t)n) < 0) {
+				in_open = false;
+			}
+		}
+		if (p[0].revents) {
+			ssize_t n = read(rd, buf, sizeof(buf));
+			if (n <= 0)
+				break;   /* EIO on the pty master once the process is gone */
+			if (write(1, buf, (size_t)n) < 0)
+				break;
+		}
+	}
+	waitpid(pid, &status, 0);
+	if (tty)
+		close(io);
+	else
+		close(out);
+	fflush(stdout);
+	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
 static int cmd_exec(struct rt *r, int argc, char **argv, struct gerr *e)
 {
 	char out[65536];
 	int code, rc, timeout = 0, i = 1;
 
+	if (i < argc && (!strcmp(argv[i], "-i") || !strcmp(argv[i], "-t"))) {
+		bool tty = argv[i][1] == 't';
+		if (need(argc, i + 3, e))
+			return e->code;
+		const char *id = argv[i + 1];
+		i += 2;
+		if (!strcmp(argv[i], "--"))
+			i++;
+		return exec_stream(r, id, (const char *const *)argv + i, tty, e);
+	}
 	if (i < argc && !strncmp(argv[i], "--timeout=", 10))
 		timeout = atoi(argv[i++] + 10);
 	if (need(argc, i + 2, e))
@@ -494,7 +557,7 @@ static const struct cmd cmds[] = {
 	{ "rm", cmd_rm, "rm ID" },
 	{ "list", cmd_list, "list [-v]" },
 	{ "logs", cmd_logs, "logs [-f] [-t] [--tail N] [--stdout|--stderr] ID" },
-	{ "exec", cmd_exec, "exec [--timeout=MS] ID [--] CMD..." },
+	{ "exec", cmd_exec, "exec [--timeout=MS | -i | -t] ID [--] CMD..." },
 	{ "probe", cmd_probe, "probe [--netns PATH] [--timeout S] (--tcp HOST:PORT | --http HOST:PORT/PATH | --id ID --exec -- CMD...)" },
 };
 

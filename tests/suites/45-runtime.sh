@@ -162,6 +162,10 @@ out=$(R exec "$id" -- sh -c 'echo exec-ok; id -u')
 check "exec returns output" [ "$(echo "$out" | tr '\n' ' ')" = "exec-ok 0 " ]
 R exec "$id" -- sh -c 'exit 7'
 check "exec returns the exit code" [ $? = 7 ]
+out=$(echo streamed-in | R exec -i "$id" -- sh -c 'cat; exit 4')
+check "exec -i streams stdin and returns the exit code" [ "$out:$?" = streamed-in:4 ]
+out=$(echo 'tty; exit 5' | timeout 10 "$BIN" --state "$S" exec -t "$id" -- sh | tr -d '\r')
+check "exec -t runs on a pty" grep -q '^/dev/pts/' <<<"$out"
 check "exec sees the container fs" [ "$(R exec "$id" -- cat /www/index.html)" = hi ]
 
 probe() { R probe "$@" >/dev/null 2>&1; }
