@@ -63,6 +63,9 @@ static void *conn_thread(void *p)
 	}
 	req = json_loads(txt, 0, &jerr);
 	cmd = json_string_value(json_object_get(req, "command"));
+	pr_debug("CNI %s %s/%s", cmd ? cmd : "?",
+		 json_string_value(json_object_get(req, "containerID")) ?: "-",
+		 json_string_value(json_object_get(req, "ifName")) ?: "-");
 	if (!req || !cmd) {
 		cni_set_err(&e, CNI_ERR_DECODE, req ? NULL : jerr.text, "bad request");
 	} else if (!atomic_load(&a->ready)) {

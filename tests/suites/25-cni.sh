@@ -235,6 +235,7 @@ run_bad 3 "netns path that is not a netns" "$(conf 1.0.0)" CNI_COMMAND=ADD CNI_C
 N=12
 for i in $(seq $N); do pod "c$i"; done
 # (wait on these pids only: a bare wait would also wait for the agent)
+fds_before=$(ls /proc/"$AGENT_PID"/fd | wc -l)
 t0=$(date +%s%N)
 pids=()
 for i in $(seq $N); do
@@ -254,6 +255,8 @@ wait "${pids[@]}"
 okc=0
 for i in $(seq $N); do [ "$(cat "$D/c$i.rc")" = 0 ] && okc=$((okc + 1)); done
 [ $okc = $N ] && [ "$(allocs)" = "$A" ] && [ "$(veths)" = "$V" ] && ok "$N concurrent DELs" || fail "concurrent DELs: $okc/$N, allocations $(allocs)"
+fds_after=$(ls /proc/"$AGENT_PID"/fd | wc -l)
+[ "$fds_after" -le $((fds_before + 2)) ] && ok "no fd leak in the agent ($fds_before -> $fds_after)" || fail "agent fds $fds_before -> $fds_after"
 
 # ---- SIGKILL + restart: traffic keeps flowing, allocations survive
 before=$(jq -cS '[.allocations[] | {ip, containerID, ifname}] | sort_by(.ip)' "$STATE/ipam.json")
