@@ -12,6 +12,7 @@
 #                             by apiserver_start unless APISERVER_NO_TRAP=1)
 #   acurl [curl args...] PATH  curl as admin: acurl -X POST -d @f /api/v1/...
 #   acurl_code ...            same, prints only the HTTP status code
+# APISERVER_EXTRA_ARGS adds server flags to every start (e.g. another store).
 # Everything listens on 127.0.0.1 only. $BUILD selects the build (build-san
 # for the sanitizer build); GANNET_APISERVER overrides the binary path.
 
@@ -40,8 +41,11 @@ _apiserver_free_port() {
 _apiserver_launch() {
 	local bin; bin=$(_apiserver_bin)
 	[ -x "$bin" ] || { echo "apiserver.sh: $bin not built" >&2; return 1; }
+	# APISERVER_EXTRA_ARGS (whitespace-split) lets a wrapper suite rerun
+	# another suite with e.g. "--store etcd:http://127.0.0.1:PORT".
+	# shellcheck disable=SC2086
 	"$bin" --data-dir "$APISERVER_DATA" --listen "127.0.0.1:$APISERVER_PORT" \
-		"${APISERVER_ARGS[@]}" "$@" >>"$APISERVER_LOG" 2>&1 &
+		${APISERVER_EXTRA_ARGS:-} "${APISERVER_ARGS[@]}" "$@" >>"$APISERVER_LOG" 2>&1 &
 	APISERVER_PID=$!
 	export APISERVER_PID
 	local i

@@ -280,7 +280,8 @@ B64=$(printf %s "$PLAIN" | base64 -w0)
 acurl -X POST -o /dev/null -H "$J" -d "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"atrest\"},\"data\":{\"pw\":\"$B64\"}}" /api/v1/namespaces/default/secrets
 expect "secret readable over API" "$PLAIN" "$(acurl /api/v1/namespaces/default/secrets/atrest | jq -r .data.pw | base64 -d)"
 acurl -X POST -o /dev/null -H "$J" -d "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"atrest-cm\"},\"data\":{\"marker\":\"cm-$PLAIN\"}}" /api/v1/namespaces/default/configmaps
-dbfiles=$(ls "$APISERVER_DATA"/state.db*)
+# the files holding the store: SQLite by default, etcd's when 54 reruns us
+if [ -n "${APISERVER_DB_FILES_DIR:-}" ]; then dbfiles=$(find "$APISERVER_DB_FILES_DIR" -type f | xargs); else dbfiles=$(ls "$APISERVER_DATA"/state.db*); fi
 if cat $dbfiles | grep -aq "cm-$PLAIN"; then ok "control: configmap visible in db"; else fail "control: configmap not found in db files"; fi
 if cat $dbfiles | grep -aqE "$PLAIN|$B64"; then
 	cat $dbfiles | grep -aq "cm-$PLAIN" && ! cat $dbfiles | grep -a "$B64" | grep -q . && ! cat $dbfiles | grep -a "$PLAIN" | grep -av "cm-$PLAIN" | grep -q . \
