@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # ctl/: gannetctl, the command-line client, and its unit tests.
-CTL_LIBS := $(shell pkg-config --libs libcurl jansson yaml-0.1 libcrypto) -lpthread
+CTL_LIBS := $(shell pkg-config --libs libcurl jansson yaml-0.1 libcrypto) -lpthread -lm
 CTL_SRCS := $(wildcard ctl/*.c)
 CTL_OBJS := $(CTL_SRCS:%.c=$(OBJ_DIR)/%.o)
 
@@ -24,7 +24,7 @@ $(BIN_DIR)/test-kubeconfig: $(OBJ_DIR)/tests/unit/kubeconfig_test.o $(COMMON_LIB
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
-$(BIN_DIR)/test-ctl: $(OBJ_DIR)/tests/unit/ctl_test.o $(OBJ_DIR)/ctl/table.o $(COMMON_LIB)
+$(BIN_DIR)/test-ctl: $(OBJ_DIR)/tests/unit/ctl_test.o $(OBJ_DIR)/ctl/table.o $(OBJ_DIR)/ctl/workload.o $(COMMON_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LIBS)

@@ -52,6 +52,12 @@ enum ctl_opt_id {
 	OPT_TOKEN,
 	OPT_RAW,
 	OPT_CLIENT,
+	OPT_REPLICAS,
+	OPT_CURRENT_REPLICAS,
+	OPT_RESOURCE_VERSION,
+	OPT_TIMEOUT,
+	OPT_REVISION,
+	OPT_TO_REVISION,
 };
 
 struct ctl_opts {
@@ -67,6 +73,10 @@ struct ctl_opts {
 	bool raw, client_only;
 	long request_timeout_ms;   /* 0 = default; watches: none */
 	int verbose;
+	/* scale, rollout (-1 = not given) */
+	long long replicas, current_replicas, revision, to_revision;
+	const char *resource_version;
+	long timeout_ms;           /* rollout status --timeout; 0 = forever */
 };
 
 struct ctl {
@@ -125,6 +135,10 @@ int cmd_delete(struct ctl *c, int argc, char **argv);
 int cmd_api_resources(struct ctl *c, int argc, char **argv);
 int cmd_config(struct ctl *c, int argc, char **argv);
 int cmd_version(struct ctl *c, int argc, char **argv);
+int cmd_scale(struct ctl *c, int argc, char **argv);
+int cmd_rollout(struct ctl *c, int argc, char **argv);
+int cmd_set(struct ctl *c, int argc, char **argv);
+int cmd_top(struct ctl *c, int argc, char **argv);
 
 /* Targets from "TYPE[,TYPE] [NAME...]" or "TYPE/NAME..." arguments. */
 struct ctl_target {
@@ -135,5 +149,24 @@ struct ctl_target {
  * *out is malloc'd. */
 int ctl_parse_targets(struct ctl *c, int argc, char **argv,
 		      struct ctl_target **out);
+
+/* Named objects with their namespace, from "TYPE NAME...", "TYPE/NAME..."
+ * or -f (ctl/targets.c). Connects. Returns the count, or -CTL_EXIT_* after
+ * printing the error. */
+struct ctl_named {
+	const struct api_resource *res;
+	char *name, *ns;           /* ns NULL for cluster-scoped kinds */
+};
+int ctl_named_targets(struct ctl *c, int argc, char **argv, struct ctl_named **out);
+void ctl_named_free(struct ctl_named *t, int n);
+/* GET the object (or its subresource sub, may be NULL); errors printed.
+ * Returns a CTL_EXIT_* code. */
+int ctl_get_object(struct ctl *c, const struct ctl_named *t, const char *sub,
+		   json_t **obj);
+/* PATCH (patch_type "merge", "json", "strategic") or another method with a
+ * JSON body; *obj (optional) gets the answer. Errors printed; returns a
+ * CTL_EXIT_* code. */
+int ctl_send(struct ctl *c, const char *method, const struct ctl_named *t,
+	     const char *sub, const char *patch_type, const json_t *body, json_t **obj);
 
 #endif

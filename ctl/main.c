@@ -46,6 +46,12 @@ static const struct ctl_option options[] = {
 	{ OPT_DRY_RUN, "dry-run", no_argument, NULL, "print what would be done; send nothing that changes state" },
 	{ OPT_RAW, "raw", no_argument, NULL, "show credentials instead of redacting them" },
 	{ OPT_CLIENT, "client", no_argument, NULL, "client version only (no server contact)" },
+	{ OPT_REPLICAS, "replicas", required_argument, "N", "the new desired number of replicas" },
+	{ OPT_CURRENT_REPLICAS, "current-replicas", required_argument, "N", "precondition: only scale if spec.replicas is N now" },
+	{ OPT_RESOURCE_VERSION, "resource-version", required_argument, "RV", "precondition: only act if the resourceVersion is RV" },
+	{ OPT_TIMEOUT, "timeout", required_argument, "DUR", "give up after DUR (e.g. 30s, 5m); 0 = wait forever" },
+	{ OPT_REVISION, "revision", required_argument, "N", "show the pod template of revision N" },
+	{ OPT_TO_REVISION, "to-revision", required_argument, "N", "roll back to revision N (default: the previous one)" },
 };
 
 #define GLOBAL_OPTS OPT_NAMESPACE, OPT_KUBECONFIG, OPT_CONTEXT, OPT_SERVER, \
@@ -74,6 +80,21 @@ DEFINE_COMMAND(delete, cmd_delete, "TYPE NAME... | TYPE/NAME... | -f FILE | TYPE
 	       "Delete objects",
 	       OPT_FILE, OPT_RECURSIVE, OPT_SELECTOR, OPT_ALL, OPT_IGNORE_NOT_FOUND,
 	       OPT_OUTPUT, OPT_DRY_RUN);
+DEFINE_COMMAND(scale, cmd_scale, "--replicas=N TYPE NAME... | TYPE/NAME... | -f FILE",
+	       "Set the replica count of deployments and replica sets (scale subresource)",
+	       OPT_REPLICAS, OPT_CURRENT_REPLICAS, OPT_RESOURCE_VERSION, OPT_FILE,
+	       OPT_RECURSIVE, OPT_OUTPUT, OPT_DRY_RUN);
+DEFINE_COMMAND(rollout, cmd_rollout,
+	       "status|history|undo|pause|resume|restart TYPE NAME | TYPE/NAME | -f FILE",
+	       "Manage the rollout of deployments (and daemon sets: status, restart)",
+	       OPT_TIMEOUT, OPT_REVISION, OPT_TO_REVISION, OPT_FILE, OPT_RECURSIVE,
+	       OPT_OUTPUT, OPT_DRY_RUN);
+DEFINE_COMMAND(set, cmd_set, "image TYPE NAME|TYPE/NAME|-f FILE CONTAINER=IMAGE... (or *=IMAGE)",
+	       "Update the container images of a pod template",
+	       OPT_FILE, OPT_RECURSIVE, OPT_OUTPUT, OPT_DRY_RUN);
+DEFINE_COMMAND(top, cmd_top, "nodes|pods [NAME...]",
+	       "Resource requests and limits per node or pod (no usage metrics yet)",
+	       OPT_SELECTOR, OPT_ALL_NAMESPACES, OPT_NO_HEADERS);
 DEFINE_COMMAND(api_resources, cmd_api_resources, "",
 	       "List the resource types the server serves",
 	       OPT_OUTPUT);
@@ -86,8 +107,8 @@ DEFINE_COMMAND(version, cmd_version, "",
 	       OPT_CLIENT);
 
 static const struct ctl_command *const commands[] = {
-	&apply_cmd, &get_cmd, &describe_cmd, &delete_cmd, &api_resources_cmd,
-	&config_cmd, &version_cmd,
+	&apply_cmd, &get_cmd, &describe_cmd, &delete_cmd, &scale_cmd, &rollout_cmd,
+	&set_cmd, &top_cmd, &api_resources_cmd, &config_cmd, &version_cmd,
 };
 
 static const struct ctl_option *find_opt(int id)
@@ -206,6 +227,37 @@ static int set_option(struct ctl_opts *o, int id, const char *arg)
 	case OPT_DRY_RUN: o->dry_run = true; break;
 	case OPT_RAW: o->raw = true; break;
 	case OPT_CLIENT: o->client_only = true; break;
+	case OPT_REPLICAS:
+	case OPT_CURRENT_REPLICAS:
+	case OPT_REVISION:
+	case OPT_TO_REVISION: {
+		char *end;
+		long long v;
+
+		errno = 0;
+		v = strtoll(arg, &end, 10);
+		if (!*arg || *end || errno || v < 0 || v > 0x7fffffff) {
+			fprintf(stderr, "error: invalid value \"%s\" for --%s\n", arg, find_opt(id)->name);
+			return -1;
+		}
+		if (id == OPT_REPLICAS)
+			o->replicas = v;
+		else if (id == OPT_CURRENT_REPLICAS)
+			o->current_replicas = v;
+		else if (id == OPT_REVISION)
+			o->revision = v;
+		else
+			o->to_revision = v;
+		break;
+	}
+	case OPT_RESOURCE_VERSION: o->resource_version = arg; break;
+	case OPT_TIMEOUT:
+		o->timeout_ms = parse_duration_ms(arg);
+		if (o->timeout_ms < 0) {
+			fprintf(stderr, "error: invalid --timeout \"%s\"\n", arg);
+			return -1;
+		}
+		break;
 	default: return -1;
 	}
 	return 0;
@@ -474,6 +526,7 @@ int main(int argc, char **argv)
 		argv[k] = argv[k + 1];
 	argc--;
 	c.cmd = cmd->name;
+	c.o.replicas = c.o.current_replicas = c.o.revision = c.o.to_revision = -1;
 	first = parse_opts(cmd, &c.o, argc, argv, &help);
 	if (first < 0) {
 		fprintf(stderr, "See 'gannetctl %s --help' for usage.\n", cmd->name);
