@@ -9,11 +9,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -66,6 +68,50 @@ static void dataplane_stop(struct agent *a)
 		dp_close(a->dp);   /* pins and attachments stay */
 	a->dp = NULL;
 	pthread_mutex_unlock(&a->dp_lock);
+}
+
+/* ---- single instance per state dir ------------------------------------------ */
+
+static int instance_fd = -1;
+
+/* A second agent for the same node would steal the CNI socket and race the
+ * first on the maps: hold an flock on <stateDir>/agent.lock for the whole
+ * life of the process (the kernel drops it when the process dies, so a
+ * SIGKILLed agent never blocks its successor). */
+static int instance_start(struct agent *a, struct gerr *err)
+{
+	char path[300];
+	int ret;
+
+	if (strlen(a->cfg.state_dir) > sizeof(path) - 16)
+		return gerr_set(err, -ENAMETOOLONG, "stateDir too long");
+	/* creates stateDir (and parents) if needed */
+	ret = ipam_store_init(&a->ipam, a->cfg.state_dir, a->cfg.pod_cidr,
+			      a->cfg.pod_prefix, err);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "%s/agent.lock", a->cfg.state_dir);
+	instance_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (instance_fd < 0)
+		return gerr_set(err, -errno, "%s: %s", path, strerror(errno));
+	if (flock(instance_fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(instance_fd);
+		instance_fd = -1;
+		return gerr_set(err, e == EWOULDBLOCK ? -EBUSY : -e,
+				"another gannet-agent already runs with stateDir %s",
+				a->cfg.state_dir);
+	}
+	return 0;
+}
+
+static void instance_stop(struct agent *a)
+{
+	(void)a;
+	if (instance_fd >= 0)
+		close(instance_fd);
+	instance_fd = -1;
 }
 
 /* ---- IPAM, reconcile, peers, readiness -------------------------------------- */
@@ -124,6 +170,7 @@ struct component {
 };
 
 static const struct component components[] = {
+	{ "instance", instance_start, instance_stop },
 	{ "ipam", ipam_start, NULL },
 	{ "dataplane", dataplane_start, dataplane_stop },
 	{ "reconcile", reconcile_start, NULL },

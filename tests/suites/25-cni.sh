@@ -140,6 +140,13 @@ else fail "invalid config message: $(cat "$D/bad.log")"; fi
 # ---- start the agent
 agent_start
 out=$(cni STATUS - -) && ok "STATUS with agent" || fail "STATUS: $out"
+if in_node "$BIN/gannet-agent" --config "$D/agent.yaml" >"$D/second.log" 2>&1; then
+	fail "a second agent for the same node started"
+else
+	grep -q "another gannet-agent" "$D/second.log" && [ -S "$SOCK" ] &&
+		cni STATUS - - >/dev/null && ok "second agent refused, first keeps serving" ||
+		fail "second agent: $(cat "$D/second.log")"
+fi
 code=$(in_node curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:9962/healthz)
 [ "$code" = 200 ] && ok "/healthz 200" || fail "/healthz $code"
 
