@@ -9,7 +9,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "apiserver/selectors.h"
 
@@ -444,7 +447,30 @@ static void node_defaults(json_t *o)
 
 static void secret_defaults(json_t *o)
 {
+	json_t *sd = json_object_get(o, "stringData");
+	const char *k;
+	json_t *v;
+
 	set_default(o, "type", json_string("Opaque"));
+	/* stringData is write-only convenience: merged into data (base64)
+	 * and never stored, as in Kubernetes. */
+	if (json_is_object(sd)) {
+		json_t *data = ensure_obj(o, "data");
+
+		json_object_foreach(sd, k, v) {
+			if (!json_is_string(v))
+				continue;
+			size_t n = json_string_length(v);
+			char *b = malloc(4 * ((n + 2) / 3) + 1);
+
+			if (!b)
+				continue;
+			EVP_EncodeBlock((unsigned char *)b, (const unsigned char *)json_string_value(v), (int)n);
+			json_object_set_new(data, k, json_string(b));
+			free(b);
+		}
+		json_object_del(o, "stringData");
+	}
 }
 
 static void data_validate(const struct api_kind *k, const json_t *o, const json_t *old,
