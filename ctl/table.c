@@ -370,6 +370,32 @@ static void pod_row(const json_t *o, struct row *r)
 	cell(r, "%lld", restarts);
 }
 
+/* kubectl: "<none>" without gates, else "ready/total" where a gate is
+ * ready when the pod has a True condition of that type. */
+static void readiness_gates(const json_t *o, char *buf, size_t len)
+{
+	const json_t *gates = ctl_jpath(o, "spec.readinessGates"), *g, *c;
+	size_t i, j, ready = 0;
+
+	if (!json_array_size(gates)) {
+		snprintf(buf, len, "<none>");
+		return;
+	}
+	json_array_foreach(gates, i, g) {
+		const char *want = ctl_jpath_str(g, "conditionType");
+
+		json_array_foreach(ctl_jpath(o, "status.conditions"), j, c) {
+			const char *t = ctl_jpath_str(c, "type"), *s = ctl_jpath_str(c, "status");
+
+			if (want && t && s && !strcmp(t, want) && !strcmp(s, "True")) {
+				ready++;
+				break;
+			}
+		}
+	}
+	snprintf(buf, len, "%zu/%zu", ready, json_array_size(gates));
+}
+
 static void deploy_row(const json_t *o, struct row *r)
 {
 	long long want = ctl_jpath(o, "spec.replicas") ? ctl_jpath_int(o, "spec.replicas") : 1;
@@ -472,7 +498,8 @@ static void endpoints_list(const json_t *o, char *buf, size_t len)
 		snprintf(buf, len, "<none>");
 }
 
-static const char *const H_POD[] = { "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE" };
+static const char *const H_POD[] = { "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE",
+				     "NOMINATED NODE", "READINESS GATES" };
 static const char *const H_DEPLOY[] = { "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR" };
 static const char *const H_RS[] = { "NAME", "DESIRED", "CURRENT", "READY", "AGE", "CONTAINERS", "IMAGES", "SELECTOR" };
 static const char *const H_DS[] = { "NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE", "CONTAINERS", "IMAGES", "SELECTOR" };
@@ -586,6 +613,9 @@ int printer_row(const char *kind, const json_t *o, bool wide, time_t now,
 		if (wide) {
 			cell(r, "%s", or_none(ctl_jpath_str(o, "status.podIP")));
 			cell(r, "%s", or_none(ctl_jpath_str(o, "spec.nodeName")));
+			cell(r, "%s", or_none(ctl_jpath_str(o, "status.nominatedNodeName")));
+			readiness_gates(o, a, sizeof(a));
+			cell(r, "%s", a);
 		}
 	} else if (!strcmp(p->kind, "Deployment")) {
 		deploy_row(o, r);
