@@ -612,12 +612,40 @@ static int write_meta(struct rt *r, const char *id, const struct rt_container_sp
 	return rc;
 }
 
+static pid_t read_pid(struct rt *r, const char *id, const char *file);
+
+/* True while pid is a live gannet-shim: not a zombie (whoever reaps
+ * orphans may take its time) and named so (guards against pid reuse). */
+static bool shim_alive(pid_t pid)
+{
+	char p[64], buf[512];
+	int fd;
+	ssize_t n;
+
+	if (pid <= 0)
+		return false;
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	char *rp = strrchr(buf, ')');
+	return rp && strstr(buf, "(gannet-shim") && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
 /* Removes everything rt_create made; tolerant of partial state. */
 static void destroy_container(struct rt *r, const char *id)
 {
 	char p[4200], out[1024];
+	pid_t shim = read_pid(r, id, "shim.pid");
 
 	runc_cmd(r, 10000, out, sizeof(out), "delete", "--force", id, NULL);
+	/* Let the shim record the exit and go before the directory is
+	 * removed, or its last write could recreate files in it. */
+	for (int i = 0; i < 150 && shim_alive(shim); i++)
+		usleep(20000);
 	cpath(r, id, "rootfs", p, sizeof(p));
 	if (umount2(p, MNT_DETACH) && errno != EINVAL && errno != ENOENT)
 		pr_warn("runtime: umount %s: %s\n", p, strerror(errno));

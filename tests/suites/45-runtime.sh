@@ -218,7 +218,9 @@ check "bad input left no containers, mounts or runc state" bash -c \
 	"[ $(ncontainers) = $before ] && ! grep -q ' $S/containers/' /proc/mounts && [ -z \"\$(runc --root $S/runc list -q)\" ]"
 # A container exiting 127 (command missing at run time) is reported as such.
 id=$(R run --netns "$NSP" busybox -- sh -c 'exec nosuchcmd-late')
-check "exit 127 reported" [ "$(R wait "$id" 10000 | jq_s .exitCode)" = 127 ]
+st=$(R wait "$id" 10000)
+echo "info: $st"
+check "exit 127 reported" [ "$(echo "$st" | jq_s .exitCode)" = 127 ]
 R rm "$id"
 
 # ---- image import: OCI layout (layers, whiteouts, config) and tarball -----
