@@ -461,50 +461,6 @@ static int op_collect_stale(struct ipam *p, void *arg, struct gerr *err)
 	return 0;
 }
 
-int pods_gc(struct agent *a, const json_t *req, struct cni_err *e)
-{
-	struct gc_arg g = { .valid = json_object_get(req, "validAttachments") };
-	struct gerr err = { 0 };
-	int ret = 0;
-
-	if (!json_is_array(g.valid))
-		return cni_set_err(e, CNI_ERR_INVALID_CONFIG, NULL,
-				   "GC needs cni.dev/valid-attachments");
-	pthread_mutex_lock(&a->pods_lock);
-	if (ipam_txn(a, op_collect_stale, &g, &err) < 0) {
-		cni_set_err(e, CNI_ERR_IO, err.msg, "IPAM: %s", err.msg);
-		ret = -1;
-		goto out;
-	}
-	for (size_t i = 0; i < g.n && !ret; i++) {
-		pr_info("GC: %s/%s is not a valid attachment", g.stale[i].id, g.stale[i].ifname);
-		ret = detach(a, g.stale[i].id, g.stale[i].ifname, e);
-	}
-out:
-	pthread_mutex_unlock(&a->pods_lock);
-	free(g.stale);
-	return ret;
-}
-
-int pods_status(struct agent *a, struct cni_err *e)
-{
-	struct ipam p;
-	struct gerr err = { 0 };
-	size_t nfree;
-
-	if (!atomic_load(&a->ready))
-		return cni_set_err(e, CNI_ERR_NOT_AVAILABLE, NULL, "gannet-agent is starting");
-	if (ipam_store_lock(&a->ipam, &p, &err))
-		return cni_set_err(e, CNI_ERR_NOT_AVAILABLE, err.msg, "IPAM state unreadable");
-	nfree = ipam_free_count(&p);
-	ipam_store_unlock(&a->ipam, &p);
-	if (!nfree)
-		return cni_set_err(e, CNI_ERR_NOT_AVAILABLE, NULL, "pod CIDR exhausted");
-	return 0;
-}
-
-/* ---- reconcile ------------------------------------------------------------------- */
-
 struct stale_eps {
 	const struct ipam *p;
 	uint32_t *ips;
@@ -529,6 +485,96 @@ static int stale_cb(const struct dp_endpoint *ep, void *arg)
 	s->ips[s->n++] = ep->ip;
 	return 0;
 }
+
+/* Host veths and endpoint-map entries that belong to no allocation (left by
+ * hand-made or crashed set-ups) are resources of no attachment: GC drops them
+ * too. Best effort; failures are logged. */
+static void gc_orphans(struct agent *a)
+{
+	enum { MAX_LINKS = 4096 };
+	char (*names)[16] = calloc(MAX_LINKS, 16);
+	struct stale_eps s = { 0 };
+	struct ipam p;
+	char host[16], ipb[INET_ADDRSTRLEN];
+	int n;
+
+	if (!names || ipam_store_lock(&a->ipam, &p, NULL)) {
+		free(names);
+		return;
+	}
+	n = link_list("gnt", -1, names, MAX_LINKS, NULL);
+	for (int i = 0; i < n && i < MAX_LINKS; i++) {
+		bool owned = false;
+
+		for (size_t j = 0; j < p.n && !owned; j++) {
+			proto_host_ifname(p.allocs[j].id, p.allocs[j].ifname, host);
+			owned = !strcmp(host, names[i]);
+		}
+		/* only names of our shape: gnt + 11 hex digits */
+		if (!owned && strlen(names[i]) == 14 &&
+		    strspn(names[i] + 3, "0123456789abcdef") == 11) {
+			pr_info("GC: removing orphan veth %s", names[i]);
+			link_delete(names[i], -1, NULL);
+		}
+	}
+	s.p = &p;
+	pthread_mutex_lock(&a->dp_lock);
+	dp_endpoint_foreach(a->dp, stale_cb, &s);
+	pthread_mutex_unlock(&a->dp_lock);
+	for (size_t i = 0; i < s.n; i++) {
+		pr_info("GC: removing endpoint %s with no allocation", ip_str(s.ips[i], ipb));
+		dp_delete(a, s.ips[i], NULL);
+	}
+	free(s.ips);
+	ipam_store_unlock(&a->ipam, &p);
+	free(names);
+}
+
+int pods_gc(struct agent *a, const json_t *req, struct cni_err *e)
+{
+	struct gc_arg g = { .valid = json_object_get(req, "validAttachments") };
+	struct gerr err = { 0 };
+	int ret = 0;
+
+	if (!json_is_array(g.valid))
+		return cni_set_err(e, CNI_ERR_INVALID_CONFIG, NULL,
+				   "GC needs cni.dev/valid-attachments");
+	pthread_mutex_lock(&a->pods_lock);
+	if (ipam_txn(a, op_collect_stale, &g, &err) < 0) {
+		cni_set_err(e, CNI_ERR_IO, err.msg, "IPAM: %s", err.msg);
+		ret = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < g.n && !ret; i++) {
+		pr_info("GC: %s/%s is not a valid attachment", g.stale[i].id, g.stale[i].ifname);
+		ret = detach(a, g.stale[i].id, g.stale[i].ifname, e);
+	}
+	if (!ret)
+		gc_orphans(a);
+out:
+	pthread_mutex_unlock(&a->pods_lock);
+	free(g.stale);
+	return ret;
+}
+
+int pods_status(struct agent *a, struct cni_err *e)
+{
+	struct ipam p;
+	struct gerr err = { 0 };
+	size_t nfree;
+
+	if (!atomic_load(&a->ready))
+		return cni_set_err(e, CNI_ERR_NOT_AVAILABLE, NULL, "gannet-agent is starting");
+	if (ipam_store_lock(&a->ipam, &p, &err))
+		return cni_set_err(e, CNI_ERR_NOT_AVAILABLE, err.msg, "IPAM state unreadable");
+	nfree = ipam_free_count(&p);
+	ipam_store_unlock(&a->ipam, &p);
+	if (!nfree)
+		return cni_set_err(e, CNI_ERR_NOT_AVAILABLE, NULL, "pod CIDR exhausted");
+	return 0;
+}
+
+/* ---- reconcile ------------------------------------------------------------------- */
 
 int pods_reconcile(struct agent *a, struct gerr *err)
 {

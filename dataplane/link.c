@@ -604,3 +604,46 @@ int link_neigh_has_permanent(const char *ifname, int netns_fd, uint32_t ip,
 
 	return ret ? ret : a.found;
 }
+
+/* ---- listing ------------------------------------------------------------------ */
+
+struct list_args {
+	const char *prefix;
+	char (*names)[16];
+	int max, n;
+};
+
+static void list_cb(struct nl_object *obj, void *arg)
+{
+	struct list_args *a = arg;
+	const char *name = rtnl_link_get_name((struct rtnl_link *)obj);
+
+	if (!name || strncmp(name, a->prefix, strlen(a->prefix)))
+		return;
+	if (a->n < a->max)
+		snprintf(a->names[a->n], 16, "%s", name);
+	a->n++;
+}
+
+static int list_fn(struct nl_sock *sk, void *p, struct gerr *err)
+{
+	struct list_args *a = p;
+	struct nl_cache *cache;
+	int ret;
+
+	ret = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
+	if (ret < 0)
+		return gerr_set(err, nlerr(ret), "link dump: %s", nl_geterror(ret));
+	nl_cache_foreach(cache, list_cb, a);
+	nl_cache_free(cache);
+	return 0;
+}
+
+int link_list(const char *prefix, int netns_fd, char (*names)[16], int max,
+	      struct gerr *err)
+{
+	struct list_args a = { .prefix = prefix, .names = names, .max = max };
+	int ret = in_netns(netns_fd, list_fn, &a, err);
+
+	return ret ? ret : a.n;
+}

@@ -18,6 +18,10 @@ int link_veth_create(const char *host_ifname, const char *peer_ifname,
 int link_delete(const char *ifname, int netns_fd /* -1 = current */, struct gerr *err);
 int link_ifindex(const char *ifname, int netns_fd, struct gerr *err); /* >0 or -errno */
 int link_get_mac(const char *ifname, int netns_fd, uint8_t mac[6], struct gerr *err);
+/* Names of the links whose name starts with prefix, up to max of them, into
+ * names[]; returns how many there are (may exceed max) or -errno. */
+int link_list(const char *prefix, int netns_fd, char (*names)[16], int max,
+	      struct gerr *err);
 /* MTU of ifname: >0 or -errno. */
 int link_mtu(const char *ifname, int netns_fd, struct gerr *err);
 int link_set_up(const char *ifname, int netns_fd, struct gerr *err);

@@ -322,10 +322,15 @@ grep -q "\"$ipa\"" "$STATE/ipam.json" && fail "DEL (no netns) kept $ipa" || ok "
 
 # ---- GC keeps valid attachments only
 add_pod e || exit 1
+ip -n "$NODE" link add gnt0123456789a type veth peer name orphan1
+[ -x "$BIN/gannet-dp" ] && in_node "$BIN/gannet-dp" -r "$PIN" -n "$P" ep-add --ip 10.244.1.201 \
+	--ifname orphan1 --mac 02:00:00:00:00:03
 out=$(cni GC - - eth0 1.1.0 '"cni.dev/valid-attachments":[{"containerID":"cid-e","ifname":"eth0"}]') &&
 	ok "GC" || fail "GC: $out"
 [ "$(allocs)" = 1 ] && jq -e '.allocations[0].containerID == "cid-e"' "$STATE/ipam.json" >/dev/null &&
 	[ "$(veths)" = 1 ] && ok "GC released everything else" || fail "GC left $(allocs) allocations, $(veths) veths"
+[ "$(metric gannet_endpoints)" = 1 ] && ok "GC removed the orphan endpoint" || fail "GC: endpoints $(metric gannet_endpoints)"
+ip -n "$NODE" link del orphan1 2>/dev/null
 
 # ---- SIGHUP reloads peers
 [ "$(metric gannet_remote_nodes)" = 1 ] || fail "remote nodes before reload: $(metric gannet_remote_nodes)"
