@@ -179,6 +179,9 @@ int cni_netconf_parse(const char *text, enum cni_cmd cmd, struct cni_netconf *nc
 				   "unsupported cniVersion %s (supported: 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0)",
 				   s);
 	snprintf(nc->cni_version, sizeof(nc->cni_version), "%s", s);
+	if (cmd == CNI_CMD_CHECK && cni_version_cmp(s, "0.4.0") < 0)
+		return cni_set_err(e, CNI_ERR_INCOMPATIBLE_VERSION, s,
+				   "CHECK needs cniVersion 0.4.0 or later");
 	if ((cmd == CNI_CMD_GC || cmd == CNI_CMD_STATUS) &&
 	    cni_version_cmp(s, "1.1.0") < 0)
 		return cni_set_err(e, CNI_ERR_INCOMPATIBLE_VERSION, s,

@@ -180,6 +180,13 @@ ip netns exec "$P-a" ping -c2 -W1 -i0.2 "$ipb" >/dev/null && ok "pod a -> pod b 
 [ "$(metric gannet_endpoints)" = 2 ] && ok "/metrics endpoints 2" || fail "/metrics endpoints: $(metric gannet_endpoints)"
 in_node curl -s 127.0.0.1:9962/metrics | grep -q '^gannet_forwarded_packets_total{' && ok "/metrics forwarded counters" || fail "/metrics forwarded counters missing"
 
+# ---- older result formats
+pod v
+out=$(cni ADD cid-v "$P-v" eth0 0.3.1); rc=$?
+[ $rc = 0 ] && jq -e '.cniVersion == "0.3.1" and .ips[0].version == "4" and (.interfaces[1].mtu == null)' \
+	<<<"$out" >/dev/null && ok "0.3.1 result format" || fail "0.3.1 ADD: rc=$rc $out"
+cni DEL cid-v "$P-v" eth0 0.3.1 >/dev/null || fail "0.3.1 DEL"
+
 # ---- CHECK
 prev=$(jq -c 'del(.cniVersion)' "$D/a.json")
 out=$(cni CHECK cid-a "$P-a" eth0 1.0.0 "\"prevResult\":$prev") && ok "CHECK" || fail "CHECK: $out"

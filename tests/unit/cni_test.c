@@ -149,7 +149,10 @@ static void t_netconf(void)
 			   CNI_CMD_ADD), CNI_ERR_INVALID_CONFIG);
 	CHECK_EQ(conf_code("{\"cniVersion\":\"1.0.0\",\"name\":\"g\"," SOCK ",\"prevResult\":3}",
 			   CNI_CMD_ADD), CNI_ERR_INVALID_CONFIG);
-	/* GC and STATUS exist from 1.1.0 on */
+	/* CHECK exists from 0.4.0 on, GC and STATUS from 1.1.0 on */
+	CHECK_EQ(conf_code("{\"cniVersion\":\"0.3.1\",\"name\":\"g\"," SOCK "}", CNI_CMD_CHECK),
+		 CNI_ERR_INCOMPATIBLE_VERSION);
+	CHECK_EQ(conf_code("{\"cniVersion\":\"0.4.0\",\"name\":\"g\"," SOCK "}", CNI_CMD_CHECK), 0);
 	CHECK_EQ(conf_code("{\"cniVersion\":\"1.0.0\",\"name\":\"g\"," SOCK "}", CNI_CMD_STATUS),
 		 CNI_ERR_INCOMPATIBLE_VERSION);
 	CHECK_EQ(conf_code("{\"cniVersion\":\"1.1.0\",\"name\":\"g\"," SOCK "}", CNI_CMD_STATUS), 0);
