@@ -461,15 +461,23 @@ shim_main(struct rt *r, const char *id, const char *dir, int syncfd, int logfd, 
 			oeof = true;
 		if (p[1].revents && !shim_pump(&se, logfd))
 			eeof = true;
-		if (!exited && p[2].revents) {
-			while (waitpid(sync.init, &init_status, 0) < 0 && errno == EINTR)
-				;
-			exited = true;
-			clock_gettime(CLOCK_MONOTONIC, &t_exit);
+		/* Reap init and orphans reparented to us (subreaper) in one
+		 * loop: a separate waitpid(-1) for orphans could reap init and
+		 * lose its status. The pidfd only wakes us up. */
+		pid_t w;
+		int ws;
+		while ((w = waitpid(-1, &ws, WNOHANG)) != 0) {
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			if (w == sync.init && !exited) {
+				init_status = ws;
+				exited = true;
+				clock_gettime(CLOCK_MONOTONIC, &t_exit);
+			}
 		}
-		/* Orphans reparented to us (subreaper) must not stay zombies. */
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
 		if (exited && pidfd >= 0) {
 			/* Something outside the pid namespace (a runc exec'd
 			 * process still alive) may hold the pipes: do not wait
