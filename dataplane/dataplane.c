@@ -363,6 +363,15 @@ int dp_open(const struct dp_config *cfg, struct dp_node **out, struct gerr *err)
 		goto fail;
 	}
 	set_rodata(dp->pod->rodata, dp->ul->rodata, cfg, ul_ifindex);
+	/* both objects share the pins, so both must declare the same sizes */
+	if (cfg->max_endpoints) {
+		bpf_map__set_max_entries(dp->pod->maps.gnt_endpoints, cfg->max_endpoints);
+		bpf_map__set_max_entries(dp->ul->maps.gnt_endpoints, cfg->max_endpoints);
+	}
+	if (cfg->max_ipcache) {
+		bpf_map__set_max_entries(dp->pod->maps.gnt_ipcache, cfg->max_ipcache);
+		bpf_map__set_max_entries(dp->ul->maps.gnt_ipcache, cfg->max_ipcache);
+	}
 	drop_incompatible_pins(dp->pod->obj);
 	drop_incompatible_pins(dp->ul->obj);
 	ret = gnt_pod__load(dp->pod);

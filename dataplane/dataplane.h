@@ -36,6 +36,11 @@ struct dp_config {
 	uint8_t cluster_prefix_len;   /* e.g. 16 */
 	uint16_t vxlan_port;          /* 0 = 8472 */
 	enum dp_underlay_mode underlay_mode;
+	/* Added: map sizes, 0 = build default (GNT_ENDPOINTS_MAX 4096,
+	 * GNT_IPCACHE_MAX 16384). Changing them later re-creates the map
+	 * (entries lost until the agent's next sync). */
+	uint32_t max_endpoints;
+	uint32_t max_ipcache;
 };
 
 struct dp_node;                       /* opaque */

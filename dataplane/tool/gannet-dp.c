@@ -5,6 +5,7 @@
  *
  *   gannet-dp -n NODE open --underlay IF --node-ip A --pod-cidr C/L
  *                          [--cluster-cidr C/L] [--mode auto|tc|xdp] [--vxlan-port P]
+ *                          [--max-endpoints N] [--max-ipcache N]
  *   gannet-dp -n NODE ep-add --ip A --ifname IF --mac M [--host-mac M]
  *                          [--identity N] [--xdp-redirect]
  *   gannet-dp -n NODE ep-del --ip A
@@ -37,6 +38,7 @@ struct opts {
 	int have_mac, have_host_mac, have_cidr, json, xdp_redirect;
 	uint32_t identity;
 	long count, timeout;
+	uint32_t max_endpoints, max_ipcache;
 	uint16_t vxlan_port;
 	enum dp_underlay_mode mode;
 };
@@ -118,6 +120,7 @@ static int cmd_open(struct opts *o, struct gerr *err)
 		.node_ip = o->node_ip, .pod_cidr = o->cidr, .pod_prefix_len = o->cidr_len,
 		.cluster_cidr = o->cluster, .cluster_prefix_len = o->cluster_len,
 		.vxlan_port = o->vxlan_port, .underlay_mode = o->mode,
+		.max_endpoints = o->max_endpoints, .max_ipcache = o->max_ipcache,
 	};
 	struct dp_node *dp;
 	int ret;
@@ -396,6 +399,7 @@ static void usage(void)
 		"options: --underlay IF --node-ip A --pod-cidr C/L --cluster-cidr C/L\n"
 		"         --mode auto|tc|xdp --vxlan-port P --ip A --ifname IF --mac M\n"
 		"         --host-mac M --identity N --xdp-redirect --cidr C/L\n"
+		"         --max-endpoints N --max-ipcache N (open)\n"
 		"         --count N --timeout SEC (monitor)\n");
 }
 
@@ -419,6 +423,8 @@ int main(int argc, char **argv)
 		{ "identity", required_argument, NULL, 'd' },
 		{ "xdp-redirect", no_argument, NULL, 'x' },
 		{ "count", required_argument, NULL, 'C' },
+		{ "max-endpoints", required_argument, NULL, 'E' },
+		{ "max-ipcache", required_argument, NULL, 'L' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ 0 },
@@ -455,6 +461,8 @@ int main(int argc, char **argv)
 		case 'H': bad = parse_mac(optarg, o.host_mac); o.have_host_mac = !bad; break;
 		case 'd': o.identity = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'x': o.xdp_redirect = 1; break;
+		case 'E': o.max_endpoints = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'L': o.max_ipcache = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'C': o.count = strtol(optarg, NULL, 10); break;
 		case 'T': o.timeout = strtol(optarg, NULL, 10); break;
 		default: usage(); return 2;

@@ -16,7 +16,7 @@ GDP=$PWD/$BUILD/bin/gannet-dp
 PKTGEN=$PWD/$BUILD/bin/gannet-pktgen
 DUR=${1:-3}
 REPS=${2:-3}
-MODES=(baseline tc xdp)
+read -r -a MODES <<<"${MODES:-baseline tc xdp}"
 . tests/bpf/netns-lib.sh
 
 use() { SFX=gm$$$1; PINROOT=/sys/fs/bpf/gannet-test-$$-$1; }

@@ -75,6 +75,10 @@ for mode in tc xdp; do
 			NSX $SFX-n1 "$GDP" -r $PINROOT -n upg open --node-ip 192.168.77.1 --pod-cidr 10.244.1.0/24
 		check "tc: incompatible map re-created" \
 			[ "$(bpftool -j map show pinned $PINROOT/upg/gnt_stats | jq .max_entries)" = 128 ]
+		NSX $SFX-n1 "$GDP" -r $PINROOT -n upg open --node-ip 192.168.77.1 \
+			--pod-cidr 10.244.1.0/24 --max-endpoints 100 --max-ipcache 50 >/dev/null 2>&1
+		check "tc: configured map sizes" [ "$(bpftool -j map show pinned $PINROOT/upg/gnt_endpoints |
+			jq .max_entries) $(bpftool -j map show pinned $PINROOT/upg/gnt_ipcache | jq .max_entries)" = "100 50" ]
 		NSX $SFX-n1 "$GDP" -r $PINROOT -n upg destroy
 		check "tc: destroy without underlay" test ! -e $PINROOT/upg
 	fi
