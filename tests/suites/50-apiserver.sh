@@ -222,6 +222,30 @@ expect "live watch with selector" "ADDED:w3" "$(jq -r '.type+":"+.object.metadat
 rm -f /tmp/gannet-50-w.$$
 bm=$(acurl -N "$C?watch=1&resourceVersion=$(acurl $C | jq -r .metadata.resourceVersion)&allowWatchBookmarks=true&timeoutSeconds=1")
 contains "bookmark" '"type":"BOOKMARK"' "$bm"
+# a stalled watcher (reads 2 KB/s) must not delay a normal one
+big=$(head -c 20000 /dev/zero | tr '\0' 'x')
+startrv=$(acurl $C | jq -r .metadata.resourceVersion)
+curl -s -N --limit-rate 2K --max-time 8 --cacert "$CA_CERT" --cert "$ADMIN_CERT" --key "$ADMIN_KEY" \
+	"$APISERVER_URL$C?watch=1&resourceVersion=$startrv" >/dev/null 2>&1 &
+slowpid=$!
+acurl -N "$C?watch=1&resourceVersion=$startrv&labelSelector=slow%3Dtest&timeoutSeconds=4" >/tmp/gannet-50-fast.$$ &
+fastpid=$!
+sleep 0.3
+t0=$(date +%s%N)
+for i in $(seq 1 40); do
+	acurl -X POST -o /dev/null -H "$J" -d "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"slow-$i\",\"labels\":{\"slow\":\"test\"}},\"data\":{\"big\":\"$big\"}}" $C
+done
+for _ in $(seq 1 100); do
+	[ "$(grep -c '"type":"ADDED"' /tmp/gannet-50-fast.$$)" -ge 40 ] && break
+	sleep 0.05
+done
+t1=$(date +%s%N)
+expect "normal watcher unaffected by a stalled one" 40 "$(grep -c '"type":"ADDED"' /tmp/gannet-50-fast.$$)"
+[ $(( (t1 - t0) / 1000000 )) -lt 5000 ] && ok "fast watcher caught up in $(( (t1 - t0) / 1000000 )) ms" || fail "fast watcher took $(( (t1 - t0) / 1000000 )) ms"
+wait $fastpid 2>/dev/null; kill $slowpid 2>/dev/null; wait $slowpid 2>/dev/null
+rm -f /tmp/gannet-50-fast.$$
+acurl -X DELETE -o /dev/null "$C?labelSelector=slow%3Dtest"
+
 # 410: the cache holds 50 events; push it past rv0
 for i in $(seq 1 60); do
 	acurl -X PATCH -o /dev/null -H 'Content-Type: application/merge-patch+json' -d "{\"data\":{\"i\":\"$i\"}}" $C/w2
