@@ -531,6 +531,22 @@ static int cmd_volume(struct rt *r, int argc, char **argv, struct gerr *e)
 		}
 		rc = rt_vol_files(argv[2], argv[3], argv[4], kv, NULL, n,
 				  mode, path, sizeof(path), e);
+	} else if (!strcmp(argv[1], "pod-etc") && argc >= 4) {
+		/* pod-etc POD_DIR HOSTNAME [IP] [--ns A]... [--search S]... [--ndots N] */
+		const char *ns[16] = { 0 }, *search[16] = { 0 }, *ip = NULL;
+		int nns = 0, nsearch = 0, ndots = 0;
+		for (int i = 4; i < argc; i++) {
+			if (!strcmp(argv[i], "--ns") && i + 1 < argc && nns < 15)
+				ns[nns++] = argv[++i];
+			else if (!strcmp(argv[i], "--search") && i + 1 < argc && nsearch < 15)
+				search[nsearch++] = argv[++i];
+			else if (!strcmp(argv[i], "--ndots") && i + 1 < argc)
+				ndots = atoi(argv[++i]);
+			else
+				ip = argv[i];
+		}
+		rc = rt_vol_pod_etc(argv[2], argv[3], ip, ns, search, ndots, e);
+		snprintf(path, sizeof(path), "%s/etc", argv[2]);
 	} else if (!strcmp(argv[1], "host-path")) {
 		rc = rt_vol_host_path(argv[2], argc > 3 ? argv[3] : "", path, sizeof(path), e);
 	} else if (!strcmp(argv[1], "cleanup")) {
@@ -545,7 +561,7 @@ static int cmd_volume(struct rt *r, int argc, char **argv, struct gerr *e)
 }
 
 static const struct cmd cmds[] = {
-	{ "volume", cmd_volume, "volume empty-dir POD_DIR NAME [--memory] | files POD_DIR KIND NAME [--mode M] K=V... | host-path PATH [TYPE] | cleanup POD_DIR" },
+	{ "volume", cmd_volume, "volume empty-dir POD_DIR NAME [--memory] | files POD_DIR KIND NAME [--mode M] K=V... | host-path PATH [TYPE] | pod-etc POD_DIR HOSTNAME [IP] [--ns A] [--search S] [--ndots N] | cleanup POD_DIR" },
 	{ "image", cmd_image, "image list|import REF TARBALL|import-oci LAYOUT [REF]|rm REF|inspect REF" },
 	{ "run", cmd_run, "run [--id ID] [--name N] [--netns PATH] [--user UID] [--group GID] [--read-only] [--no-new-privs] [--non-root] [--privileged] [--cap-add C] [--cap-drop C] [--memory Q] [--cpu Q] [--cpu-request Q] [--pids N] [--env K=V] [--mount SRC:DST[:ro]] [--workdir D] [--log PATH] [--stdin] [--pod NS/NAME/UID] [--no-start] [--entrypoint-args] IMAGE [-- CMD...]" },
 	{ "config", cmd_config, "config [run options] IMAGE [-- CMD...]" },

@@ -289,7 +289,14 @@ int rt_vol_files(const char *pod_dir, const char *kind, const char *name,
  * "File", "FileOrCreate", "Socket") and returns the bind source. */
 int rt_vol_host_path(const char *host_path, const char *type, char *path, size_t len,
 		     struct gerr *e);
-/* Unmounts tmpfs volumes and removes <pod_dir>/volumes. */
+/* The pod's /etc/hosts, /etc/resolv.conf and /etc/hostname, written into
+ * <pod_dir>/etc/ (shared by the pod's containers; bind them in). pod_ip
+ * may be NULL; nameservers/searches are NULL-terminated (may be NULL);
+ * ndots <= 0 leaves the resolver default. */
+int rt_vol_pod_etc(const char *pod_dir, const char *hostname, const char *pod_ip,
+		   const char *const *nameservers, const char *const *searches, int ndots,
+		   struct gerr *e);
+/* Unmounts tmpfs volumes and removes <pod_dir>/volumes and <pod_dir>/etc. */
 int rt_vol_cleanup(const char *pod_dir, struct gerr *e);
 
 #endif

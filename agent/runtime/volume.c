@@ -142,6 +142,69 @@ int rt_vol_host_path(const char *host_path, const char *type, char *path, size_t
 	return 0;
 }
 
+int rt_vol_pod_etc(const char *pod_dir, const char *hostname, const char *pod_ip,
+		   const char *const *nameservers, const char *const *searches, int ndots,
+		   struct gerr *e)
+{
+	char dir[4200], p[4300], *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	if (!hostname || !*hostname || strchr(hostname, '\n') || strchr(hostname, ' '))
+		return gerr_set(e, -EINVAL, "invalid hostname");
+	snprintf(dir, sizeof(dir), "%s/etc", pod_dir);
+	rc = rtu_mkdir_p(dir, 0755);
+	if (rc)
+		return gerr_set(e, rc, "%s: %s", dir, strerror(-rc));
+
+	/* hosts: what the kubelet writes for a pod without hostAliases. */
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "# Kubernetes-managed hosts file (gannet).\n127.0.0.1\tlocalhost\n"
+		"::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+		"fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n");
+	if (pod_ip && *pod_ip)
+		fprintf(f, "%s\t%s\n", pod_ip, hostname);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/hosts", dir);
+	rc = rtu_write_atomic(p, buf, len, 0644);
+	free(buf);
+	buf = NULL;
+	if (rc)
+		return gerr_set(e, rc, "%s: %s", p, strerror(-rc));
+
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	if (searches && *searches) {
+		fprintf(f, "search");
+		for (const char *const *s = searches; *s; s++)
+			fprintf(f, " %s", *s);
+		fprintf(f, "\n");
+	}
+	for (const char *const *n = nameservers; n && *n; n++)
+		fprintf(f, "nameserver %s\n", *n);
+	if (ndots > 0)
+		fprintf(f, "options ndots:%d\n", ndots);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/resolv.conf", dir);
+	rc = rtu_write_atomic(p, buf, len, 0644);
+	free(buf);
+	buf = NULL;
+	if (rc)
+		return gerr_set(e, rc, "%s: %s", p, strerror(-rc));
+
+	char hn[300];
+	int n = snprintf(hn, sizeof(hn), "%s\n", hostname);
+	snprintf(p, sizeof(p), "%s/hostname", dir);
+	rc = rtu_write_atomic(p, hn, (size_t)n, 0644);
+	if (rc)
+		return gerr_set(e, rc, "%s: %s", p, strerror(-rc));
+	return 0;
+}
+
 int rt_vol_cleanup(const char *pod_dir, struct gerr *e)
 {
 	char p[4200];
@@ -159,6 +222,8 @@ int rt_vol_cleanup(const char *pod_dir, struct gerr *e)
 	}
 	if (d)
 		closedir(d);
+	snprintf(p, sizeof(p), "%s/etc", pod_dir);
+	rtu_rm_rf(p);
 	snprintf(p, sizeof(p), "%s/volumes", pod_dir);
 	int rc = rtu_rm_rf(p);
 	if (rc)

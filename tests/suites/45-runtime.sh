@@ -283,11 +283,20 @@ check "ConfigMap mount read-only" grep -q "CM-RO" <<<"$logs"
 check "emptyDir writable by uid 1000" has ED-RW "$logs"
 check "emptyDir content visible on the host" [ "$(cat "$ed/f")" = shared ]
 R rm "$id"
+etc=$(R volume pod-etc "$POD" web-0 10.244.1.7 --ns 10.96.0.10 --search default.svc.cluster.local --ndots 5)
+id=$(R run --netns "$NSP" --read-only --hostname web-0 --mount "$etc/hosts:/etc/hosts" \
+	--mount "$etc/resolv.conf:/etc/resolv.conf:ro" --mount "$etc/hostname:/etc/hostname:ro" busybox -- \
+	sh -c 'grep web-0 /etc/hosts; grep nameserver /etc/resolv.conf; hostname')
+R wait "$id" 10000 >/dev/null
+logs=$(R logs "$id" | tr '\t\n' '  ')
+check "pod /etc/hosts, resolv.conf, hostname in a read-only container" \
+	[ "$logs" = "10.244.1.7 web-0 nameserver 10.96.0.10 web-0 " ]
+R rm "$id"
 R volume files "$POD" configmap cfg app.conf=setting=2 >/dev/null
 check "ConfigMap update rewrites and prunes keys" bash -c "[ \"\$(cat $cm/app.conf)\" = setting=2 ] && [ ! -e $cm/nested ]"
 check "hostPath type check" bash -c "! $BIN --state $S volume host-path $T/nope Directory 2>/dev/null"
 R volume cleanup "$POD"
-check "volume cleanup unmounts and removes" bash -c "! grep -q ' $POD/' /proc/mounts && [ ! -e $POD/volumes ]"
+check "volume cleanup unmounts and removes" bash -c "! grep -q ' $POD/' /proc/mounts && [ ! -e $POD/volumes ] && [ ! -e $POD/etc ]"
 
 # ---- log follow ------------------------------------------------------------
 id=$(R run --netns "$NSP" busybox -- sh -c 'for i in 1 2 3; do echo line$i; sleep 0.3; done')

@@ -468,12 +468,92 @@ static void test_image_refs(void)
 	CHECK(rt_image_normalize("../../etc", out, sizeof(out), NULL) < 0);
 }
 
+static char *slurp(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return f ? buf : NULL;
+}
+
+static void test_volume_files(void)
+{
+	char pod[256], path[4096], p[4300];
+	struct gerr e = { 0 };
+	struct rt_kv items[] = { { "a.conf", "one" }, { "dir/b", "two" }, { "bin", "x\0y" } };
+	size_t lens[] = { 3, 3, 3 };
+
+	snprintf(pod, sizeof(pod), "%s/pod", img_root);
+	CHECK_EQ(rt_vol_files(pod, "secret", "s1", items, lens, 3, 0400, path, sizeof(path), &e), 0);
+	snprintf(p, sizeof(p), "%s/a.conf", path);
+	CHECK_STR(slurp(p), "one");
+	struct stat st;
+	CHECK_EQ(stat(p, &st), 0);
+	CHECK_EQ(st.st_mode & 0777, 0400);
+	snprintf(p, sizeof(p), "%s/dir/b", path);
+	CHECK_STR(slurp(p), "two");
+	snprintf(p, sizeof(p), "%s/bin", path);
+	CHECK_EQ(stat(p, &st), 0);
+	CHECK_EQ(st.st_size, 3);   /* binary value with a NUL kept whole */
+	/* Update: a.conf changes, dir/ and bin disappear. */
+	struct rt_kv upd[] = { { "a.conf", "uno" } };
+	CHECK_EQ(rt_vol_files(pod, "secret", "s1", upd, NULL, 1, 0400, path, sizeof(path), &e), 0);
+	snprintf(p, sizeof(p), "%s/a.conf", path);
+	CHECK_STR(slurp(p), "uno");
+	snprintf(p, sizeof(p), "%s/dir", path);
+	CHECK(access(p, F_OK) != 0);
+	/* Escapes refused. */
+	struct rt_kv evil[] = { { "../../etc/passwd", "x" } };
+	CHECK_EQ(rt_vol_files(pod, "secret", "s1", evil, NULL, 1, 0400, path, sizeof(path), &e), -EINVAL);
+	CHECK(rt_vol_files(pod, "secret", "../x", upd, NULL, 1, 0400, path, sizeof(path), NULL) < 0);
+
+	/* hostPath type checks. */
+	CHECK_EQ(rt_vol_host_path(path, "Directory", p, sizeof(p), NULL), 0);
+	CHECK_STR(p, path);
+	snprintf(p, sizeof(p), "%s/a.conf", path);
+	char out[4300];
+	CHECK_EQ(rt_vol_host_path(p, "Directory", out, sizeof(out), NULL), -ENOTDIR);
+	CHECK_EQ(rt_vol_host_path(p, "File", out, sizeof(out), NULL), 0);
+	snprintf(p, sizeof(p), "%s/new/dir", pod);
+	CHECK_EQ(rt_vol_host_path(p, "Directory", out, sizeof(out), NULL), -ENOENT);
+	CHECK_EQ(rt_vol_host_path(p, "DirectoryOrCreate", out, sizeof(out), NULL), 0);
+	CHECK(rt_vol_host_path("relative", "", out, sizeof(out), NULL) < 0);
+
+	/* Pod /etc files. */
+	static const char *ns[] = { "10.96.0.10", NULL };
+	static const char *search[] = { "default.svc.cluster.local", "svc.cluster.local",
+					"cluster.local", NULL };
+	CHECK_EQ(rt_vol_pod_etc(pod, "web-0", "10.244.1.7", ns, search, 5, &e), 0);
+	snprintf(p, sizeof(p), "%s/etc/resolv.conf", pod);
+	CHECK_STR(slurp(p), "search default.svc.cluster.local svc.cluster.local cluster.local\n"
+			    "nameserver 10.96.0.10\noptions ndots:5\n");
+	snprintf(p, sizeof(p), "%s/etc/hosts", pod);
+	CHECK(strstr(slurp(p), "10.244.1.7\tweb-0\n") != NULL);
+	CHECK(strstr(slurp(p), "127.0.0.1\tlocalhost\n") != NULL);
+	snprintf(p, sizeof(p), "%s/etc/hostname", pod);
+	CHECK_STR(slurp(p), "web-0\n");
+	CHECK(rt_vol_pod_etc(pod, "bad name", NULL, NULL, NULL, 0, NULL) < 0);
+
+	CHECK_EQ(rt_vol_cleanup(pod, &e), 0);
+	snprintf(p, sizeof(p), "%s/volumes", pod);
+	CHECK(access(p, F_OK) != 0);
+	snprintf(p, sizeof(p), "%s/etc", pod);
+	CHECK(access(p, F_OK) != 0);
+	/* what remains: pod/new/dir from DirectoryOrCreate */
+	snprintf(p, sizeof(p), "%s/new/dir", pod); rmdir(p);
+	snprintf(p, sizeof(p), "%s/new", pod); rmdir(p);
+	rmdir(pod);
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
 		T(test_command_semantics), T(test_env_cwd_hostname), T(test_security_context),
 		T(test_mounts_netns), T(test_resources), T(test_quantities), T(test_backoff),
-		T(test_log_parse), T(test_image_refs),
+		T(test_log_parse), T(test_image_refs), T(test_volume_files),
 	};
 	make_image_root();
 	int rc = t_run(cases, sizeof(cases) / sizeof(cases[0]));
