@@ -317,6 +317,36 @@ else
 	echo "note: $BIN/gannet-dp missing, reconcile checks not run"
 fi
 
+# ---- SIGKILL in the middle of concurrent ADDs: after the restart every
+# allocation has its veth and pod interface and vice versa, and every ADD
+# that reported success is intact
+M=8
+for i in $(seq $M); do pod "k$i"; done
+pids=()
+for i in $(seq $M); do
+	(cni ADD "cid-k$i" "$P-k$i" >"$D/k$i.json"; echo $? >"$D/k$i.rc") &
+	pids+=($!)
+done
+sleep 0.05
+agent_kill KILL
+wait "${pids[@]}"
+agent_start
+bad=0 done_ok=0
+for i in $(seq $M); do
+	h=gnt$(printf '%s' "cid-k${i}eth0" | sha256sum | cut -c1-11)
+	alloc=$(jq --arg c "cid-k$i" '[.allocations[] | select(.containerID == $c)] | length' "$STATE/ipam.json")
+	veth=0; ip -n "$NODE" link show "$h" >/dev/null 2>&1 && veth=1
+	podif=0; ip -n "$P-k$i" link show eth0 >/dev/null 2>&1 && podif=1
+	[ "$alloc$veth$podif" = 000 ] || [ "$alloc$veth$podif" = 111 ] || { bad=1; echo "k$i: alloc=$alloc veth=$veth pod=$podif"; }
+	if [ "$(cat "$D/k$i.rc")" = 0 ]; then
+		done_ok=$((done_ok + 1))
+		[ "$alloc" = 1 ] || { bad=1; echo "k$i: ADD succeeded but no allocation"; }
+	fi
+	[ "$alloc" = 1 ] && { cni DEL "cid-k$i" "$P-k$i" >/dev/null || bad=1; }
+done
+[ $bad = 0 ] && ok "SIGKILL during $M concurrent ADDs: consistent after restart ($done_ok completed)" ||
+	fail "inconsistent state after SIGKILL during ADDs"
+
 # ---- DEL, DEL twice, DEL with the netns gone
 out=$(cni DEL cid-b "$P-b") && ok "DEL" || fail "DEL: $out"
 grep -q "\"$ipb\"" "$STATE/ipam.json" && fail "DEL did not release $ipb" || ok "DEL released $ipb"
