@@ -5,6 +5,7 @@
  * `kubectl get` (per-kind columns as kubectl prints for Kubernetes). */
 #include "apiserver/apiserver.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,11 @@ static json_t *columns(const struct api_kind *k)
 		json_array_append_new(c, col("Endpoints", "string", "", 0));
 	} else if (!strcmp(kind, "Lease")) {
 		json_array_append_new(c, col("Holder", "string", "", 0));
+	} else if (!strcmp(kind, "Event")) {
+		json_array_append_new(c, col("Type", "string", "", 0));
+		json_array_append_new(c, col("Reason", "string", "", 0));
+		json_array_append_new(c, col("Object", "string", "", 0));
+		json_array_append_new(c, col("Message", "string", "", 0));
 	}
 	json_array_append_new(c, col("Age", "string", "", 0));
 	if (!strcmp(kind, "Pod")) {
@@ -316,6 +322,15 @@ json_t *disc_table_row(const struct api_kind *k, const json_t *obj)
 		json_array_append_new(cells, json_string(*buf ? buf : "<none>"));
 	} else if (!strcmp(kind, "Lease")) {
 		json_array_append_new(cells, json_string(sval(obj, "spec.holderIdentity", "")));
+	} else if (!strcmp(kind, "Event")) {
+		json_array_append_new(cells, json_string(sval(obj, "type", "")));
+		json_array_append_new(cells, json_string(sval(obj, "reason", "")));
+		snprintf(buf, sizeof(buf), "%s/%s", sval(obj, "involvedObject.kind", ""),
+			 sval(obj, "involvedObject.name", ""));
+		for (char *p = buf; *p && *p != '/'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		json_array_append_new(cells, json_string(buf));
+		json_array_append_new(cells, json_string(sval(obj, "message", "")));
 	}
 	json_array_append_new(cells, json_string(a));
 	if (!strcmp(kind, "Pod")) {

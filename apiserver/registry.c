@@ -686,6 +686,17 @@ static void ingress_validate(const struct api_kind *k, const json_t *o, const js
 	}
 }
 
+static void event_validate(const struct api_kind *k, const json_t *o, const json_t *old,
+			   struct verr *ve)
+{
+	if (!json_is_object(jget(o, "involvedObject")))
+		verr_required(ve, "involvedObject");
+	const char *t = json_string_value(jget(o, "type"));
+	if (t && strcmp(t, "Normal") && strcmp(t, "Warning"))
+		verr_add(ve, "FieldValueNotSupported", "type",
+			 "Unsupported value: \"%s\": supported values: \"Normal\", \"Warning\"", t);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static const char *const svc_spec[] = {
@@ -722,6 +733,11 @@ static const char *const top_ep[] = { "subsets", NULL };
 static const char *const top_role[] = { "rules", NULL };
 static const char *const top_crole[] = { "rules", "aggregationRule", NULL };
 static const char *const top_binding[] = { "subjects", "roleRef", NULL };
+static const char *const top_event[] = {
+	"involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp",
+	"count", "type", "eventTime", "series", "action", "related", "reportingComponent",
+	"reportingInstance", NULL,
+};
 
 const struct api_kind reg_kinds[] = {
 	{ "", "v1", "Namespace", "namespaces", "namespace", "ns", false, true, false,
@@ -760,6 +776,9 @@ const struct api_kind reg_kinds[] = {
 	  "clusterrolebinding", NULL, false, false, false, binding_validate, NULL, NULL, top_binding },
 	{ "coordination.k8s.io", "v1", "Lease", "leases", "lease", NULL, true, false, false,
 	  lease_validate, NULL, lease_spec, NULL },
+	/* Events: what controllers and agents report; kubectl describe shows them. */
+	{ "", "v1", "Event", "events", "event", "ev", true, false, false,
+	  event_validate, NULL, NULL, top_event },
 };
 const size_t reg_n_kinds = sizeof(reg_kinds) / sizeof(reg_kinds[0]);
 

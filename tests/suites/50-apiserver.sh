@@ -65,6 +65,7 @@ KINDS=(
 '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings|{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"t1"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"t1"},"subjects":[{"kind":"User","name":"nobody"}]}'
 '/apis/rbac.authorization.k8s.io/v1/clusterroles|{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"t1"},"rules":[{"apiGroups":[""],"resources":["nodes"],"verbs":["get"]}]}'
 '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings|{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"t1"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"t1"},"subjects":[{"kind":"User","name":"nobody"}]}'
+'/api/v1/namespaces/default/events|{"apiVersion":"v1","kind":"Event","metadata":{"name":"t1"},"involvedObject":{"kind":"Pod","name":"p","namespace":"default"},"reason":"Scheduled","message":"assigned","type":"Normal"}'
 '/apis/coordination.k8s.io/v1/namespaces/default/leases|{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"t1"},"spec":{"holderIdentity":"n1","leaseDurationSeconds":40}}'
 )
 for entry in "${KINDS[@]}"; do
