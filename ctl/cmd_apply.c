@@ -158,11 +158,18 @@ static enum apply_result apply_one(struct ctl *c, const struct api_resource *res
 			fprintf(stderr, "error: out of memory\n");
 			goto out;
 		}
-		if (json_equal(merged, r.body)) {
+		/* The server turns stringData into data and never stores it:
+		 * compare what it would store (the PUT still sends stringData). */
+		json_t *cmp = json_deep_copy(merged);
+
+		ctl_secret_fold_string_data(cmp);
+		if (cmp && json_equal(cmp, r.body)) {
+			json_decref(cmp);
 			json_decref(merged);
 			result = APPLY_UNCHANGED;
 			goto out;
 		}
+		json_decref(cmp);
 		if (c->o.dry_run) {
 			json_decref(merged);
 			result = APPLY_CONFIGURED;

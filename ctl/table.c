@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <stdarg.h>
+
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,6 +248,34 @@ json_t *ctl_merge3(const json_t *live, const json_t *old, const json_t *cur)
 	    json_equal((json_t *)old, (json_t *)cur) && ctl_json_subset(cur, live))
 		return json_deep_copy(live);
 	return json_deep_copy(cur);
+}
+
+void ctl_secret_fold_string_data(json_t *obj)
+{
+	json_t *sd = json_object_get(obj, "stringData"), *data, *v;
+	const char *k, *kind = json_string_value(json_object_get(obj, "kind"));
+
+	if (!kind || strcmp(kind, "Secret") || !json_is_object(sd))
+		return;
+	data = json_object_get(obj, "data");
+	if (!json_is_object(data)) {
+		data = json_object();
+		json_object_set_new(obj, "data", data);
+	}
+	json_object_foreach(sd, k, v) {
+		size_t n = json_string_length(v);
+		char *b;
+
+		if (!json_is_string(v))
+			continue;
+		b = malloc(4 * ((n + 2) / 3) + 1);
+		if (!b)
+			continue;
+		EVP_EncodeBlock((unsigned char *)b, (const unsigned char *)json_string_value(v), (int)n);
+		json_object_set_new(data, k, json_string(b));
+		free(b);
+	}
+	json_object_del(obj, "stringData");
 }
 
 /* ---- per-kind columns ------------------------------------------------- */

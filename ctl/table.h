@@ -67,6 +67,10 @@ void fmt_labels(const json_t *map, char *buf, size_t len);
 json_t *ctl_merge3(const json_t *live, const json_t *old, const json_t *cur);
 /* true if every field of a is present and equal in b (recursively). */
 bool ctl_json_subset(const json_t *a, const json_t *b);
+/* A Secret's stringData folded into data (base64), as the server stores
+ * it, so that comparing a merge result with the live object does not see
+ * the write-only stringData as a change. No-op for other objects. */
+void ctl_secret_fold_string_data(json_t *obj);
 /* Lookup by dotted path, e.g. "metadata.name". */
 const json_t *ctl_jpath(const json_t *o, const char *path);
 const char *ctl_jpath_str(const json_t *o, const char *path);

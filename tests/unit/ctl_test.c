@@ -276,6 +276,21 @@ static void test_merge3(void)
 	json_decref(cur);
 }
 
+static void test_secret_fold(void)
+{
+	json_t *s = J("{\"kind\":\"Secret\",\"data\":{\"a\":\"eA==\"},\"stringData\":{\"user\":\"admin\",\"a\":\"xy\"}}");
+	json_t *cm = J("{\"kind\":\"ConfigMap\",\"stringData\":{\"k\":\"v\"}}");
+	json_t *want = J("{\"kind\":\"Secret\",\"data\":{\"a\":\"eHk=\",\"user\":\"YWRtaW4=\"}}");
+
+	ctl_secret_fold_string_data(s);
+	CHECK(json_equal(s, want));
+	ctl_secret_fold_string_data(cm);
+	CHECK(json_object_get(cm, "stringData") != NULL);
+	json_decref(s);
+	json_decref(cm);
+	json_decref(want);
+}
+
 /* ---- workload logic (ctl/workload.c) ---------------------------------- */
 
 static int status_of(const char *kind, const char *obj, char *msg, size_t len)
@@ -582,6 +597,6 @@ static void test_quantity(void)
 
 
 TEST_MAIN(T(test_duration), T(test_rfc3339), T(test_table), T(test_printers),
-	  T(test_labels), T(test_kind_mapping), T(test_merge3), T(test_rollout_status),
+	  T(test_labels), T(test_kind_mapping), T(test_merge3), T(test_secret_fold), T(test_rollout_status),
 	  T(test_history), T(test_undo), T(test_set_image), T(test_restart_patch),
 	  T(test_quantity))
