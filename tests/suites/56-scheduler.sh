@@ -183,6 +183,19 @@ maxpods=$(jq '[.items[] | select(.spec.nodeName) | .spec.nodeName] | group_by(.)
 [ "$maxpods" -le 20 ] || fail "a node got $maxpods pods (allocatable 20)"
 
 kill -0 "$SCHED_PID" 2>/dev/null || fail "scheduler died"
+echo "--- clean shutdown on SIGTERM"
+kill -TERM "$SCHED_PID"
+end=$((SECONDS + 10))
+while kill -0 "$SCHED_PID" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.1; done
+if kill -0 "$SCHED_PID" 2>/dev/null; then
+	fail "scheduler did not stop within 10 s of SIGTERM"
+else
+	wait "$SCHED_PID"
+	st=$?
+	[ $st -eq 0 ] || fail "scheduler exit status $st"
+fi
+SCHED_PID=
+grep -q 'Sanitizer' "$D/scheduler.log" && fail "sanitizer report in the scheduler log"
 if grep -q ' 403 ' "$D/scheduler.log"; then fail "scheduler got 403s"; grep ' 403 ' "$D/scheduler.log" | head -3; fi
 if [ $rc -ne 0 ]; then echo "--- scheduler log (tail)"; tail -n 40 "$D/scheduler.log"; fi
 [ $rc -eq 0 ] && echo "scheduler integration: all checks passed"
