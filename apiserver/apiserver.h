@@ -101,6 +101,8 @@ struct wc_event {
 	json_t *obj;                /* parsed object: only valid in observers
 				     * (dropped afterwards to keep the ring small) */
 	json_t *labels;             /* metadata.labels (may be NULL) */
+	json_t *prev_labels;        /* labels before an UPDATE (may be NULL) */
+	bool had_prev;              /* prev_labels is known (UPDATE of a known key) */
 	char *name;                 /* metadata.name */
 	const struct api_kind *kind;
 };

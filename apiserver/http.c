@@ -1154,22 +1154,33 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			continue;
 		}
 		if (r == 1) {
-			bool match = !strncmp(ev->key, w->prefix, strlen(w->prefix)) &&
-				     (!*w->name || !strcmp(ev->name, w->name)) &&
-				     sel_match_labels(&w->f.labels, ev->labels);
+			bool mine = !strncmp(ev->key, w->prefix, strlen(w->prefix)) &&
+				    (!*w->name || !strcmp(ev->name, w->name));
+			bool match = mine && sel_match_labels(&w->f.labels, ev->labels);
+			const char *type = ev->type == STORE_EV_CREATE ? "ADDED"
+					   : ev->type == STORE_EV_UPDATE ? "MODIFIED" : "DELETED";
 			json_t *obj = NULL;
+
+			/* Label changes move objects in and out of a label
+			 * selector's view: report them as ADDED / DELETED. */
+			if (mine && w->f.labels.n && ev->type == STORE_EV_UPDATE && ev->had_prev) {
+				bool was = sel_match_labels(&w->f.labels, ev->prev_labels);
+
+				if (match && !was)
+					type = "ADDED";
+				else if (!match && was) {
+					type = "DELETED";
+					match = true;
+				}
+			}
 
 			/* Parse only when a field selector or a Table needs it. */
 			if (match && (w->f.fields.n || w->table)) {
 				obj = json_loadb(ev->json, ev->json_len, 0, NULL);
 				match = obj && sel_match_fields(&w->f.fields, obj);
 			}
-			if (match) {
-				const char *type = ev->type == STORE_EV_CREATE ? "ADDED"
-						   : ev->type == STORE_EV_UPDATE ? "MODIFIED" : "DELETED";
-
+			if (match)
 				w_append_obj(w, type, obj, ev->json, ev->json_len);
-			}
 			json_decref(obj);
 			wc_event_put(ev);
 			continue;

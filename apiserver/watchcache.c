@@ -33,6 +33,11 @@ struct watchcache {
 	int64_t latest;
 	bool stopping;
 	struct store_watch *sw;
+	/* key -> current labels of every object, so that an UPDATE event can
+	 * carry the labels it replaced (watchers with a label selector turn
+	 * "stopped matching" into DELETED and "started matching" into ADDED).
+	 * Only the store-watch thread touches it after start. */
+	json_t *labels_by_key;
 	struct {
 		wc_observer_fn fn;
 		void *arg;
@@ -52,6 +57,7 @@ void wc_event_put(struct wc_event *ev)
 		free(ev->name);
 		json_decref(ev->obj);
 		json_decref(ev->labels);
+		json_decref(ev->prev_labels);
 		free(e);
 	}
 }
@@ -102,6 +108,16 @@ static int wc_store_cb(const struct store_event *sev, void *arg)
 
 	e->ev.name = strdup(json_string_value(sel_lookup_path(obj, "metadata.name")) ?: "");
 	e->ev.labels = json_deep_copy(sel_lookup_path(obj, "metadata.labels"));
+	json_t *prev = json_object_get(wc->labels_by_key, sev->kv.key);
+	if (prev && sev->type == STORE_EV_UPDATE) {
+		e->ev.had_prev = true;
+		e->ev.prev_labels = json_is_null(prev) ? NULL : json_incref(prev);
+	}
+	if (sev->type == STORE_EV_DELETE)
+		json_object_del(wc->labels_by_key, sev->kv.key);
+	else
+		json_object_set(wc->labels_by_key, sev->kv.key,
+				e->ev.labels ? e->ev.labels : json_null());
 
 	for (int i = 0; i < wc->n_obs; i++)
 		wc->obs[i].fn(&e->ev, wc->obs[i].arg);
@@ -145,9 +161,27 @@ int wc_start(struct apiserver *as, size_t capacity, struct watchcache **out,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&wc->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	ret = store_revision(as->store, &rev, err);
+	/* One consistent list of everything: its revision is where the watch
+	 * starts, and it seeds the labels index. */
+	struct store_list l = { 0 };
+
+	ret = store_list(as->store, "/registry/", NULL, 0, &l, err);
 	if (ret)
 		goto fail;
+	rev = l.rev;
+	wc->labels_by_key = json_object();
+	for (size_t i = 0; i < l.n; i++) {
+		const struct api_kind *k = reg_from_key(l.items[i].key);
+		json_t *obj = NULL;
+
+		if (!k || as_decode(as, k, l.items[i].value, l.items[i].len, l.items[i].mod_rev,
+				    &obj, NULL))
+			continue;
+		const json_t *lb = sel_lookup_path(obj, "metadata.labels");
+		json_object_set_new(wc->labels_by_key, l.items[i].key, lb ? json_deep_copy(lb) : json_null());
+		json_decref(obj);
+	}
+	store_list_free(&l);
 	wc->min_ok = wc->latest = rev;
 	*out = wc;
 	return 0;
@@ -184,6 +218,7 @@ void wc_free(struct watchcache *wc)
 	for (size_t i = 0; i < wc->count; i++)
 		wc_event_put(wc->ring[(wc->head + i) % wc->cap]);
 	free(wc->ring);
+	json_decref(wc->labels_by_key);
 	free(wc);
 }
 

@@ -221,6 +221,13 @@ acurl -X POST -o /dev/null -H "$J" -d '{"apiVersion":"v1","kind":"ConfigMap","me
 wait $wpid
 expect "live watch with selector" "ADDED:w3" "$(jq -r '.type+":"+.object.metadata.name' </tmp/gannet-50-w.$$ | xargs)"
 rm -f /tmp/gannet-50-w.$$
+# label changes move objects in and out of a selector's view
+lrv=$(acurl $C | jq -r .metadata.resourceVersion)
+acurl -X PATCH -o /dev/null -H 'Content-Type: application/merge-patch+json' -d '{"metadata":{"labels":{"w":"no"}}}' $C/w3
+acurl -X PATCH -o /dev/null -H 'Content-Type: application/merge-patch+json' -d '{"metadata":{"labels":{"w":"yes"}}}' $C/w4
+acurl -X PATCH -o /dev/null -H 'Content-Type: application/merge-patch+json' -d '{"data":{"z":"1"}}' $C/w4
+ev=$(acurl -N "$C?watch=1&labelSelector=w%3Dyes&resourceVersion=$lrv&timeoutSeconds=1")
+expect "selector transitions" "DELETED:w3 ADDED:w4 MODIFIED:w4" "$(jq -r '.type+":"+.object.metadata.name' <<<"$ev" | xargs)"
 bm=$(acurl -N "$C?watch=1&resourceVersion=$(acurl $C | jq -r .metadata.resourceVersion)&allowWatchBookmarks=true&timeoutSeconds=1")
 contains "bookmark" '"type":"BOOKMARK"' "$bm"
 # a stalled watcher (reads 2 KB/s) must not delay a normal one
