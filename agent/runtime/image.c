@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Local image store: one directory per image reference holding the
- * unpacked root fs (used read-only as the overlay lower layer, never copied
- * per container) and image.json with the image config (entrypoint, cmd,
- * env, workingDir, user). Imports from rootfs tarballs and OCI image
- * layouts (layers applied in order with whiteouts); busybox:latest is built
- * from Debian's busybox-static on first open. Imports unpack into a
- * temporary directory and rename it into place, so readers never see a
- * half-imported image. */
+/* Local image store. Each import unpacks into a content directory
+ * .img-<random>/ holding rootfs/ (used read-only as the overlay lower layer,
+ * never copied per container) and image.json (entrypoint, cmd, env,
+ * workingDir, user); the reference is a symlink <ref> -> .img-<random>
+ * swapped atomically on re-import. Content directories are never renamed,
+ * so the lowerdir path recorded by a container's overlay mount stays valid
+ * and rt_image_gc can tell which old contents are still in use. Imports from
+ * rootfs tarballs and OCI image layouts (layers applied in order with
+ * whiteouts); busybox:latest is built from Debian's busybox-static on first
+ * open. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -16,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/runtime/internal.h"
@@ -195,24 +198,81 @@ static int make_tmp(struct rt_images *s, char *out, size_t len)
 	return 0;
 }
 
-/* Moves tmp into place as the image for nref, replacing an older import. */
+/* Moves tmp into place as the content of nref: rename to .img-<rnd>, then
+ * atomically point the reference symlink at it. */
 static int commit_tmp(struct rt_images *s, const char *tmp, const char *nref, struct gerr *e)
 {
-	char dst[4200], old[4300];
+	char dst[4200], img[4300], lnk[4300], rnd[17];
 
+	rtu_random_hex(rnd, 16);
 	image_path(s, nref, dst, sizeof(dst));
-	if (rtu_exists(dst)) {
-		/* Running containers keep their overlay on the old inode tree;
-		 * move it aside instead of deleting it under them. */
-		char rnd[9];
-		rtu_random_hex(rnd, 8);
-		snprintf(old, sizeof(old), "%s/.old-%s", s->dir, rnd);
-		if (rename(dst, old))
-			return gerr_set(e, -errno, "replacing image %s: %s", nref, strerror(errno));
-	}
-	if (rename(tmp, dst))
+	snprintf(img, sizeof(img), "%s/.img-%s", s->dir, rnd);
+	snprintf(lnk, sizeof(lnk), "%s/.lnk-%s", s->dir, rnd);
+	if (rename(tmp, img))
 		return gerr_set(e, -errno, "committing image %s: %s", nref, strerror(errno));
+	if (symlink(img + strlen(s->dir) + 1, lnk) || rename(lnk, dst)) {
+		int rc = -errno;
+		unlink(lnk);
+		rename(img, tmp);   /* the caller removes tmp */
+		return gerr_set(e, rc, "committing image %s: %s", nref, strerror(-rc));
+	}
 	return 0;
+}
+
+/* Content directories (.img-*) no reference points at and no mount uses,
+ * and leftovers of interrupted imports (.tmp-*, .lnk-*), older than
+ * min_age seconds (so a concurrent import in another process is safe). */
+int rt_image_gc(struct rt_images *s, int min_age, struct gerr *e)
+{
+	char *mounts = NULL, p[4300], target[4300];
+	DIR *d;
+	struct dirent *de;
+	char **refs = NULL;
+	size_t nrefs = 0;
+	time_t now = time(NULL);
+	int removed = 0;
+
+	rtu_read_file("/proc/self/mountinfo", &mounts, NULL);
+	d = opendir(s->dir);
+	if (!d) {
+		free(mounts);
+		return gerr_set(e, -errno, "%s: %s", s->dir, strerror(errno));
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", s->dir, de->d_name);
+		ssize_t n = readlink(p, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			strv_push(&refs, &nrefs, target);
+		}
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		bool img = !strncmp(de->d_name, ".img-", 5);
+		if (!img && strncmp(de->d_name, ".tmp-", 5) && strncmp(de->d_name, ".lnk-", 5))
+			continue;
+		struct stat st;
+		snprintf(p, sizeof(p), "%s/%s", s->dir, de->d_name);
+		if (lstat(p, &st) || now - st.st_mtime < min_age)
+			continue;
+		if (img) {
+			bool used = false;
+			for (size_t i = 0; i < nrefs && !used; i++)
+				used = !strcmp(refs[i], de->d_name);
+			/* lowerdir=<store>/.img-x/rootfs in a mount's options */
+			snprintf(target, sizeof(target), "%s/rootfs", p);
+			if (used || !mounts || strstr(mounts, target))
+				continue;
+		}
+		if (rtu_rm_rf(p) == 0)
+			removed++;
+	}
+	closedir(d);
+	rt_strv_free(refs);
+	free(mounts);
+	return removed;
 }
 
 /* ---- busybox ---------------------------------------------------------- */
@@ -347,17 +407,9 @@ int rt_images_open(const char *dir, struct rt_images **out, struct gerr *e)
 		free(s);
 		return gerr_set(e, -errno, "image store %s: %s", dir, strerror(errno));
 	}
-	/* Leftovers of an interrupted import or replaced images. */
-	DIR *d = opendir(s->dir);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (!strncmp(de->d_name, ".tmp-", 5)) {
-			snprintf(p, sizeof(p), "%s/%s", s->dir, de->d_name);
-			rtu_rm_rf(p);
-		}
-	}
-	if (d)
-		closedir(d);
+	/* An hour is far longer than any import: whatever is older is
+	 * garbage. Unused replaced images go too. */
+	rt_image_gc(s, 3600, NULL);
 	image_path(s, "busybox:latest", p, sizeof(p));
 	if (!rtu_exists(p)) {
 		rc = create_busybox(s, e);
@@ -414,7 +466,11 @@ int rt_image_resolve(struct rt_images *s, const char *ref, struct rt_image_info 
 	if (!j)
 		return gerr_set(e, -EIO, "image %s: bad image.json: %s", nref, je.text);
 	out->ref = strdup(nref);
-	snprintf(p, sizeof(p), "%s/rootfs", dir);
+	/* The content dir, not the symlink: a re-import must not change the
+	 * lower layer of containers created from this resolution. */
+	char *real = realpath(dir, NULL);
+	snprintf(p, sizeof(p), "%s/rootfs", real ? real : dir);
+	free(real);
 	out->rootfs = strdup(p);
 	out->cfg.entrypoint = strv_from_json(json_object_get(j, "entrypoint"));
 	out->cfg.cmd = strv_from_json(json_object_get(j, "cmd"));
@@ -466,9 +522,10 @@ int rt_image_remove(struct rt_images *s, const char *ref, struct gerr *e)
 	image_path(s, nref, dir, sizeof(dir));
 	if (!rtu_exists(dir))
 		return gerr_set(e, -ENOENT, "image \"%s\" not found", nref);
-	rc = rtu_rm_rf(dir);
-	if (rc)
-		return gerr_set(e, rc, "removing image %s: %s", nref, strerror(-rc));
+	/* Only the reference: the content goes at the next GC once no
+	 * container uses it. */
+	if (unlink(dir))
+		return gerr_set(e, -errno, "removing image %s: %s", nref, strerror(errno));
 	return 0;
 }
 

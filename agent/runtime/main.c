@@ -486,6 +486,13 @@ static int cmd_image(struct rt *r, int argc, char **argv, struct gerr *e)
 		return rt_image_import_oci(s, argc > 3 ? argv[3] : NULL, argv[2], e);
 	if (!strcmp(argv[1], "rm") && argc >= 3)
 		return rt_image_remove(s, argv[2], e);
+	if (!strcmp(argv[1], "gc")) {
+		int n = rt_image_gc(s, argc > 2 ? atoi(argv[2]) : 0, e);
+		if (n < 0)
+			return n;
+		printf("%d removed\n", n);
+		return 0;
+	}
 	if (!strcmp(argv[1], "inspect") && argc >= 3) {
 		struct rt_image_info i;
 		int rc = rt_image_resolve(s, argv[2], &i, e);
@@ -562,7 +569,7 @@ static int cmd_volume(struct rt *r, int argc, char **argv, struct gerr *e)
 
 static const struct cmd cmds[] = {
 	{ "volume", cmd_volume, "volume empty-dir POD_DIR NAME [--memory] | files POD_DIR KIND NAME [--mode M] K=V... | host-path PATH [TYPE] | pod-etc POD_DIR HOSTNAME [IP] [--ns A] [--search S] [--ndots N] | cleanup POD_DIR" },
-	{ "image", cmd_image, "image list|import REF TARBALL|import-oci LAYOUT [REF]|rm REF|inspect REF" },
+	{ "image", cmd_image, "image list|import REF TARBALL|import-oci LAYOUT [REF]|rm REF|inspect REF|gc [MIN_AGE_SEC]" },
 	{ "run", cmd_run, "run [--id ID] [--name N] [--netns PATH] [--user UID] [--group GID] [--read-only] [--no-new-privs] [--non-root] [--privileged] [--cap-add C] [--cap-drop C] [--memory Q] [--cpu Q] [--cpu-request Q] [--pids N] [--env K=V] [--mount SRC:DST[:ro]] [--workdir D] [--log PATH] [--stdin] [--pod NS/NAME/UID] [--no-start] [--entrypoint-args] IMAGE [-- CMD...]" },
 	{ "config", cmd_config, "config [run options] IMAGE [-- CMD...]" },
 	{ "start", cmd_start, "start ID" },

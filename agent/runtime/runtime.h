@@ -64,7 +64,13 @@ int rt_image_resolve(struct rt_images *s, const char *ref, struct rt_image_info 
 void rt_image_info_free(struct rt_image_info *i);
 /* Lists normalized references (NULL-terminated, free with rt_strv_free). */
 int rt_image_list(struct rt_images *s, char ***refs, struct gerr *e);
+/* Removes the reference; its content is dropped by rt_image_gc. */
 int rt_image_remove(struct rt_images *s, const char *ref, struct gerr *e);
+/* Deletes image contents that no reference points at and no container
+ * mount uses, and import leftovers, older than min_age seconds. Returns the
+ * number of directories removed or -errno. rt_images_open runs it with an
+ * hour. */
+int rt_image_gc(struct rt_images *s, int min_age, struct gerr *e);
 
 void rt_strv_free(char **v);
 size_t rt_strv_len(char *const *v);

@@ -267,6 +267,30 @@ id=$(R run --netns "$NSP" tarimg:1 -- /bin/cat /hello)
 R wait "$id" 10000 >/dev/null
 check "tarball image runs" [ "$(R logs "$id")" = tar-image-ok ]
 R rm "$id"
+# Re-import under a running container: its lower layer is kept until no
+# mount uses it, then dropped by the next open of the store.
+id=$(R run --netns "$NSP" tarimg:1 -- /bin/busybox sleep 30)
+echo tar-image-v2 > "$T/tarroot/hello"
+tar -C "$T/tarroot" -czf "$T/rootfs2.tgz" .
+R image import tarimg:1 "$T/rootfs2.tgz"
+nimg() { ls -A "$S/images" | grep -c '^\.img-'; }
+before_gc=$(nimg)
+R image gc >/dev/null
+check "replaced image kept while a container uses it" [ "$(nimg)" = "$before_gc" ]
+check "running container still sees its image" [ "$(R exec "$id" -- /bin/cat /hello)" = tar-image-ok ]
+R rm "$id"
+R image gc >/dev/null
+check "replaced image dropped by gc once unused" [ "$(nimg)" = $((before_gc - 1)) ]
+R image import rmme:1 "$T/rootfs2.tgz"
+n1=$(nimg)
+R image rm rmme:1
+R image gc >/dev/null
+check "image rm + gc drops the content" [ "$(nimg)" = $((n1 - 1)) ]
+check "removed image no longer resolvable" bash -c "! $BIN --state $S image inspect rmme:1 2>/dev/null"
+id=$(R run --netns "$NSP" tarimg:1 -- /bin/cat /hello)
+R wait "$id" 10000 >/dev/null
+check "new containers get the re-imported image" [ "$(R logs "$id")" = tar-image-v2 ]
+R rm "$id"
 
 # ---- volumes --------------------------------------------------------------
 POD=$T/pods/p1
