@@ -18,7 +18,7 @@
 set -u
 cd "${GANNET_ROOT:-$(dirname "$0")/../..}"
 BUILD=${BUILD:-build}
-CTL=$PWD/$BUILD/bin/gannetctl
+case "$BUILD" in /*) CTL=$BUILD/bin/gannetctl;; *) CTL=$PWD/$BUILD/bin/gannetctl;; esac
 
 [ -x "$CTL" ] || { echo "missing $CTL (run make)"; exit 1; }
 [ -x "$BUILD/bin/gannet-apiserver" ] || { echo "skip: gannet-apiserver not built"; exit 77; }
