@@ -9,9 +9,8 @@ set -u
 cd "$(dirname "$0")/../.."
 export GANNET_ROOT=$PWD
 export BUILD=${SAN_BUILD:-build-san}
-if [ ! -x "$BUILD/bin/gannet-apiserver" ]; then
-	make -s SAN=1 -j2 gannet-apiserver >/dev/null 2>&1 || { echo "cannot build the SAN=1 apiserver"; exit 1; }
-fi
+# (re)build: incremental, so a stale sanitizer binary is never tested
+make -s SAN=1 -j2 gannet-apiserver >/dev/null 2>&1 || { echo "cannot build the SAN=1 apiserver"; exit 1; }
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 . tests/lib/apiserver.sh

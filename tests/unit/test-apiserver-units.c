@@ -6,6 +6,7 @@
 
 #include "apiserver/apiserver.h"
 #include "apiserver/patch.h"
+#include "apiserver/protobuf.h"
 #include "apiserver/selectors.h"
 #include "tests/unit/test.h"
 
@@ -183,5 +184,44 @@ static void test_names_and_registry(void)
 	json_decref(pod);
 }
 
+static void test_protobuf(void)
+{
+	/* "k8s\0" + Unknown{typeMeta{apiVersion "v1", kind "ConfigMap"},
+	 * raw ConfigMap{metadata{name "cm", labels{a: b}}, data{k: v}, immutable true}} */
+	static const unsigned char cm[] = {
+		'k', '8', 's', 0,
+		0x0a, 0x0f, 0x0a, 0x02, 'v', '1', 0x12, 0x09, 'C', 'o', 'n', 'f', 'i', 'g', 'M', 'a', 'p',
+		0x12, 0x1a,
+		0x0a, 0x0c, 0x0a, 0x02, 'c', 'm', 0x5a, 0x06, 0x0a, 0x01, 'a', 0x12, 0x01, 'b',
+		0x12, 0x06, 0x0a, 0x01, 'k', 0x12, 0x01, 'v',
+		0x20, 0x01,
+		0x1a, 0x00,   /* empty contentEncoding */
+	};
+	json_t *o = NULL;
+	struct gerr e = { 0 };
+
+	CHECK_EQ(pb_k8s_decode(cm, sizeof(cm), &o, &e), 0);
+	if (!o) {
+		fprintf(stderr, "pb: %s\n", e.msg);
+		return;
+	}
+	CHECK_STR(json_string_value(json_object_get(o, "kind")), "ConfigMap");
+	CHECK_STR(json_string_value(sel_lookup_path(o, "metadata.name")), "cm");
+	CHECK_STR(json_string_value(sel_lookup_path(o, "metadata.labels.a")), "b");
+	CHECK_STR(json_string_value(sel_lookup_path(o, "data.k")), "v");
+	CHECK(json_is_true(json_object_get(o, "immutable")));
+	json_decref(o);
+
+	/* unknown non-empty field -> -ENOTSUP, truncation -> -EINVAL */
+	unsigned char bad[sizeof(cm)];
+	memcpy(bad, cm, sizeof(cm));
+	bad[sizeof(cm) - 4] = 0x38;   /* field 7 varint instead of 4 */
+	struct gerr e2 = { 0 };
+	CHECK_EQ(pb_k8s_decode(bad, sizeof(bad), &o, &e2), -ENOTSUP);
+	struct gerr e3 = { 0 };
+	CHECK_EQ(pb_k8s_decode(cm, sizeof(cm) - 8, &o, &e3), -EINVAL);
+}
+
 TEST_MAIN(T(test_label_selectors), T(test_field_selectors), T(test_merge_patch),
-	  T(test_json_patch), T(test_strategic_patch), T(test_names_and_registry))
+	  T(test_json_patch), T(test_strategic_patch), T(test_names_and_registry),
+	  T(test_protobuf))
