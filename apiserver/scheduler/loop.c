@@ -218,6 +218,50 @@ static void on_node(struct loop *L, const char *type, const json_t *obj)
 	cluster_changed(L);
 }
 
+static const char *jstr(const json_t *o, const char *path)
+{
+	return json_string_value(sel_lookup_path(o, path));
+}
+
+/* A pod we cannot even parse (bad quantity, unsupported topologyKey): if it
+ * is ours to place, say why on its PodScheduled condition instead of
+ * leaving it silently pending. Written only when the message changes, so
+ * the update it causes does not loop. */
+static void on_bad_pod(struct loop *L, const json_t *obj, const char *why)
+{
+	const char *ns = jstr(obj, "metadata.namespace"), *name = jstr(obj, "metadata.name");
+	const char *node = jstr(obj, "spec.nodeName"), *sn = jstr(obj, "spec.schedulerName");
+	const json_t *c;
+	struct sched_pod tmp;
+	struct entry *en;
+	char key[512], msg[600];
+	size_t i;
+
+	if (!name || (node && *node) || sel_lookup_path(obj, "metadata.deletionTimestamp") ||
+	    (sn && *sn && strcmp(sn, "default-scheduler") && strcmp(sn, "gannet")))
+		return;
+	snprintf(key, sizeof(key), "%s/%s", ns && *ns ? ns : "default", name);
+	en = entry_get(L, key);
+	if (en && en->st == E_INFLIGHT)
+		en->deleted = true;
+	else if (en)
+		entry_drop(L, en);
+	snprintf(msg, sizeof(msg), "cannot schedule: %s", why);
+	json_array_foreach(sel_lookup_path(obj, "status.conditions"), i, c) {
+		const char *t = jstr(c, "type"), *m = jstr(c, "message");
+
+		if (t && !strcmp(t, "PodScheduled") && m && !strcmp(m, msg))
+			return;
+	}
+	pr_warn("scheduler: %s: %s\n", key, msg);
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.ns = (char *)(ns && *ns ? ns : "default");
+	tmp.name = (char *)name;
+	tmp.key = key;
+	tmp.rv = (char *)(jstr(obj, "metadata.resourceVersion") ?: "");
+	job_push(L, JOB_STATUS, &tmp, NULL, msg);
+}
+
 static void on_pod(struct loop *L, const char *type, const json_t *obj)
 {
 	struct sched_pod *p = NULL;
@@ -225,9 +269,8 @@ static void on_pod(struct loop *L, const char *type, const json_t *obj)
 	struct entry *en;
 
 	if (sched_pod_parse(obj, &p, &e)) {
-		pr_warn("scheduler: cannot schedule %s/%s: %s\n",
-			json_string_value(sel_lookup_path(obj, "metadata.namespace")) ?: "",
-			json_string_value(sel_lookup_path(obj, "metadata.name")) ?: "?", e.msg);
+		if (strcmp(type, "DELETED"))
+			on_bad_pod(L, obj, e.msg);
 		return;
 	}
 	en = entry_get(L, p->key);

@@ -156,6 +156,13 @@ sleep 2
 [ -z "$(node_of foreign)" ] || fail "foreign pod bound by us"
 [ -z "$(sched_cond foreign)" ] || fail "foreign pod got a condition from us"
 
+echo "--- a pod we cannot handle says why"
+mkpod zonal 10m '"affinity":{"podAntiAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"topologyKey":"topology.kubernetes.io/zone","labelSelector":{"matchLabels":{"app":"z"}}}]}}'
+wait_for 15 unsched zonal || fail "zonal: no PodScheduled=False condition"
+sched_cond zonal | grep -q 'topologyKey "topology.kubernetes.io/zone" is not supported' ||
+	fail "zonal: message: $(sched_cond zonal)"
+[ -z "$(node_of zonal)" ] || fail "zonal was bound"
+
 echo "--- no overcommit: 40 pods of 300m on 4 Ready nodes"
 for i in $(seq 1 40); do mkpod fill-$i 300m; done
 # Each pod is either bound or marked unschedulable within a few seconds.
