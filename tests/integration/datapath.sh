@@ -160,6 +160,18 @@ if [ -n "${CL_POD_IP[n1c]:-}" ]; then
 	t_check "n1c -> n3a ping" in_pod n1c ping -c1 -W2 "$(pod_ip n3a)"
 fi
 
+echo "# a node joins: existing agents reload peers on SIGHUP"
+t_check "node4 added (agents 1-3 reloaded)" cluster_add_node
+t_check "CNI ADD pod n4a on node4" pod_add 4 n4a
+if [ -n "${CL_POD_IP[n4a]:-}" ]; then
+	sleep 0.5   # SIGHUP handling is asynchronous
+	for p in n1a n2b n3a; do
+		t_check "new node's pod n4a <-> $p" bash -c \
+			"nsenter --net=/run/netns/$(pod_ns n4a) ping -c1 -W2 $(pod_ip $p) >/dev/null &&
+			 nsenter --net=/run/netns/$(pod_ns $p) ping -c1 -W2 $(pod_ip n4a) >/dev/null"
+	done
+fi
+
 echo "# CNI DEL"
 victim=n3b
 vip=$(pod_ip $victim)

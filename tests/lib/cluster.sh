@@ -17,6 +17,8 @@
 #   pod_add 1 a; pod_add 2 b              # pod "a" on node 1, "b" on node 2
 #   in_pod a ping -c1 "$(pod_ip b)"
 #   agent_kill 1 KILL; agent_start 1
+#   cluster_add_node                      # node 4; others reload peers (SIGHUP)
+#   client_add ext; in_client ext ping "$(node_ip 1)"
 #   pod_del a
 #   (cluster_down runs by itself at exit)
 #
@@ -262,6 +264,20 @@ cluster_up() {
 		agent_start "$i" || cl_die "agent node$i failed to start"
 	done
 	cl_log "cluster up: $n nodes (state $CL_DIR, pins $CL_PIN)"
+}
+
+# cluster_add_node: one more node and agent; the existing agents learn it
+# from their rewritten config on SIGHUP (peers reload). Prints its index.
+cluster_add_node() {
+	local i=$((CL_NODES + 1)) j
+	CL_NODES=$i
+	node_ns_up "$i"
+	in_node 1 ping -c1 -W1 -w5 "$(node_ip "$i")" >/dev/null || cl_die "underlay node1 -> node$i down"
+	for ((j = 1; j <= i; j++)); do agent_write_config "$j" "$i"; done
+	for ((j = 1; j < i; j++)); do
+		[ -n "${CL_AGENT_PID[$j]:-}" ] && agent_reload "$j"
+	done
+	agent_start "$i" || cl_die "agent node$i failed to start"
 }
 
 # ---------------------------------------------------------------- CNI
