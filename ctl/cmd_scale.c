@@ -78,6 +78,60 @@ out:
 	return ret;
 }
 
+/* "scale TYPE -l SEL" / "scale TYPE --all": every matching object of the
+ * namespace, listed first. */
+static int selected_targets(struct ctl *c, const char *type, struct ctl_named **out)
+{
+	const struct api_resource *res;
+	struct api_resp r = { 0 };
+	struct gerr err = { 0 };
+	char path[1024], esc[600];
+	const json_t *items, *it;
+	struct ctl_named *t;
+	size_t i;
+	int n = 0, ret;
+
+	ret = ctl_connect(c);
+	if (ret)
+		return -ret;
+	res = ctl_resource(c, type);
+	if (!res || apires_path(res, c->ns, NULL, path, sizeof(path) - 620))
+		return -CTL_EXIT_ERR;
+	if (c->o.selector) {
+		strcat(path, "?labelSelector=");
+		strcat(path, apiclient_escape(c->o.selector, esc, sizeof(esc)));
+	}
+	if (apiclient_get(c->api, path, &r, &err)) {
+		fprintf(stderr, "error: %s\n", err.msg);
+		return -CTL_EXIT_ERR;
+	}
+	if (!api_ok(&r)) {
+		ctl_print_api_error(&r, NULL);
+		api_resp_free(&r);
+		return -CTL_EXIT_ERR;
+	}
+	items = json_object_get(r.body, "items");
+	t = calloc(json_array_size(items) + 1, sizeof(*t));
+	if (!t) {
+		api_resp_free(&r);
+		return -CTL_EXIT_ERR;
+	}
+	json_array_foreach(items, i, it) {
+		const char *name = ctl_jpath_str(it, "metadata.name");
+
+		if (!name)
+			continue;
+		t[n].res = res;
+		t[n].name = strdup(name);
+		t[n++].ns = res->namespaced ? strdup(c->ns) : NULL;
+	}
+	api_resp_free(&r);
+	if (!n)
+		fprintf(stderr, "No resources found in %s namespace.\n", c->ns);
+	*out = t;
+	return n;
+}
+
 int cmd_scale(struct ctl *c, int argc, char **argv)
 {
 	struct ctl_named *t = NULL;
@@ -87,7 +141,15 @@ int cmd_scale(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "error: required flag(s) \"replicas\" not set\n");
 		return CTL_EXIT_USAGE;
 	}
-	n = ctl_named_targets(c, argc, argv, &t);
+	if (c->o.selector || c->o.all) {
+		if (argc != 1 || strchr(argv[0], '/') || c->o.n_files) {
+			fprintf(stderr, "error: with -l or --all give exactly one resource type and no names\n");
+			return CTL_EXIT_USAGE;
+		}
+		n = selected_targets(c, argv[0], &t);
+	} else {
+		n = ctl_named_targets(c, argc, argv, &t);
+	}
 	if (n < 0)
 		return -n;
 	for (int i = 0; i < n; i++)

@@ -80,10 +80,10 @@ DEFINE_COMMAND(delete, cmd_delete, "TYPE NAME... | TYPE/NAME... | -f FILE | TYPE
 	       "Delete objects",
 	       OPT_FILE, OPT_RECURSIVE, OPT_SELECTOR, OPT_ALL, OPT_IGNORE_NOT_FOUND,
 	       OPT_OUTPUT, OPT_DRY_RUN);
-DEFINE_COMMAND(scale, cmd_scale, "--replicas=N TYPE NAME... | TYPE/NAME... | -f FILE",
+DEFINE_COMMAND(scale, cmd_scale, "--replicas=N TYPE NAME... | TYPE/NAME... | -f FILE | TYPE -l SEL | TYPE --all",
 	       "Set the replica count of deployments and replica sets (scale subresource)",
 	       OPT_REPLICAS, OPT_CURRENT_REPLICAS, OPT_RESOURCE_VERSION, OPT_FILE,
-	       OPT_RECURSIVE, OPT_OUTPUT, OPT_DRY_RUN);
+	       OPT_RECURSIVE, OPT_SELECTOR, OPT_ALL, OPT_OUTPUT, OPT_DRY_RUN);
 DEFINE_COMMAND(rollout, cmd_rollout,
 	       "status|history|undo|pause|resume|restart TYPE NAME | TYPE/NAME | -f FILE",
 	       "Manage the rollout of deployments (and daemon sets: status, restart)",

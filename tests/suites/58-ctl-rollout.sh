@@ -231,6 +231,11 @@ run 0 -n $NS scale rs web-h1 --replicas=2 &&
 sed -n '/^---$/,$p' "$TMP/web.yaml" | sed 's/replicas: 2/replicas: 9/' >"$TMP/web9.yaml"
 run 0 scale -f "$TMP/web9.yaml" --replicas=4 && eq "$(dget .spec.replicas)" 4 "scale -f" &&
 	has "$OUT" '^deployment.apps/web scaled$' "scale -f output" && pass "scale -f manifest"
+run 0 scale rs -l app=web --replicas=1 && has "$OUT" '^replicaset.apps/web-h1 scaled$' "scale -l" &&
+	has "$OUT" '^replicaset.apps/web-h2 scaled$' "scale -l" &&
+	eq "$(acurl "$RSPATH?labelSelector=app%3Dweb" | jq -c '[.items[].spec.replicas]')" '[1,1]' "scale -l replicas" &&
+	pass "scale rs -l app=web scales every match"
+run 2 scale rs/web-h1 -l app=web --replicas=1 && pass "scale -l with a name: usage error"
 run 2 -n $NS scale deploy/web && has "$ERR" 'replicas' "scale without --replicas" && pass "scale without --replicas: usage error"
 run 2 -n $NS scale deploy/web --replicas=-1 && pass "scale --replicas=-1: usage error"
 run 1 -n $NS scale deploy/nosuch --replicas=1 && has "$ERR" 'NotFound' "scale missing" && pass "scale of a missing deployment: NotFound"
