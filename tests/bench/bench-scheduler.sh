@@ -53,5 +53,21 @@ for pods in $PODS_LIST; do
 			"$(val spread_min "$out")-$(val spread_max "$out")"
 	done
 done
+# Pods created while the scheduler runs: they arrive through the watch and
+# are bound as fast as 4 client threads create them (e2e/create ~ 1 means
+# the scheduler keeps up with the API's write rate).
+LIVE_PODS=${LIVE_PODS:-3000}
+APISERVER_NO_TRAP=1 apiserver_start >/dev/null 2>&1 || { echo "apiserver did not start" >&2; exit 1; }
+out=$("$BIN" live "$KUBECONFIG" "$NODES" "$LIVE_PODS" 4)
+st=$?
+apiserver_cleanup
+[ $st -eq 0 ] || { echo "live run failed:" >&2; echo "$out" >&2; exit 1; }
+rate=$(val live_rate "$out")
+create=$(val live_create_rate "$out")
+printf '%-30s %8s %8s %12s %12s %10s %10s %8s\n' \
+	"live (created while running)" "$LIVE_PODS" 4 "$rate" "$create" \
+	"$(awk -v a="$rate" -v b="$pick_rate" 'BEGIN{printf "%.3f", a/b}')" \
+	"$(awk -v a="$rate" -v b="$create" 'BEGIN{printf "%.2f", a/b}')" \
+	"$(val spread_min "$out")-$(val spread_max "$out")"
 echo "target: >= 1000 pods/s end to end (kube-scheduler: ~100 pods/s at scale)"
 echo "spread: fewest-most pods per node"

@@ -8,6 +8,9 @@
  *       pending pods (4 client threads; the creation rate is the API's
  *       write baseline), then runs the scheduling loop (sched_run_opts) and
  *       times until every pod is bound, checked by listing the pods.
+ *   sched_bench live KUBECONFIG NODES PODS [BINDERS]
+ *       same, but the scheduler is already running when the pods are
+ *       created (they arrive through the watch).
  * Prints "key value" lines for the script to tabulate. */
 #include <errno.h>
 #include <pthread.h>
@@ -208,6 +211,48 @@ out:
 	return bound;
 }
 
+/* Pods arrive while the scheduler runs (the watch path): time from the
+ * first create until every pod is bound. */
+static int cmd_live(const char *kcpath, int n_nodes, int n_pods, int binders)
+{
+	struct kubeconfig kc = { 0 };
+	struct sched_stats stats = { 0 };
+	struct runner run = { 0 };
+	struct gerr e = { 0 };
+	pthread_t t;
+	double t0, t_create, t_all;
+	int minp = 0, maxp = 0, bound;
+
+	if (kubeconfig_load(kcpath, NULL, &kc, &e)) {
+		fprintf(stderr, "%s\n", e.msg);
+		return 1;
+	}
+	if (create_all(&kc, n_nodes, true))
+		return 1;
+	run.kc = &kc;
+	run.o.binders = binders;
+	run.o.stats = &stats;
+	pthread_create(&t, NULL, run_main, &run);
+	while (!stats.synced && !run.ret)
+		usleep(2000);
+	t0 = now_s();
+	if (create_all(&kc, n_pods, false))
+		return 1;
+	t_create = now_s() - t0;
+	while (stats.bound < n_pods && now_s() - t0 < 300 && !run.ret)
+		usleep(2000);
+	t_all = now_s() - t0;
+	run.stop = 1;
+	pthread_join(t, NULL);
+	bound = count_bound(&kc, &minp, &maxp, n_nodes);
+	printf("live_create_rate %.0f\nlive_bound %d\nlive_seconds %.3f\nlive_rate %.0f\n",
+	       n_pods / t_create, bound, t_all, bound / t_all);
+	printf("live_conflicts %ld\nlive_errors %ld\nspread_min %d\nspread_max %d\n",
+	       stats.conflicts, stats.errors, minp, maxp);
+	kubeconfig_free(&kc);
+	return bound == n_pods ? 0 : 1;
+}
+
 static int cmd_e2e(const char *kcpath, int n_nodes, int n_pods, int binders)
 {
 	struct kubeconfig kc = { 0 };
@@ -257,6 +302,8 @@ int main(int argc, char **argv)
 		return cmd_pick(atoi(argv[2]), atoi(argv[3]));
 	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "e2e"))
 		return cmd_e2e(argv[2], atoi(argv[3]), atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 4);
-	fprintf(stderr, "usage: sched_bench pick NODES PODS | e2e KUBECONFIG NODES PODS [BINDERS]\n");
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "live"))
+		return cmd_live(argv[2], atoi(argv[3]), atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 4);
+	fprintf(stderr, "usage: sched_bench pick NODES PODS | e2e|live KUBECONFIG NODES PODS [BINDERS]\n");
 	return 2;
 }
