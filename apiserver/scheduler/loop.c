@@ -63,7 +63,8 @@ struct job {
 
 struct loop {
 	const struct kubeconfig *kc;
-	volatile int *stop;
+	volatile int *stop;           /* the caller's */
+	volatile int quit;            /* ours: setup failed */
 	struct sched_stats *stats;
 	struct sched_stats own_stats;
 	pthread_mutex_t mu;
@@ -77,6 +78,11 @@ struct loop {
 	bool nodes_synced, pods_synced;
 	int binding_api;              /* -1 unknown, 0 no (JSON patch), 1 yes */
 };
+
+static bool stopping(const struct loop *L)
+{
+	return *L->stop || L->quit;
+}
 
 static double now_s(void)
 {
@@ -351,7 +357,7 @@ static int watch_cb(const char *type, json_t *object, void *arg)
 	struct loop *L = w->L;
 	const char *rv = json_string_value(sel_lookup_path(object, "metadata.resourceVersion"));
 
-	if (*L->stop)
+	if (stopping(L))
 		return 1;
 	if (!strcmp(type, "ERROR")) {
 		/* 410 Gone mid-stream: our revision was compacted away. */
@@ -452,7 +458,7 @@ static int relist(struct watcher *w, struct apiclient *c, struct gerr *err)
 
 static void sleep_stop(struct loop *L, double s)
 {
-	for (double t = 0; t < s && !*L->stop; t += 0.1)
+	for (double t = 0; t < s && !stopping(L); t += 0.1)
 		usleep(100000);
 }
 
@@ -468,7 +474,7 @@ static void *watcher_main(void *arg)
 		pr_err("scheduler: %s\n", e.msg);
 		return NULL;
 	}
-	while (!*L->stop) {
+	while (!stopping(L)) {
 		char path[256];
 		long code = 0;
 		int ret;
@@ -486,7 +492,7 @@ static void *watcher_main(void *arg)
 			 w->path, w->rv);
 		w->expired = false;
 		ret = apiclient_watch(c, path, WATCH_MS, watch_cb, w, &code, &e);
-		if (*L->stop)
+		if (stopping(L))
 			break;
 		if (w->expired || code == 410) {
 			listed = false;
@@ -654,7 +660,7 @@ static void *binder_main(void *arg)
 		return NULL;
 	}
 	pthread_mutex_lock(&L->mu);
-	while (!*L->stop) {
+	while (!stopping(L)) {
 		struct job *j = L->jobs;
 		struct timespec ts;
 		long st;
@@ -756,6 +762,17 @@ int sched_run_opts(const struct kubeconfig *kc, const struct sched_opts *o,
 	bool wn_ok = false, wp_ok = false;
 	double last_flush = 0;
 
+	struct apiclient *probe = NULL;
+	struct gerr e = { 0 };
+
+	/* Each thread makes its own client; check the configuration once so
+	 * that a bad kubeconfig fails here rather than in every thread. */
+	if (apiclient_new(kc, NULL, &probe, &e)) {
+		pr_err("scheduler: %s\n", e.msg);
+		free(tb);
+		return e.code ? e.code : -EINVAL;
+	}
+	apiclient_free(probe);
 	L.stats = o && o->stats ? o->stats : &L.own_stats;
 	L.st = sched_state_new();
 	L.entries = json_object();
@@ -776,13 +793,13 @@ int sched_run_opts(const struct kubeconfig *kc, const struct sched_opts *o,
 			break;
 	if (!wn_ok || !wp_ok || !started) {
 		ret = -EAGAIN;
-		*stop = 1;
+		L.quit = 1;
 		goto out;
 	}
 	pr_info("scheduler: started (%d binders)\n", started);
 
 	pthread_mutex_lock(&L.mu);
-	while (!*stop) {
+	while (!stopping(&L)) {
 		double t = now_s();
 		struct entry *en;
 
