@@ -16,7 +16,8 @@ $(GANNETCTL): $(CTL_OBJS) $(COMMON_LIB)
 gannetctl: $(GANNETCTL)
 
 # Unit tests of the pure parts: kubeconfig parsing (test-kubeconfig) and
-# tables, ages, kind mapping, apply's merge (test-ctl).
+# tables, ages, kind mapping, apply's merge and the workload logic of
+# scale/rollout/set image/top (test-ctl).
 TEST_BINS += $(BIN_DIR)/test-kubeconfig $(BIN_DIR)/test-ctl
 
 $(BIN_DIR)/test-kubeconfig: $(OBJ_DIR)/tests/unit/kubeconfig_test.o $(COMMON_LIB)
