@@ -204,6 +204,9 @@ static void runc_log_error(const char *path, char *out, size_t len)
 
 /* ---- shim ------------------------------------------------------------- */
 
+#define SHIM_STDIN 1   /* keep the container's stdin open */
+#define SHIM_RUN   2   /* runc run --detach instead of runc create */
+
 struct shim_sync {
 	int rc;        /* runc create exit status, or -errno */
 	pid_t init;    /* container init pid */
@@ -373,9 +376,10 @@ static void shim_write_exit(const char *dir, int status, bool oom)
 /* Runs in the shim process (never returns). fds: sync (write end) and the
  * log file; everything else was closed. */
 static void __attribute__((noreturn))
-shim_main(struct rt *r, const char *id, const char *dir, int syncfd, int logfd, bool stdin_open,
+shim_main(struct rt *r, const char *id, const char *dir, int syncfd, int logfd, int flags,
 	  const char *log_path, long long log_max)
 {
+	bool stdin_open = flags & SHIM_STDIN;
 	int out[2], err[2], in[2] = { -1, -1 };
 	char pidfile[4200], runclog[4200], oomf[1024] = "";
 	struct shim_sync sync = { .rc = 0 };
@@ -411,9 +415,16 @@ shim_main(struct rt *r, const char *id, const char *dir, int syncfd, int logfd, 
 		dup2(stdin_open ? in[0] : nul, 0);
 		dup2(out[1], 1);
 		dup2(err[1], 2);
-		execlp(r->runc, r->runc, "--root", r->runc_root, "--log", runclog,
-		       "--log-format", "json", "create", "--bundle", dir, "--pid-file", pidfile,
-		       id, (char *)NULL);
+		/* rt_run: `runc run --detach` saves a second runc process
+		 * (create + start) on the start path. */
+		if (flags & SHIM_RUN)
+			execlp(r->runc, r->runc, "--root", r->runc_root, "--log", runclog,
+			       "--log-format", "json", "run", "--detach", "--bundle", dir,
+			       "--pid-file", pidfile, id, (char *)NULL);
+		else
+			execlp(r->runc, r->runc, "--root", r->runc_root, "--log", runclog,
+			       "--log-format", "json", "create", "--bundle", dir, "--pid-file",
+			       pidfile, id, (char *)NULL);
 		dprintf(2, "exec %s: %s\n", r->runc, strerror(errno));
 		_exit(127);
 	}
@@ -513,7 +524,7 @@ int rt_shim_exec_main(int argc, char **argv)
 {
 	struct rt r = { 0 };
 
-	/* argv: gannet-shim RUNC RUNC_ROOT ID BUNDLE_DIR STDIN(0|1) LOG_PATH
+	/* argv: gannet-shim RUNC RUNC_ROOT ID BUNDLE_DIR FLAGS(SHIM_*) LOG_PATH
 	 * LOG_MAX_BYTES; fds 3 = sync pipe, 4 = log file (set up by start_shim). */
 	if (argc != 8) {
 		fprintf(stderr, "gannet-shim is started by the runtime library\n");
@@ -521,13 +532,13 @@ int rt_shim_exec_main(int argc, char **argv)
 	}
 	r.runc = argv[1];
 	r.runc_root = argv[2];
-	shim_main(&r, argv[3], argv[4], 3, 4, !strcmp(argv[5], "1"), argv[6], atoll(argv[7]));
+	shim_main(&r, argv[3], argv[4], 3, 4, atoi(argv[5]), argv[6], atoll(argv[7]));
 }
 
 /* Forks the shim (double fork + setsid so it is not our child and survives
  * us) and waits for its report on runc create. */
 static int start_shim(struct rt *r, const char *id, const char *dir, const char *log_path,
-		      bool stdin_open, struct shim_sync *sync, struct gerr *e)
+		      int flags, struct shim_sync *sync, struct gerr *e)
 {
 	int sp[2], logfd, status;
 	pid_t a;
@@ -574,12 +585,13 @@ static int start_shim(struct rt *r, const char *id, const char *dir, const char 
 			_exit(b < 0);
 		/* A separate small binary, so that every container does not
 		 * keep a copy-on-write image of the whole agent alive. */
-		char max[32];
+		char max[32], fl[8];
 		snprintf(max, sizeof(max), "%lld", r->log_max);
+		snprintf(fl, sizeof(fl), "%d", flags);
 		if (r->shim)
-			execl(r->shim, "gannet-shim", r->runc, r->runc_root, id, dir,
-			      stdin_open ? "1" : "0", log_path, max, (char *)NULL);
-		shim_main(r, id, dir, 3, 4, stdin_open, log_path, r->log_max);
+			execl(r->shim, "gannet-shim", r->runc, r->runc_root, id, dir, fl, log_path,
+			      max, (char *)NULL);
+		shim_main(r, id, dir, 3, 4, flags, log_path, r->log_max);
 	}
 	close(sp[1]);
 	close(logfd);
@@ -662,8 +674,10 @@ static void destroy_container(struct rt *r, const char *id)
 		pr_warn("runtime: could not remove %s (mount left behind?)\n", p);
 }
 
-int rt_create(struct rt *r, const struct rt_container_spec *spec, char *id_out,
-	      size_t id_len, struct gerr *e)
+static void write_started(struct rt *r, const char *id, const struct timespec *ts);
+
+static int create_container(struct rt *r, const struct rt_container_spec *spec, char *id_out,
+			    size_t id_len, bool start, struct gerr *e)
 {
 	char id[72], dir[4200], p[4300], cg[4200], log_path[4200], rootfs[4300];
 	struct rt_image_info img = { 0 };
@@ -739,7 +753,10 @@ int rt_create(struct rt *r, const struct rt_container_spec *spec, char *id_out,
 	}
 
 	struct shim_sync sync;
-	rc = start_shim(r, id, dir, log_path, spec->stdin_open, &sync, e);
+	struct timespec t_start;
+	clock_gettime(CLOCK_REALTIME, &t_start);
+	rc = start_shim(r, id, dir, log_path,
+			(spec->stdin_open ? SHIM_STDIN : 0) | (start ? SHIM_RUN : 0), &sync, e);
 	if (rc)
 		goto out;
 	if (sync.rc != 0) {
@@ -753,9 +770,14 @@ int rt_create(struct rt *r, const struct rt_container_spec *spec, char *id_out,
 		const char *m = msg;
 		if (!strncmp(m, "runc create failed: ", 20))
 			m += 20;
-		gerr_set(e, rc, "runc create failed: %s", m[0] ? m : "unknown error (see runc.log)");
+		if (!strncmp(m, "runc run failed: ", 17))
+			m += 17;
+		gerr_set(e, rc, "runc %s failed: %s", start ? "run" : "create",
+			 m[0] ? m : "unknown error (see runc.log)");
 		goto out;
 	}
+	if (start)
+		write_started(r, id, &t_start);
 	snprintf(id_out, id_len, "%s", id);
 	rc = 0;
 out:
@@ -766,9 +788,24 @@ out:
 	return rc;
 }
 
+int rt_create(struct rt *r, const struct rt_container_spec *spec, char *id_out,
+	      size_t id_len, struct gerr *e)
+{
+	return create_container(r, spec, id_out, id_len, false, e);
+}
+
+static void write_started(struct rt *r, const char *id, const struct timespec *ts)
+{
+	char p[4200], tsb[48];
+
+	rtu_timespec_str(ts, tsb, sizeof(tsb));
+	cpath(r, id, "started", p, sizeof(p));
+	rtu_write_atomic(p, tsb, strlen(tsb), 0644);
+}
+
 int rt_start(struct rt *r, const char *id, struct gerr *e)
 {
-	char out[2048], p[4200], tsb[48];
+	char out[2048];
 	struct timespec ts;
 	int rc;
 
@@ -779,22 +816,14 @@ int rt_start(struct rt *r, const char *id, struct gerr *e)
 	if (rc != 0)
 		return gerr_set(e, rc < 0 ? rc : -EIO, "runc start %s: %s", id,
 				rc < 0 ? strerror(-rc) : rtu_last_line(out));
-	rtu_timespec_str(&ts, tsb, sizeof(tsb));
-	cpath(r, id, "started", p, sizeof(p));
-	rtu_write_atomic(p, tsb, strlen(tsb), 0644);
+	write_started(r, id, &ts);
 	return 0;
 }
 
 int rt_run(struct rt *r, const struct rt_container_spec *spec, char *id_out, size_t id_len,
 	   struct gerr *e)
 {
-	int rc = rt_create(r, spec, id_out, id_len, e);
-	if (rc)
-		return rc;
-	rc = rt_start(r, id_out, e);
-	if (rc)
-		destroy_container(r, id_out);
-	return rc;
+	return create_container(r, spec, id_out, id_len, true, e);
 }
 
 /* ---- status ----------------------------------------------------------- */
