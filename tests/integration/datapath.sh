@@ -26,6 +26,16 @@ IPERF_MIN_GBPS=${IPERF_MIN_GBPS:-0.3}
 
 echo "# cluster of $NODES nodes, 2 pods each"
 cluster_up $NODES || exit 1
+# The underlay program is where the mode says it is, on every node.
+for ((n = 1; n <= NODES; n++)); do
+	if [ "$CL_UNDERLAY_MODE" = xdp ]; then
+		t_check "node$n: XDP program on the underlay eth0" \
+			bash -c "ip -n '$(node_ns $n)' link show eth0 | grep -q 'prog/xdp'"
+	else
+		t_check "node$n: tc program on the underlay eth0 ingress" \
+			bash -c "tc -n '$(node_ns $n)' filter show dev eth0 ingress | grep -q bpf"
+	fi
+done
 PODS=()
 for ((n = 1; n <= NODES; n++)); do
 	for s in a b; do
