@@ -30,6 +30,17 @@
 #   state         $CL_DIR (configs, agent state dirs, sockets, logs)
 #   pins          $CL_PIN/<node>/
 #
+# Functions: cluster_up N, cluster_add_node, cluster_down, cluster_logs,
+# cluster_require_root_tools/_bins/_feature (skip with exit 77 and a reason),
+# node_ns_up/fabric_up/fabric_plug/client_add (topology without agents, used
+# by the baselines), agent_start/agent_kill [SIG]/agent_restart/agent_reload,
+# pod_add/pod_del/pod_ip/pod_node/pod_mac/pod_host_veth, cni_exec (any CNI
+# command), in_node/in_pod/in_client/in_fabric/in_ns, ns_bg/pod_bg/node_bg
+# (background commands killed at teardown), cluster_on_exit, t_check/t_ok/
+# t_fail/t_done (assertions ending with "N passed, N failed").
+# A run killed before its EXIT trap is cleaned by the next run
+# (cluster_gc_stale, keyed by the owner pid in $CL_DIR/owner.pid).
+#
 # Environment knobs: BUILD (binaries, default build), CL_UNDERLAY_MODE
 # (auto|xdp|tc), CL_KEEP=1 (do not tear down; prints how to clean up),
 # CL_VERBOSE=1 (agents run with -v).
@@ -143,7 +154,9 @@ cluster_on_exit() { CL_EXIT_HOOKS+=("$*"); }
 # Fabric only (no nodes): a netns with bridge br0. Idempotent.
 fabric_up() {
 	[ -e "/run/netns/$CL_FAB" ] && return 0
+	cluster_gc_stale
 	mkdir -p "$CL_DIR"
+	echo $$ >"$CL_DIR/owner.pid"
 	ip netns add "$CL_FAB"
 	ip -n "$CL_FAB" link set lo up
 	ip -n "$CL_FAB" link add br0 type bridge
@@ -158,6 +171,27 @@ fabric_plug() {
 	ip -n "$ns" link set lo up
 	ip -n "$ns" addr add "$ip/24" dev eth0
 	ip -n "$ns" link set eth0 up
+}
+
+# Leftovers of runs whose shell died without its EXIT trap (SIGKILL, CI
+# timeout): each run records its owner pid in $CL_DIR/owner.pid; if that
+# process is gone, its processes, namespaces, pins and state are removed.
+cluster_gc_stale() {
+	local f dir run owner pid ns
+	for f in /tmp/gannet-test-gc*/owner.pid; do
+		[ -f "$f" ] || continue
+		dir=${f%/owner.pid}
+		run=${dir#/tmp/gannet-test-}
+		[ "$run" = "$CL_RUN" ] && continue
+		owner=$(cat "$f" 2>/dev/null)
+		[ -n "$owner" ] && kill -0 "$owner" 2>/dev/null && continue
+		cl_log "removing leftovers of dead run $run"
+		for pid in $(CL_DIR=$dir cl_run_pids); do kill -KILL "$pid" 2>/dev/null; done
+		for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+			case $ns in "$run"-*) ip netns del "$ns" 2>/dev/null ;; esac
+		done
+		rm -rf "/sys/fs/bpf/gannet-test-$run" "$dir"
+	done
 }
 
 # A node netns on the fabric, without an agent (baselines use this too).
