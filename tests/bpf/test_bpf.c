@@ -311,6 +311,30 @@ static void test_pod_local_redirect(void)
 	CHECK(!memcmp(r.out + ETH_HLEN + 12, in.buf + ETH_HLEN + 12, in.len - ETH_HLEN - 12));
 }
 
+/* TCP takes bpf_redirect (host veth egress) instead of the peer: same
+ * verdict and rewrite, checked separately so both branches are covered. */
+static void test_pod_local_redirect_tcp(void)
+{
+	struct pkt in;
+	struct result r;
+	const struct iphdr *ip;
+
+	memset(&in, 0, sizeof(in));
+	pkt_eth(&in, MAC_HA, MAC_A, ETH_P_IP);
+	pkt_ipv4(&in, "10.244.1.2", "10.244.1.3", IPPROTO_TCP, 64);
+	pkt_tcp(&in, 40000, 80);
+	pkt_payload(&in, 100);
+	pkt_finish(&in);
+	expect(&n1, PROG_POD(&n1), &in, TC_ACT_REDIRECT, GNT_FWD_LOCAL, &r);
+	CHECK_EQ(r.len, in.len);
+	CHECK(!memcmp(eth_at(r.out)->h_dest, MAC_B, 6));
+	CHECK(!memcmp(eth_at(r.out)->h_source, MAC_HB, 6));
+	ip = ip_at(r.out + ETH_HLEN);
+	CHECK_EQ(ip->ttl, 63);
+	CHECK_EQ(pkt_csum(ip, 20), 0);
+	CHECK(!memcmp(r.out + ETH_HLEN + 12, in.buf + ETH_HLEN + 12, in.len - ETH_HLEN - 12));
+}
+
 static void test_pod_encap(void)
 {
 	struct pkt in;
@@ -723,7 +747,7 @@ static void test_drop_events(void)
 int main(void)
 {
 	static const struct t_case cases[] = {
-		T(test_pod_local_redirect), T(test_pod_encap), T(test_encap_decap_roundtrip),
+		T(test_pod_local_redirect), T(test_pod_local_redirect_tcp), T(test_pod_encap), T(test_encap_decap_roundtrip),
 		T(test_pod_to_stack), T(test_pod_drops), T(test_underlay_decap_tc_xdp),
 		T(test_underlay_pass), T(test_underlay_drops), T(test_counters_repeat),
 		T(test_drop_events),
