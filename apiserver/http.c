@@ -1363,6 +1363,105 @@ static enum MHD_Result do_token(struct call *c)
 	return send_obj(c, 201, out);
 }
 
+/* ---- pods/binding ------------------------------------------------------------------ */
+
+/* POST .../pods/<name>/binding {target: {kind: Node, name}}: sets
+ * spec.nodeName (once) and the PodScheduled condition in one write, as the
+ * Kubernetes scheduler expects. */
+static enum MHD_Result do_binding(struct call *c)
+{
+	enum MHD_Result sent = MHD_YES;
+	json_t *b = parse_body(c, &sent, true);
+	struct gerr e = { 0 };
+	int ret = 0;
+
+	if (!b)
+		return sent;
+	const char *node = json_string_value(sel_lookup_path(b, "target.name"));
+	const char *tkind = json_string_value(sel_lookup_path(b, "target.kind"));
+	if (!node || !*node || (tkind && *tkind && strcmp(tkind, "Node"))) {
+		json_decref(b);
+		return send_status(c, 422, "Invalid", c->name,
+				   json_pack("[{s:s,s:s,s:s}]", "reason", "FieldValueRequired",
+					     "message", "Required value", "field", "target.name"),
+				   "Binding \"%s\" is invalid: target.name: Required value", c->name);
+	}
+	for (int attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
+		json_t *old = NULL, *n;
+		int64_t rev = 0, new_rev = 0;
+		char key[1024], ts[64];
+		char *val = NULL;
+		size_t len = 0;
+
+		memset(&e, 0, sizeof(e));
+		ret = as_get(c->as, c->k, c->ns, c->name, &old, &rev, &e);
+		if (ret)
+			break;
+		const char *cur = json_string_value(sel_lookup_path(old, "spec.nodeName"));
+		if (cur && *cur) {
+			sent = send_status(c, 409, "Conflict", c->name, NULL,
+					   "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is already assigned to node \"%s\"",
+					   c->name, c->name, cur);
+			json_decref(old);
+			json_decref(b);
+			return sent;
+		}
+		if (mstr(old, "deletionTimestamp")) {
+			json_decref(old);
+			json_decref(b);
+			return send_status(c, 409, "Conflict", c->name, NULL,
+					   "pod %s is being deleted, cannot be assigned to a host", c->name);
+		}
+		n = json_deep_copy(old);
+		json_t *spec = json_object_get(n, "spec");
+		if (!json_is_object(spec)) {
+			spec = json_object();
+			json_object_set_new(n, "spec", spec);
+		}
+		json_object_set_new(spec, "nodeName", json_string(node));
+		json_t *st = json_object_get(n, "status");
+		if (!json_is_object(st)) {
+			st = json_object();
+			json_object_set_new(n, "status", st);
+		}
+		json_t *conds = json_object_get(st, "conditions");
+		if (!json_is_array(conds)) {
+			conds = json_array();
+			json_object_set_new(st, "conditions", conds);
+		}
+		obj_now_rfc3339(ts, sizeof(ts));
+		json_t *cond = json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled", "status", "True",
+					 "lastProbeTime", "lastTransitionTime", ts);
+		size_t i;
+		json_t *x;
+		bool replaced = false;
+		json_array_foreach(conds, i, x) {
+			if (!strcmp(json_string_value(json_object_get(x, "type")) ?: "", "PodScheduled")) {
+				json_array_set(conds, i, cond);
+				replaced = true;
+				break;
+			}
+		}
+		if (!replaced)
+			json_array_append(conds, cond);
+		json_decref(cond);
+		reg_key(c->k, c->ns, c->name, key, sizeof(key));
+		ret = as_encode(c->as, c->k, n, &val, &len, &e);
+		if (!ret)
+			ret = store_update(c->as->store, key, val, len, rev, &new_rev, &e);
+		free(val);
+		json_decref(n);
+		json_decref(old);
+		if (ret == -ECANCELED)
+			continue;
+		break;
+	}
+	json_decref(b);
+	if (ret)
+		return send_store_err(c, ret, &e);
+	return send_obj(c, 201, obj_status(201, "", "", NULL, NULL, NULL));
+}
+
 /* ---- routing --------------------------------------------------------------------------------- */
 
 static int split_path(const char *url, char segs[][300], int max)
@@ -1523,6 +1622,10 @@ static enum MHD_Result route(struct call *c)
 			c->k = NULL;
 	}
 	bool token_req = c->k && !strcmp(c->k->kind, "ServiceAccount") && !strcmp(c->sub, "token");
+	bool binding_req = c->k && !*c->k->group && !strcmp(c->k->kind, "Pod") && !strcmp(c->sub, "binding");
+
+	/* Both are create-only subresources (POST). */
+	token_req = token_req || binding_req;
 
 	if (!c->k || (*c->sub && !token_req && !(!strcmp(c->sub, "status") && c->k->has_status) &&
 		      !(!strcmp(c->sub, "scale") && c->k->has_scale))) {
@@ -1564,6 +1667,8 @@ static enum MHD_Result route(struct call *c)
 	if (c->has_name && !*c->name)
 		return send_status(c, 404, "NotFound", NULL, NULL, "resource name may not be empty");
 
+	if (binding_req)
+		return do_binding(c);
 	if (token_req)
 		return do_token(c);
 	if (!strcmp(verb, "watch"))

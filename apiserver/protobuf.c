@@ -232,11 +232,16 @@ static const struct pb_field token_request_f[] = {
 	FM(1, "metadata", object_meta), FM(2, "spec", token_spec), FM(3, "status", token_status), END,
 };
 
+static const struct pb_field binding_obj_f[] = {
+	FM(1, "metadata", object_meta), FM(2, "target", obj_ref), END,
+};
+
 static const struct {
 	const char *kind;
 	struct pb_msg msg;
 } pb_kinds[] = {
 	{ "TokenRequest", { "TokenRequest", token_request_f } },
+	{ "Binding", { "Binding", binding_obj_f } },
 	{ "Namespace", { "Namespace", namespace_f } },
 	{ "ConfigMap", { "ConfigMap", configmap_f } },
 	{ "Secret", { "Secret", secret_f } },

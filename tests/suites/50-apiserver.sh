@@ -160,6 +160,17 @@ rv=$(acurl $P/s1 | jq -r .metadata.resourceVersion)
 expect "patch with stale rv 409" 409 "$(acurl_code -X PATCH -H 'Content-Type: application/merge-patch+json' -d "{\"metadata\":{\"resourceVersion\":\"$((rv-1))\",\"labels\":{\"q\":\"1\"}}}" $P/s1)"
 expect "nodeName immutable" 422 "$(acurl_code -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"nodeName":"other"}}' $P/s1)"
 
+# ---- pods/binding (what the scheduler uses) ----------------------------------------
+mkpod bindme '{"app":"b"}' >/dev/null
+expect "binding 201" 201 "$(acurl_code -X POST -H "$J" -d '{"apiVersion":"v1","kind":"Binding","metadata":{"name":"bindme"},"target":{"apiVersion":"v1","kind":"Node","name":"node-7"}}' $P/bindme/binding)"
+out=$(acurl $P/bindme)
+expect "binding set nodeName" node-7 "$(jq -r .spec.nodeName <<<"$out")"
+expect "binding set PodScheduled" True "$(jq -r '.status.conditions[] | select(.type=="PodScheduled") | .status' <<<"$out")"
+expect "second binding 409" 409 "$(acurl_code -X POST -H "$J" -d '{"apiVersion":"v1","kind":"Binding","metadata":{"name":"bindme"},"target":{"kind":"Node","name":"node-8"}}' $P/bindme/binding)"
+expect "binding without target 422" 422 "$(acurl_code -X POST -H "$J" -d '{"apiVersion":"v1","kind":"Binding","metadata":{"name":"s2"}}' $P/s2/binding)"
+expect "binding of missing pod 404" 404 "$(acurl_code -X POST -H "$J" -d '{"target":{"kind":"Node","name":"n"}}' $P/ghost/binding)"
+expect "GET binding 405" 405 "$(acurl_code $P/bindme/binding)"
+
 # ---- status subresource --------------------------------------------------------------------------
 out=$(acurl -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"status":{"phase":"Running","podIP":"10.244.0.9"}}' $P/s1/status)
 expect "status patch" Running "$(jq -r .status.phase <<<"$out")"
