@@ -83,6 +83,29 @@ id=$(R run --netns "$NSP" busybox -- true)
 check "exit code 0 -> Completed" [ "$(R wait "$id" 10000 | jq_s .reason)" = Completed ]
 R rm "$id"
 
+# ---- command, env, workingDir, hostname, fixed ids -------------------------
+id=$(R run --id web-0.app --netns "$NSP" --env GREETING=hi --env "SPACED=a b" --workdir /tmp \
+	--hostname web-0 busybox -- sh -c 'echo "$GREETING|$SPACED|$(pwd)|$(hostname)"; sleep 30')
+check "fixed container id used" [ "$id" = web-0.app ]
+sleep 0.3
+check "env, workingDir, hostname applied" [ "$(R logs "$id")" = "hi|a b|/tmp|web-0" ]
+err=$(R run --id web-0.app --netns "$NSP" busybox -- true 2>&1)
+check "duplicate id refused" grep -q "already exists" <<<"$err"
+check "duplicate id left the first container alone" [ "$(R status web-0.app | jq_s .state)" = running ]
+err=$(R run --id "../evil" --netns "$NSP" busybox -- true 2>&1)
+check "invalid id refused" grep -q "invalid container id" <<<"$err"
+R rm "$id"
+
+# ---- parallel starts (the agent starts pods concurrently) -----------------
+for i in 1 2 3 4 5 6; do
+	R run --id par-$i --netns "$NSP" busybox -- sleep 30 >"$T/par-$i.out" 2>&1 &
+done
+wait
+check "6 parallel runs all running" [ "$(R list -v | grep '"id":"par-' | grep -c '"state":"running"')" = 6 ]
+for i in 1 2 3 4 5 6; do R rm par-$i & done
+wait
+check "6 parallel removes" [ "$(ncontainers)" = 0 ]
+
 # ---- securityContext ------------------------------------------------------
 id=$(R run --netns "$NSP" --user 1000 --read-only --no-new-privs --cap-drop ALL busybox -- \
 	sh -c 'id -u; if echo x > /probe-file; then echo WROTE-ROOT; else echo ROOT-RO; fi;
