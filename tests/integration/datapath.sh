@@ -138,6 +138,9 @@ fi
 echo "# agents SIGKILLed and restarted during a cross-node transfer"
 in_pod n1b iperf3 -c "$(pod_ip n2a)" -p 5201 -t 8 -i 0.5 -J >"$CL_DIR/iperf-kill.json" 2>&1 &
 client=$!
+# And a steady ping stream (every 20 ms) across the kill/restart window.
+in_pod n1a ping -q -i 0.02 -c 250 -W1 "$(pod_ip n2b)" >"$CL_DIR/ping-kill.txt" 2>&1 &
+pinger=$!
 sleep 2
 agent_kill 1 KILL
 agent_kill 2 KILL
@@ -150,6 +153,13 @@ if wait $client; then
 	t_ok "iperf3 transfer survived agent SIGKILL + restart (exit 0)"
 else
 	t_fail "iperf3 transfer broke across agent restart: $(jq -r '.error // empty' "$CL_DIR/iperf-kill.json" 2>/dev/null | head -1)"
+fi
+wait $pinger
+loss=$(grep -o '[0-9.]*% packet loss' "$CL_DIR/ping-kill.txt" | cut -d% -f1)
+if [ "$loss" = 0 ]; then
+	t_ok "no ping lost across agent SIGKILL + restart (250 pings, 20 ms apart)"
+else
+	t_fail "ping loss across agent restart: ${loss:-?}% ($(tail -n 2 "$CL_DIR/ping-kill.txt" | head -1))"
 fi
 # Every half-second interval carried data: no stall while the agents were gone.
 zero=$(jq '[.intervals[].sum.bytes | select(. == 0)] | length' "$CL_DIR/iperf-kill.json" 2>/dev/null)
