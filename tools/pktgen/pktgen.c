@@ -394,6 +394,11 @@ static void *pg_tx_thread(void *arg)
 			break;
 		ro.repeat = chunk;
 		if (bpf_prog_test_run_opts(t->prog_fd, &ro)) {
+			/* Ctrl-C interrupts the run; the frames of that last
+			 * call are not counted (the kernel does not say how
+			 * many went out). */
+			if (errno == EINTR && pg_stop)
+				break;
 			t->rc = -errno;
 			snprintf(t->msg, sizeof(t->msg), "BPF_PROG_RUN live frames: %s",
 				 strerror(errno));
