@@ -12,7 +12,7 @@ RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(OBJ_DIR)/%.o)
 # flags are target-specific. Paths are bounded by PATH_MAX-sized buffers;
 # gcc's truncation warnings on composed paths are noise here.
 $(RUNTIME_OBJS) $(OBJ_DIR)/agent/runtime/main.o $(OBJ_DIR)/agent/runtime/shim/main.o \
-	$(OBJ_DIR)/tests/unit/runtime_test.o: \
+	$(OBJ_DIR)/tests/unit/runtime_test.o $(OBJ_DIR)/tests/unit/runtime_api_test.o: \
 	CFLAGS += $(shell pkg-config --cflags $(RUNTIME_PKGS)) -Wno-format-truncation
 
 $(RUNTIME_LIB): $(RUNTIME_OBJS)
@@ -32,9 +32,11 @@ $(BIN_DIR)/gannet-shim: $(OBJ_DIR)/agent/runtime/shim/main.o $(RUNTIME_LIB) $(CO
 
 BINS += $(BIN_DIR)/gannet-runtime $(BIN_DIR)/gannet-shim
 
-RUNTIME_TEST := $(BUILD)/tests/unit/runtime_test
+# runtime_test: pure parts (suite 13); runtime_api_test: the library linked
+# into a threaded program with real runc (root; run by suite 45).
+RUNTIME_TEST := $(BUILD)/tests/unit/runtime_test $(BUILD)/tests/unit/runtime_api_test
 TEST_BINS += $(RUNTIME_TEST)
-$(RUNTIME_TEST): $(OBJ_DIR)/tests/unit/runtime_test.o $(RUNTIME_LIB) $(COMMON_LIB)
+$(RUNTIME_TEST): $(BUILD)/tests/unit/%: $(OBJ_DIR)/tests/unit/%.o $(RUNTIME_LIB) $(COMMON_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(RUNTIME_LIBS)

@@ -364,6 +364,19 @@ check "logs --tail spans both files" [ "$(R logs --tail 60 "$id" | head -n 1)" =
 check "old records dropped, no duplicates" [ "$(R logs "$id" | sort | uniq -d | wc -l)" = 0 ]
 R rm "$id"
 
+# ---- the library linked into a threaded program ---------------------------
+API=$PWD/$BUILD/tests/unit/runtime_api_test
+if [ -x "$API" ]; then
+	echo "--- runtime_api_test (gannet-shim binary)"
+	GANNET_SHIM=$PWD/$BUILD/bin/gannet-shim "$API" "$T/api1" "$CG/api1" "$NSP"
+	check "API: concurrent run/probe, adoption, stop (shim binary)" [ $? = 0 ]
+	echo "--- runtime_api_test (in-process shim fallback)"
+	GANNET_SHIM=/nonexistent "$API" "$T/api2" "$CG/api2" "$NSP"
+	check "API: same with the in-process shim" [ $? = 0 ]
+else
+	bad "missing $API (run make)"
+fi
+
 # ---- start latency (informational) ----------------------------------------
 t0=$(date +%s%N)
 ids=()
