@@ -83,6 +83,19 @@ for mode in tc xdp; do
 		check "tc: destroy without underlay" test ! -e $PINROOT/upg
 	fi
 
+	# same-node TCP (bpf_redirect branch), receiver sees the pod IP
+	log=$(mktemp)
+	NSX $SFX-p1b iperf3 -s -1 -D -B 10.244.1.3 --logfile "$log"
+	sleep 0.3
+	if NSX $SFX-p1a iperf3 -c 10.244.1.3 -t 1 -f m >"$log.c" 2>&1; then
+		ok "$mode: iperf3 TCP same-node: $(grep receiver "$log.c" | awk '{print $7, $8}')"
+	else
+		bad "$mode: iperf3 TCP same-node"; cat "$log.c"
+	fi
+	sleep 0.2
+	check "$mode: same-node receiver sees sender pod IP" grep -q "Accepted connection from 10.244.1.2" "$log"
+	rm -f "$log" "$log.c"
+
 	# TCP through the tunnel: receiver sees the pod IP (no NAT)
 	log=$(mktemp)
 	NSX $SFX-p2a iperf3 -s -1 -D -B 10.244.2.2 --logfile "$log"
