@@ -17,7 +17,7 @@ GANNET_ROOT=${GANNET_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 
 cluster_require_root_tools
 cluster_require_bins gannet-agent gannet-cni gannet-dp
-for t in socat iperf3; do command -v $t >/dev/null || cl_skip "missing tool: $t"; done
+for t in socat iperf3 curl; do command -v $t >/dev/null || cl_skip "missing tool: $t"; done
 
 NODES=3
 TCP_PORT=7000
@@ -119,6 +119,13 @@ t_check "matrix complete (30 pairs x 3 protocols)" \
 # Node <-> own pods (host traffic goes through the stack, not dropped).
 t_check "node1 reaches its pod n1a" in_node 1 ping -c1 -W2 "$(pod_ip n1a)"
 t_check "pod n1a reaches its node's IP" in_pod n1a ping -c1 -W2 "$(node_ip 1)"
+
+echo "# external client on the fabric: node metrics and health"
+client_add ext
+t_check "client reaches node1 /healthz" in_client ext curl -sf --max-time 3 "http://$(node_ip 1):9962/healthz"
+t_check "node1 /metrics counts local redirects and VXLAN encaps" bash -c \
+	"nsenter --net=/run/netns/$(client_ns ext) curl -sf --max-time 3 http://$(node_ip 1):9962/metrics |
+	 awk '/^gannet_forwarded_packets_total\\{kind=\"(local-redirect|vxlan-encap)\"\\}/ && \$2 > 0 { n++ } END { exit !(n == 2) }'"
 
 echo "# iperf3 TCP across nodes"
 iperf_gbps() { jq -r '.end.sum_received.bits_per_second / 1e9' <<<"$1"; }
