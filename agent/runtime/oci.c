@@ -122,6 +122,52 @@ unsigned rt_backoff_next(struct rt_backoff *b, time_t now, long ran_sec)
 	return d;
 }
 
+int rt_restart_policy_parse(const char *s, enum rt_restart_policy *out)
+{
+	if (!s || !*s || !strcmp(s, "Always"))
+		*out = RT_RESTART_ALWAYS;
+	else if (!strcmp(s, "OnFailure"))
+		*out = RT_RESTART_ON_FAILURE;
+	else if (!strcmp(s, "Never"))
+		*out = RT_RESTART_NEVER;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+bool rt_should_restart(enum rt_restart_policy p, int exit_code)
+{
+	switch (p) {
+	case RT_RESTART_ALWAYS:
+		return true;
+	case RT_RESTART_ON_FAILURE:
+		return exit_code != 0;
+	default:
+		return false;
+	}
+}
+
+bool rt_probe_record(struct rt_probe_tracker *t, bool ok, int success_threshold,
+		     int failure_threshold)
+{
+	enum rt_probe_result before = t->result;
+
+	if (success_threshold < 1)
+		success_threshold = 1;
+	if (failure_threshold < 1)
+		failure_threshold = 1;
+	if (ok) {
+		t->failures = 0;
+		if (++t->successes >= success_threshold)
+			t->result = RT_PROBE_OK;
+	} else {
+		t->successes = 0;
+		if (++t->failures >= failure_threshold)
+			t->result = RT_PROBE_FAILED;
+	}
+	return t->result != before;
+}
+
 /* ---- user resolution -------------------------------------------------- */
 
 static bool all_digits(const char *s)

@@ -168,6 +168,12 @@ struct rt_backoff {
  * delay before the next start and updates the state. */
 unsigned rt_backoff_next(struct rt_backoff *b, time_t now, long ran_sec);
 
+/* restartPolicy: whether a container that exited with exit_code is
+ * restarted (Always, OnFailure: exit_code != 0, Never). */
+enum rt_restart_policy { RT_RESTART_ALWAYS = 0, RT_RESTART_ON_FAILURE, RT_RESTART_NEVER };
+int rt_restart_policy_parse(const char *s, enum rt_restart_policy *out);
+bool rt_should_restart(enum rt_restart_policy p, int exit_code);
+
 /* ---- runtime handle and lifecycle ------------------------------------ */
 
 struct rt_opts {
@@ -277,6 +283,20 @@ struct rt_probe {
  * connect from (http/tcp), NULL = the caller's. id: container for exec. */
 int rt_probe_run(struct rt *r, const char *id, const char *netns, const struct rt_probe *p,
 		 bool *ok, char *msg, size_t msglen, struct gerr *e);
+
+/* Thresholds as the kubelet applies them: the result flips to success
+ * after success_threshold consecutive successes and to failure after
+ * failure_threshold consecutive failures. Start liveness at RT_PROBE_OK
+ * (assumed alive) and readiness at RT_PROBE_FAILED (not ready yet). */
+enum rt_probe_result { RT_PROBE_FAILED = 0, RT_PROBE_OK };
+struct rt_probe_tracker {
+	enum rt_probe_result result;
+	int successes, failures;   /* consecutive */
+};
+/* Records one outcome; returns true when the result changed. Thresholds
+ * below 1 count as 1. */
+bool rt_probe_record(struct rt_probe_tracker *t, bool ok, int success_threshold,
+		     int failure_threshold);
 
 /* ---- volumes ---------------------------------------------------------- */
 

@@ -427,6 +427,38 @@ static void test_backoff(void)
 	CHECK_EQ(rt_backoff_next(&b, 920, 2), 20);
 }
 
+static void test_restart_and_probe_thresholds(void)
+{
+	enum rt_restart_policy p;
+	CHECK_EQ(rt_restart_policy_parse("OnFailure", &p), 0);
+	CHECK(!rt_should_restart(p, 0));
+	CHECK(rt_should_restart(p, 1));
+	CHECK(rt_should_restart(p, 137));
+	CHECK_EQ(rt_restart_policy_parse("Never", &p), 0);
+	CHECK(!rt_should_restart(p, 1));
+	CHECK_EQ(rt_restart_policy_parse(NULL, &p), 0);
+	CHECK_EQ(p, RT_RESTART_ALWAYS);
+	CHECK(rt_should_restart(p, 0));
+	CHECK(rt_restart_policy_parse("Sometimes", &p) < 0);
+
+	/* Liveness: failureThreshold 3, starts OK. */
+	struct rt_probe_tracker live = { .result = RT_PROBE_OK };
+	CHECK(!rt_probe_record(&live, false, 1, 3));
+	CHECK(!rt_probe_record(&live, false, 1, 3));
+	CHECK(!rt_probe_record(&live, true, 1, 3));     /* resets the failure run */
+	CHECK(!rt_probe_record(&live, false, 1, 3));
+	CHECK(!rt_probe_record(&live, false, 1, 3));
+	CHECK(rt_probe_record(&live, false, 1, 3));     /* third in a row: flips */
+	CHECK_EQ(live.result, RT_PROBE_FAILED);
+	/* Readiness: successThreshold 2, starts not ready. */
+	struct rt_probe_tracker ready = { .result = RT_PROBE_FAILED };
+	CHECK(!rt_probe_record(&ready, true, 2, 1));
+	CHECK(rt_probe_record(&ready, true, 2, 1));
+	CHECK_EQ(ready.result, RT_PROBE_OK);
+	CHECK(rt_probe_record(&ready, false, 2, 0));    /* threshold 0 counts as 1 */
+	CHECK_EQ(ready.result, RT_PROBE_FAILED);
+}
+
 static void test_log_parse(void)
 {
 	char l1[] = "2026-01-02T03:04:05.123456789Z stdout F hello world";
@@ -554,6 +586,7 @@ int main(void)
 		T(test_command_semantics), T(test_env_cwd_hostname), T(test_security_context),
 		T(test_mounts_netns), T(test_resources), T(test_quantities), T(test_backoff),
 		T(test_log_parse), T(test_image_refs), T(test_volume_files),
+		T(test_restart_and_probe_thresholds),
 	};
 	make_image_root();
 	int rc = t_run(cases, sizeof(cases) / sizeof(cases[0]));
