@@ -206,6 +206,7 @@ vveth=$(pod_host_veth $victim)
 t_check "host veth $vveth exists before DEL" ip -n "$(node_ns 3)" link show "$vveth"
 t_check "endpoint $vip in node3 maps before DEL" \
 	bash -c "'$CL_BIN/gannet-dp' -r '$CL_PIN' -n node3 -j show | grep -q '\"$vip\"'"
+t_check "CNI CHECK $victim before DEL" pod_check $victim
 t_check "CNI DEL $victim" pod_del $victim --keep-netns
 t_check "host veth gone after DEL" bash -c "! ip -n '$(node_ns 3)' link show '$vveth' 2>/dev/null"
 t_check "pod eth0 gone after DEL" bash -c "! ip -n '$(pod_ns $victim)' link show eth0 2>/dev/null"

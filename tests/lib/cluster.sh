@@ -34,8 +34,8 @@
 # cluster_require_root_tools/_bins/_feature (skip with exit 77 and a reason),
 # node_ns_up/fabric_up/fabric_plug/client_add (topology without agents, used
 # by the baselines), agent_start/agent_kill [SIG]/agent_restart/agent_reload,
-# pod_add/pod_del/pod_ip/pod_node/pod_mac/pod_host_veth, cni_exec (any CNI
-# command), in_node/in_pod/in_client/in_fabric/in_ns, ns_bg/pod_bg/node_bg
+# pod_add/pod_check/pod_del/pod_ip/pod_node/pod_mac/pod_host_veth, cni_exec
+# (any CNI command), in_node/in_pod/in_client/in_fabric/in_ns, ns_bg/pod_bg/node_bg
 # (background commands killed at teardown), cluster_on_exit, t_check/t_ok/
 # t_fail/t_done (assertions ending with "N passed, N failed").
 # A run killed before its EXIT trap is cleaned by the next run
@@ -350,6 +350,18 @@ pod_add() {
 	ip=$(jq -r '.ips[0].address' <<<"$out") || { cl_log "bad ADD result: $out"; return 1; }
 	CL_POD_IP[$p]=${ip%/*}
 	[ -n "${CL_POD_IP[$p]}" ] && [ "${CL_POD_IP[$p]}" != null ] || { cl_log "no IP in ADD result: $out"; return 1; }
+}
+
+# pod_check pod: CNI CHECK with the ADD result as prevResult (as the spec
+# wants it); returns the plugin's status.
+pod_check() {
+	local p=$1 i
+	i=$(pod_node "$p")
+	jq -c --arg sock "$(node_sock "$i")" \
+		'{cniVersion: "1.0.0", name: "gannet", type: "gannet-cni", agentSocket: $sock, prevResult: .}' \
+		"$CL_DIR/pods/$p.json" | in_node "$i" env -i PATH="$PATH" CNI_COMMAND=CHECK \
+		CNI_CONTAINERID="$(pod_cid "$p")" CNI_NETNS="/run/netns/$(pod_ns "$p")" \
+		CNI_IFNAME=eth0 CNI_PATH="$CL_BIN" "$CL_BIN/gannet-cni"
 }
 
 # pod_del pod [--keep-netns]: CNI DEL (returns its status), then the netns.
