@@ -98,7 +98,7 @@ cluster_require_bins() {
 	done
 }
 
-# Optional kernel features: vxlan, xdp (native XDP on veth)
+# Optional kernel features (skip if missing): vxlan
 cluster_require_feature() {
 	local ns=$CL_RUN-probe ok=1
 	ip netns add "$ns" 2>/dev/null || cl_skip "cannot create network namespaces"
@@ -126,7 +126,9 @@ client_ip() { echo "${CL_CLIENT_IP[$1]:?unknown client $1}"; }
 pods()      { echo "${!CL_POD_NODE[@]}"; }
 
 # Run a command in a namespace. nsenter (not `ip netns exec`) keeps the
-# mount namespace, so /sys/fs/bpf stays visible to BPF tools.
+# mount namespace, so /sys/fs/bpf stays visible to BPF tools; the flip side
+# is that /sys/class/net still lists the root namespace's devices: ask
+# ip -n NS (ns_mac) instead.
 in_ns()     { local ns=$1; shift; nsenter --net="/run/netns/$ns" -- "$@"; }
 in_node()   { local n=$1; shift; in_ns "$(node_ns "$n")" "$@"; }
 in_pod()    { local p=$1; shift; in_ns "$(pod_ns "$p")" "$@"; }
