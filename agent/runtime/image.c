@@ -531,14 +531,12 @@ int rt_image_remove(struct rt_images *s, const char *ref, struct gerr *e)
 
 /* ---- import ----------------------------------------------------------- */
 
-static int untar(const char *tarball, const char *root, bool skip_whiteouts, struct gerr *e)
+static int untar(const char *tarball, const char *root, struct gerr *e)
 {
 	char out[2048];
-	const char *argv_plain[] = { "tar", "-xf", tarball, "-C", root, "--numeric-owner",
-				     "--no-overwrite-dir", NULL };
-	const char *argv_wh[] = { "tar", "-xf", tarball, "-C", root, "--numeric-owner",
-				  "--no-overwrite-dir", "--exclude=.wh.*", NULL };
-	int rc = rtu_run(skip_whiteouts ? argv_wh : argv_plain, 600000, out, sizeof(out));
+	const char *argv[] = { "tar", "-xf", tarball, "-C", root, "--numeric-owner",
+			       "--no-overwrite-dir", NULL };
+	int rc = rtu_run(argv, 600000, out, sizeof(out));
 	if (rc != 0)
 		return gerr_set(e, rc < 0 ? rc : -EIO, "extracting %s: %s", tarball,
 				rc < 0 ? strerror(-rc) : rtu_last_line(out));
@@ -560,7 +558,7 @@ int rt_image_import_tar(struct rt_images *s, const char *ref, const char *tarbal
 	if (rc)
 		return gerr_set(e, rc, "import: %s", strerror(-rc));
 	snprintf(root, sizeof(root), "%s/rootfs", tmp);
-	rc = untar(tarball, root, false, e);
+	rc = untar(tarball, root, e);
 	if (rc)
 		goto fail;
 	char *env[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
@@ -590,80 +588,80 @@ static int blob_path(const char *layout, const char *digest, char *out, size_t l
 	return 0;
 }
 
-static bool safe_rel(const char *p)
+/* Merges one extracted layer (src) into the root fs being built (dst),
+ * applying its whiteouts: ".wh..wh..opq" empties the directory of lower
+ * content, ".wh.<name>" deletes <name>. Only real directories of dst are
+ * ever descended into (lstat, never a path through a symlink), so a lower
+ * layer's symlink such as "etc -> /host/etc" cannot redirect writes or
+ * deletions outside the root: a directory in the upper layer replaces it. */
+static int merge_layer(const char *src, const char *dst, struct gerr *e)
 {
-	if (p[0] == '/')
-		return false;
-	for (const char *c = p; (c = strstr(c, "..")); c += 2)
-		if ((c == p || c[-1] == '/') && (c[2] == '/' || c[2] == '\0'))
-			return false;
-	return true;
+	DIR *d = opendir(src);
+	struct dirent *de;
+	char s[8192], t[8192];
+	int rc = 0;
+
+	if (!d)
+		return gerr_set(e, -errno, "layer dir %s: %s", src, strerror(errno));
+	/* Opaque marker first: it hides only what lower layers put here. */
+	snprintf(s, sizeof(s), "%s/.wh..wh..opq", src);
+	if (rtu_exists(s)) {
+		DIR *o = opendir(dst);
+		struct dirent *oe;
+		while (o && (oe = readdir(o))) {
+			if (!strcmp(oe->d_name, ".") || !strcmp(oe->d_name, ".."))
+				continue;
+			snprintf(t, sizeof(t), "%s/%s", dst, oe->d_name);
+			rtu_rm_rf(t);
+		}
+		if (o)
+			closedir(o);
+	}
+	while (!rc && (de = readdir(d))) {
+		const char *n = de->d_name;
+		struct stat ss, ds;
+		if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, ".wh..wh..opq"))
+			continue;
+		snprintf(s, sizeof(s), "%s/%s", src, n);
+		if (!strncmp(n, ".wh.", 4)) {
+			snprintf(t, sizeof(t), "%s/%s", dst, n + 4);
+			rtu_rm_rf(t);
+			continue;
+		}
+		snprintf(t, sizeof(t), "%s/%s", dst, n);
+		if (lstat(s, &ss))
+			continue;
+		bool dst_dir = lstat(t, &ds) == 0 && S_ISDIR(ds.st_mode);
+		if (S_ISDIR(ss.st_mode) && dst_dir) {
+			rc = merge_layer(s, t, e);
+			/* The upper layer's metadata wins for the directory. */
+			if (!rc && (lchown(t, ss.st_uid, ss.st_gid) || chmod(t, ss.st_mode & 07777)))
+				rc = gerr_set(e, -errno, "layer: %s: %s", t, strerror(errno));
+			continue;
+		}
+		if (rtu_exists(t) && rtu_rm_rf(t))
+			rc = gerr_set(e, -EBUSY, "layer: cannot replace %s", t);
+		else if (rename(s, t))
+			rc = gerr_set(e, -errno, "layer: %s: %s", t, strerror(errno));
+	}
+	closedir(d);
+	return rc;
 }
 
-/* Applies one layer's whiteouts (.wh.<name> deletes <name>, .wh..wh..opq
- * empties the directory) to root, then extracts it without them. */
-static int apply_layer(const char *blob, const char *root, struct gerr *e)
+/* Extracts a layer into an empty directory next to the root (GNU tar's own
+ * protections cover symlinks within one archive), then merges it. */
+static int apply_layer(struct rt_images *st, const char *blob, const char *root, struct gerr *e)
 {
-	int pfd[2];
-	pid_t pid;
-	FILE *f;
-	char *line = NULL;
-	size_t cap = 0;
-	int status, rc = 0;
+	char tmp[4200], lay[4300];
+	int rc = make_tmp(st, tmp, sizeof(tmp));
 
-	if (pipe2(pfd, O_CLOEXEC))
-		return gerr_set(e, -errno, "pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return gerr_set(e, -errno, "fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		dup2(pfd[1], 1);
-		execlp("tar", "tar", "-tf", blob, (char *)NULL);
-		_exit(127);
-	}
-	close(pfd[1]);
-	f = fdopen(pfd[0], "r");
-	while (f && getline(&line, &cap, f) > 0) {
-		line[strcspn(line, "\n")] = '\0';
-		char *l = line;
-		while (l[0] == '.' && l[1] == '/')
-			l += 2;
-		char *base = strrchr(l, '/');
-		base = base ? base + 1 : l;
-		if (strncmp(base, ".wh.", 4) || !safe_rel(l))
-			continue;
-		char target[8192];
-		if (!strcmp(base, ".wh..wh..opq")) {
-			snprintf(target, sizeof(target), "%s/%.*s", root, (int)(base - l), l);
-			DIR *d = opendir(target);
-			struct dirent *de;
-			while (d && (de = readdir(d))) {
-				if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-					continue;
-				char sub[8500];
-				snprintf(sub, sizeof(sub), "%s/%s", target, de->d_name);
-				rtu_rm_rf(sub);
-			}
-			if (d)
-				closedir(d);
-		} else {
-			snprintf(target, sizeof(target), "%s/%.*s%s", root, (int)(base - l), l,
-				 base + 4);
-			rtu_rm_rf(target);
-		}
-	}
-	free(line);
-	if (f)
-		fclose(f);
-	else
-		close(pfd[0]);
-	waitpid(pid, &status, 0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return gerr_set(e, -EIO, "listing layer %s failed", blob);
-	rc = untar(blob, root, true, e);
+	if (rc)
+		return gerr_set(e, rc, "layer: %s", strerror(-rc));
+	snprintf(lay, sizeof(lay), "%s/rootfs", tmp);
+	rc = untar(blob, lay, e);
+	if (!rc)
+		rc = merge_layer(lay, root, e);
+	rtu_rm_rf(tmp);
 	return rc;
 }
 
@@ -755,7 +753,7 @@ int rt_image_import_oci(struct rt_images *s, const char *ref, const char *layout
 		rc = blob_path(layout, json_string_value(json_object_get(layer, "digest")), bp,
 			       sizeof(bp), e);
 		if (!rc)
-			rc = apply_layer(bp, root, e);
+			rc = apply_layer(s, bp, root, e);
 		if (rc)
 			goto fail;
 	}

@@ -282,6 +282,34 @@ check "image config Env+Entrypoint+Cmd used" grep -q "^from-config " <<<"$logs"
 check "whiteout removed /etc/a, later layer added /etc/c" grep -Eq "/etc: b c +/opq: new /etc" <<<"$logs"
 check "opaque whiteout hid the lower /opq/old" hasnt "old" "$logs"
 R rm "$id"
+# A hostile layout: layer 1 plants a symlink to a host directory, layer 2
+# writes and whites out through it. Nothing may happen outside the image.
+V=$T/victim
+mkdir -p "$V" "$T/e1" "$T/e2/evil" "$T/e2/bin"
+echo keep > "$V/keep"
+ln -s "$V" "$T/e1/evil"
+echo pwned > "$T/e2/evil/pwned"; touch "$T/e2/evil/.wh.keep"
+cp /bin/busybox "$T/e2/bin/busybox"
+L2=$T/layout2
+mkdir -p "$L2/blobs/sha256"
+L=$L2
+tar -C "$T/e1" -cf "$T/e1.tar" .; tar -C "$T/e2" -cf "$T/e2.tar" .
+d1=$(blob "$T/e1.tar"); d2=$(blob "$T/e2.tar")
+jq -n '{config:{Cmd:["/bin/busybox","ls","/evil"]},rootfs:{type:"layers",diff_ids:[]}}' > "$T/c2.json"
+dc=$(blob "$T/c2.json")
+jq -n --arg c "$dc" --arg l1 "$d1" --arg l2 "$d2" '{schemaVersion:2,
+	config:{digest:("sha256:"+$c),size:1},
+	layers:[{digest:("sha256:"+$l1),size:1},{digest:("sha256:"+$l2),size:1}]}' > "$T/m2.json"
+dm=$(blob "$T/m2.json")
+jq -n --arg m "$dm" '{schemaVersion:2,manifests:[{digest:("sha256:"+$m),size:1}]}' > "$L2/index.json"
+check "hostile layout imports" R image import-oci "$L2" hostile:1
+check "layer did not write through a lower symlink" [ ! -e "$V/pwned" ]
+check "whiteout did not delete through a lower symlink" [ "$(cat "$V/keep")" = keep ]
+id=$(R run --netns "$NSP" hostile:1)
+R wait "$id" 10000 >/dev/null
+check "upper directory replaced the symlink inside the image" [ "$(R logs "$id")" = pwned ]
+R rm "$id"
+
 mkdir -p "$T/tarroot/bin"; cp /bin/busybox "$T/tarroot/bin/"; ln -s busybox "$T/tarroot/bin/cat"
 echo tar-image-ok > "$T/tarroot/hello"
 tar -C "$T/tarroot" -czf "$T/rootfs.tgz" .
