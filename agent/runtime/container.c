@@ -31,7 +31,9 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -206,6 +208,7 @@ static void runc_log_error(const char *path, char *out, size_t len)
 
 #define SHIM_STDIN 1   /* keep the container's stdin open */
 #define SHIM_RUN   2   /* runc run --detach instead of runc create */
+#define SHIM_TTY   4   /* process.terminal: receive the pty master from runc */
 
 struct shim_sync {
 	int rc;        /* runc create exit status, or -errno */
@@ -292,7 +295,11 @@ static bool shim_pump(struct shim_stream *s, int logfd)
 	s->len += (size_t)r;
 	char *start = s->buf, *nl;
 	while ((nl = memchr(start, '\n', s->len - (size_t)(start - s->buf)))) {
-		shim_log(logfd, s->name, start, (size_t)(nl - start), false);
+		size_t l = (size_t)(nl - start);
+		/* A terminal ends lines with \r\n. */
+		if (l && start[l - 1] == '\r')
+			l--;
+		shim_log(logfd, s->name, start, l, false);
 		start = nl + 1;
 	}
 	size_t rest = s->len - (size_t)(start - s->buf);
@@ -373,6 +380,31 @@ static void shim_write_exit(const char *dir, int status, bool oom)
 	rtu_write_atomic(p, rec, (size_t)n, 0644);
 }
 
+/* Accepts runc's connection on the console socket and returns the pty
+ * master it sends, or -errno. */
+static int shim_recv_master(int csock)
+{
+	struct pollfd p = { .fd = csock, .events = POLLIN };
+	char data[256], cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	int conn, fd = -EPROTO;
+
+	if (poll(&p, 1, 5000) <= 0)
+		return -ETIMEDOUT;
+	conn = accept4(csock, NULL, NULL, SOCK_CLOEXEC);
+	if (conn < 0)
+		return -errno;
+	if (recvmsg(conn, &m, MSG_CMSG_CLOEXEC) >= 0) {
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	}
+	close(conn);
+	return fd;
+}
+
 /* Runs in the shim process (never returns). fds: sync (write end) and the
  * log file; everything else was closed. */
 static void __attribute__((noreturn))
@@ -384,7 +416,8 @@ shim_main(struct rt *r, const char *id, const char *dir, int syncfd, int logfd, 
 	char pidfile[4200], runclog[4200], oomf[1024] = "";
 	struct shim_sync sync = { .rc = 0 };
 	struct shim_stream so = { .name = "stdout" }, se = { .name = "stderr" };
-	int pidfd = -1, status = 0;
+	int pidfd = -1, status = 0, csock = -1, master = -1;
+	char sockpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	pid_t c;
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -405,6 +438,22 @@ shim_main(struct rt *r, const char *id, const char *dir, int syncfd, int logfd, 
 		sync.rc = -errno;
 		goto fail;
 	}
+	if (flags & SHIM_TTY) {
+		/* runc hands the pty master over this socket (SCM_RIGHTS). */
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		if ((size_t)snprintf(sockpath, sizeof(sockpath), "%s/console.sock", dir) >=
+		    sizeof(sockpath)) {
+			sync.rc = -ENAMETOOLONG;
+			goto fail;
+		}
+		memcpy(sa.sun_path, sockpath, sizeof(sockpath));
+		unlink(sockpath);
+		csock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (csock < 0 || bind(csock, (struct sockaddr *)&sa, sizeof(sa)) || listen(csock, 1)) {
+			sync.rc = -errno;
+			goto fail;
+		}
+	}
 	c = fork();
 	if (c < 0) {
 		sync.rc = -errno;
@@ -417,14 +466,26 @@ shim_main(struct rt *r, const char *id, const char *dir, int syncfd, int logfd, 
 		dup2(err[1], 2);
 		/* rt_run: `runc run --detach` saves a second runc process
 		 * (create + start) on the start path. */
-		if (flags & SHIM_RUN)
-			execlp(r->runc, r->runc, "--root", r->runc_root, "--log", runclog,
-			       "--log-format", "json", "run", "--detach", "--bundle", dir,
-			       "--pid-file", pidfile, id, (char *)NULL);
-		else
-			execlp(r->runc, r->runc, "--root", r->runc_root, "--log", runclog,
-			       "--log-format", "json", "create", "--bundle", dir, "--pid-file",
-			       pidfile, id, (char *)NULL);
+		const char *av[20] = { r->runc, "--root", r->runc_root, "--log", runclog,
+				       "--log-format", "json" };
+		int n = 7;
+		if (flags & SHIM_RUN) {
+			av[n++] = "run";
+			av[n++] = "--detach";
+		} else {
+			av[n++] = "create";
+		}
+		av[n++] = "--bundle";
+		av[n++] = dir;
+		av[n++] = "--pid-file";
+		av[n++] = pidfile;
+		if (flags & SHIM_TTY) {
+			av[n++] = "--console-socket";
+			av[n++] = sockpath;
+		}
+		av[n++] = id;
+		av[n] = NULL;
+		execvp(r->runc, (char *const *)av);
 		dprintf(2, "exec %s: %s\n", r->runc, strerror(errno));
 		_exit(127);
 	}
@@ -451,12 +512,35 @@ shim_main(struct rt *r, const char *id, const char *dir, int syncfd, int logfd, 
 			sync.rc = -ESRCH;
 		else
 			shim_oom_file(sync.init, oomf, sizeof(oomf));
+		if (pidfd >= 0 && (flags & SHIM_TTY)) {
+			master = shim_recv_master(csock);
+			if (master < 0)
+				sync.rc = master;
+		}
+	}
+	if (csock >= 0) {
+		close(csock);
+		unlink(sockpath);
+	}
+	if (master >= 0) {
+		/* The terminal is the container's only output: log it as
+		 * stdout. runc's own stdio (messages only) is done. */
+		while (shim_pump(&so, logfd))
+			;
+		close(out[0]);
+		so.fd = master;
+		so.len = 0;
 	}
 	while (write(syncfd, &sync, sizeof(sync)) < 0 && errno == EINTR)
 		;
 	close(syncfd);
 
 	bool oeof = false, eeof = false, exited = pidfd < 0;
+	if (master >= 0) {
+		while (shim_pump(&se, logfd))
+			;
+		eeof = true;
+	}
 	int init_status = 0;
 	struct timespec t_exit = { 0 };
 	while (!(oeof && eeof)) {
@@ -756,7 +840,8 @@ static int create_container(struct rt *r, const struct rt_container_spec *spec, 
 	struct timespec t_start;
 	clock_gettime(CLOCK_REALTIME, &t_start);
 	rc = start_shim(r, id, dir, log_path,
-			(spec->stdin_open ? SHIM_STDIN : 0) | (start ? SHIM_RUN : 0), &sync, e);
+			(spec->stdin_open ? SHIM_STDIN : 0) | (start ? SHIM_RUN : 0) |
+			(spec->tty ? SHIM_TTY : 0), &sync, e);
 	if (rc)
 		goto out;
 	if (sync.rc != 0) {

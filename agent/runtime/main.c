@@ -53,7 +53,7 @@ static int parse_run(int argc, char **argv, struct run_args *a, struct gerr *e)
 		{ "memory", 1, 0, 'm' }, { "cpu", 1, 0, 'c' }, { "cpu-request", 1, 0, 'q' },
 		{ "pids", 1, 0, 'p' }, { "env", 1, 0, 'e' }, { "mount", 1, 0, 'v' },
 		{ "workdir", 1, 0, 'w' }, { "log", 1, 0, 'l' }, { "no-start", 0, 0, 'S' },
-		{ "stdin", 0, 0, 's' }, { "pod", 1, 0, 'o' }, { "hostname", 1, 0, 'H' }, { "entrypoint-args", 0, 0, 'a' },
+		{ "stdin", 0, 0, 's' }, { "pod", 1, 0, 'o' }, { "tty", 0, 0, 'T' }, { "hostname", 1, 0, 'H' }, { "entrypoint-args", 0, 0, 'a' },
 		{ 0, 0, 0, 0 },
 	};
 	size_t nenv = 0, nm = 0;
@@ -117,6 +117,7 @@ static int parse_run(int argc, char **argv, struct run_args *a, struct gerr *e)
 		case 'l': a->spec.log_path = optarg; break;
 		case 'S': a->no_start = true; break;
 		case 's': a->spec.stdin_open = true; break;
+		case 'T': a->spec.tty = true; break;
 		case 'o': {
 			/* NAMESPACE/NAME/UID */
 			char *s1 = strchr(optarg, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
@@ -570,7 +571,7 @@ static int cmd_volume(struct rt *r, int argc, char **argv, struct gerr *e)
 static const struct cmd cmds[] = {
 	{ "volume", cmd_volume, "volume empty-dir POD_DIR NAME [--memory] | files POD_DIR KIND NAME [--mode M] K=V... | host-path PATH [TYPE] | pod-etc POD_DIR HOSTNAME [IP] [--ns A] [--search S] [--ndots N] | cleanup POD_DIR" },
 	{ "image", cmd_image, "image list|import REF TARBALL|import-oci LAYOUT [REF]|rm REF|inspect REF|gc [MIN_AGE_SEC]" },
-	{ "run", cmd_run, "run [--id ID] [--name N] [--netns PATH] [--user UID] [--group GID] [--read-only] [--no-new-privs] [--non-root] [--privileged] [--cap-add C] [--cap-drop C] [--memory Q] [--cpu Q] [--cpu-request Q] [--pids N] [--env K=V] [--mount SRC:DST[:ro]] [--workdir D] [--log PATH] [--stdin] [--pod NS/NAME/UID] [--no-start] [--entrypoint-args] IMAGE [-- CMD...]" },
+	{ "run", cmd_run, "run [--id ID] [--name N] [--netns PATH] [--user UID] [--group GID] [--read-only] [--no-new-privs] [--non-root] [--privileged] [--cap-add C] [--cap-drop C] [--memory Q] [--cpu Q] [--cpu-request Q] [--pids N] [--env K=V] [--mount SRC:DST[:ro]] [--workdir D] [--log PATH] [--stdin] [--tty] [--pod NS/NAME/UID] [--no-start] [--entrypoint-args] IMAGE [-- CMD...]" },
 	{ "config", cmd_config, "config [run options] IMAGE [-- CMD...]" },
 	{ "start", cmd_start, "start ID" },
 	{ "status", cmd_status, "status ID" },

@@ -446,8 +446,6 @@ int rt_oci_config(const struct rt_container_spec *s, const struct rt_oci_params 
 	int rc;
 
 	*out = NULL;
-	if (s->tty)
-		return gerr_set(e, -ENOTSUP, "tty containers are not supported yet");
 	if (!p->rootfs)
 		return gerr_set(e, -EINVAL, "no rootfs");
 
@@ -533,7 +531,7 @@ int rt_oci_config(const struct rt_container_spec *s, const struct rt_oci_params 
 	/* No rlimits: raising RLIMIT_NOFILE needs CAP_SYS_RESOURCE, which the
 	 * agent may lack; the container inherits the agent's limits. */
 	proc = json_pack("{s:b,s:o,s:O,s:O,s:s,s:O,s:b}",
-			 "terminal", 0, "user", user, "args", args, "env", env, "cwd", cwd,
+			 "terminal", s->tty, "user", user, "args", args, "env", env, "cwd", cwd,
 			 "capabilities", caps,
 			 /* Kubernetes: allowPrivilegeEscalation=false -> no_new_privs;
 			  * unset keeps the default (allowed). */

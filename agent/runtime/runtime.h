@@ -132,7 +132,7 @@ struct rt_container_spec {
 	const char *cgroup_parent;   /* overrides the runtime's (e.g. a pod cgroup) */
 	const char *log_path;        /* NULL = <container dir>/container.log */
 	bool stdin_open;             /* keep stdin open (never EOF) */
-	bool tty;                    /* not supported yet: -ENOTSUP */
+	bool tty;                    /* process.terminal; output logged as stdout */
 };
 
 /* Inputs of the pure OCI config generator besides the spec. */

@@ -106,6 +106,27 @@ for i in 1 2 3 4 5 6; do R rm par-$i & done
 wait
 check "6 parallel removes" [ "$(ncontainers)" = 0 ]
 
+# ---- tty containers and the two-step create/start -------------------------
+id=$(R run --tty --netns "$NSP" busybox -- sh -c 'tty; [ -t 1 ] && echo is-a-tty')
+R wait "$id" 10000 >/dev/null
+check "tty: process.terminal on a pty, output logged" \
+	[ "$(R logs "$id" | tr '\n' ' ')" = "/dev/pts/0 is-a-tty " ]
+R rm "$id"
+id=$(R run --no-start --tty --netns "$NSP" busybox -- sh -c 'echo started-later; sleep 30')
+check "create without start: state created" [ "$(R status "$id" | jq_s .state)" = created ]
+check "nothing ran before start" [ -z "$(R logs "$id")" ]
+R start "$id"
+sleep 0.3
+check "start: running and logging" bash -c "[ \"\$($BIN --state $S status $id | jq -r .state)\" = running ] && [ \"\$($BIN --state $S logs $id)\" = started-later ]"
+check "exec in a tty container" [ "$(R exec "$id" -- echo exec-in-tty)" = exec-in-tty ]
+R stop "$id" 1
+check "tty container stopped" [ "$(R status "$id" | jq_s .state)" = exited ]
+R rm "$id"
+id=$(R run --no-start --netns "$NSP" busybox -- true)
+R stop "$id" 5
+check "stopping a never-started container" [ "$(R status "$id" | jq_s .state)" = exited ]
+R rm "$id"
+
 # ---- securityContext ------------------------------------------------------
 id=$(R run --netns "$NSP" --user 1000 --read-only --no-new-privs --cap-drop ALL busybox -- \
 	sh -c 'id -u; if echo x > /probe-file; then echo WROTE-ROOT; else echo ROOT-RO; fi;

@@ -290,10 +290,14 @@ static void test_security_context(void)
 					   "allow")));
 	json_decref(c);
 
-	/* tty is reported as unsupported, not silently ignored. */
+	/* tty -> process.terminal */
 	struct rt_container_spec s5 = { .image = "i", .command = cmd, .tty = true };
-	CHECK(gen(&s5, NULL, &rc, NULL) == NULL);
-	CHECK_EQ(rc, -ENOTSUP);
+	c = gen(&s5, NULL, &rc, NULL);
+	CHECK(json_is_true(jget(c, "process.terminal")));
+	json_decref(c);
+	c = gen(&s4, NULL, &rc, NULL);
+	CHECK(json_is_false(jget(c, "process.terminal")));
+	json_decref(c);
 }
 
 static void test_mounts_netns(void)
