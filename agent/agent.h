@@ -17,6 +17,7 @@
 #include "dataplane/dataplane.h"
 
 struct cnisrv;
+struct kubelet;
 struct metrics;
 
 struct agent {
@@ -30,6 +31,7 @@ struct agent {
 	atomic_bool ready;
 	struct cnisrv *srv;
 	struct metrics *metrics;
+	struct kubelet *kl;             /* API mode (kubelet.c), else NULL */
 	/* CNI request counters for /metrics, indexed by enum cni_cmd */
 	atomic_ulong cni_ok[6], cni_fail[6];
 };

@@ -230,6 +230,26 @@ static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct agentcfg *
 				c->underlay_mode = DP_UNDERLAY_TC;
 			else
 				ret = gerr_set(err, -EINVAL, "underlayMode: must be auto, xdp or tc");
+		} else if (!strcmp(k, "kubeconfig")) {
+			ret = set_str(c->kubeconfig, sizeof(c->kubeconfig), k, v, err);
+		} else if (!strcmp(k, "leaseSeconds") || !strcmp(k, "syncMilliseconds")) {
+			char *end;
+			long n;
+
+			errno = 0;
+			n = v ? strtol(v, &end, 10) : -1;
+			if (!v || errno || *end || n < 1 || n > 3600000)
+				ret = gerr_set(err, -EINVAL, "%s: must be a positive integer", k);
+			else if (k[0] == 'l')
+				c->lease_sec = (unsigned)n;
+			else
+				c->sync_ms = (unsigned)n;
+		} else if (!strcmp(k, "podNetnsPrefix")) {
+			ret = set_str(c->netns_prefix, sizeof(c->netns_prefix), k, v, err);
+		} else if (!strcmp(k, "cgroupParent")) {
+			ret = set_str(c->cgroup_parent, sizeof(c->cgroup_parent), k, v, err);
+		} else if (!strcmp(k, "cniBin")) {
+			ret = set_str(c->cni_bin, sizeof(c->cni_bin), k, v, err);
 		} else if (!strcmp(k, "peers")) {
 			if (vn->type == YAML_SCALAR_NODE && (!*v || !strcmp(v, "null") || !strcmp(v, "~")))
 				continue;
@@ -276,6 +296,14 @@ static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct agentcfg *
 	if (!c->socket_path[0])
 		snprintf(c->socket_path, sizeof(c->socket_path), "/run/gannet/%s/agent.sock",
 			 c->node_name);
+	if (!c->lease_sec)
+		c->lease_sec = 10;
+	if (!c->sync_ms)
+		c->sync_ms = 1000;
+	if (!c->cgroup_parent[0])
+		snprintf(c->cgroup_parent, sizeof(c->cgroup_parent), "gannet/%.64s", c->node_name);
+	if (!c->netns_prefix[0])
+		snprintf(c->netns_prefix, sizeof(c->netns_prefix), "gannet-%.32s-", c->node_name);
 	return 0;
 }
 

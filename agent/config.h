@@ -34,6 +34,13 @@ struct agentcfg {
 	char pin_root[256];
 	char metrics_addr[64];          /* "ip:port", "" = disabled */
 	enum dp_underlay_mode underlay_mode;
+	/* API mode (kubelet): set when the agent registers with an API server */
+	char kubeconfig[256];           /* "" = config-file mode */
+	unsigned lease_sec;             /* Lease renew period, default 10 */
+	unsigned sync_ms;               /* pod worker resync period, default 1000 */
+	char netns_prefix[48];          /* pod netns names, default "gannet-<node>-" */
+	char cni_bin[256];
+	char cgroup_parent[128];        /* containers' cgroup parent, default gannet/<node> */              /* gannet-cni path, default next to the agent */
 	size_t n_peers;
 	struct agentcfg_peer peers[AGENTCFG_MAX_PEERS];
 };

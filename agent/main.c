@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/kubelet.h"
 #include "dataplane/link.h"
 
 static void usage(FILE *f)
@@ -178,6 +179,8 @@ static const struct component components[] = {
 	{ "metrics", metrics_start, metrics_stop },
 	{ "ready", ready_start, ready_stop },
 	{ "cni", cnisrv_start, cnisrv_stop },
+	/* API mode: runs pods through the CNI socket, so after it */
+	{ "kubelet", kubelet_start, kubelet_stop },
 };
 #define N_COMPONENTS ((int)(sizeof(components) / sizeof(components[0])))
 

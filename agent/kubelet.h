@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* gannet-agent API mode: Node registration, Lease heartbeat, remote nodes
+ * from the API and the pods bound to this node (see kubelet.c). */
+#ifndef GANNET_AGENT_KUBELET_H
+#define GANNET_AGENT_KUBELET_H
+
+#include <microhttpd.h>
+
+#include "common/log.h"
+
+struct agent;
+
+/* Component start/stop: no-op unless the config names a kubeconfig. */
+int kubelet_start(struct agent *a, struct gerr *err);
+void kubelet_stop(struct agent *a);
+/* GET /containerLogs/<ns>/<pod>[/<ctr>]?follow=&tailLines=&timestamps=
+ * and POST /exec/<ns>/<pod>[/<ctr>]?command=..&command=.. on the agent's
+ * HTTP endpoint. Returns an MHD result, or -1 when url is not one of them. */
+int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, const char *method);
+
+#endif
