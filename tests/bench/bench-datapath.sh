@@ -7,7 +7,9 @@
 #   same-node pod->pod   Gannet (tc + bpf_redirect_peer) vs Linux bridge + veths
 #                        (bridge CNI / flannel's cni0)
 #   cross-node pod->pod  Gannet BPF VXLAN vs kernel vxlan device (flannel vxlan:
-#                        cni0 bridge, flannel.1 vxlan dev, static fdb/neigh)
+#                        cni0 bridge, flannel.1 vxlan dev, static fdb/neigh);
+#                        Gannet in its default underlay mode (nodes 1-2) and,
+#                        for information, in XDP underlay mode (nodes 3-4)
 #
 # Packets: 64-byte UDP frames generated in the kernel by gannet-pktgen
 # (BPF_PROG_RUN live frames out of the source pod's eth0), counted where
@@ -17,6 +19,7 @@
 #
 #   BENCH_REPS=5 BENCH_DUR=3 tests/bench/bench-datapath.sh   (defaults; ~3 min)
 #   BENCH_MD=FILE   also write the markdown table to FILE
+#   BENCH_XDP=0     skip the extra rows for the XDP underlay mode (nodes 3-4)
 set -u
 GANNET_ROOT=${GANNET_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=../lib/cluster.sh
@@ -166,7 +169,21 @@ setup_gannet() {
 		in_pod ga ping -c1 -W2 "$(pod_ip gc)" >/dev/null ||
 		{ GANNET_WHY="pods cannot reach each other"; return; }
 	GANNET_OK=1
+	# Two more nodes with the underlay in XDP mode (the default is tc):
+	# the same cross-node path, decapsulated by the XDP program instead.
+	if [ "${BENCH_XDP:-1}" = 1 ]; then
+		CL_NODE_MODE[3]=xdp
+		CL_NODE_MODE[4]=xdp
+		if cluster_add_node >/dev/null && cluster_add_node >/dev/null &&
+			pod_add 3 gx && pod_add 4 gy &&
+			in_pod gx ping -c1 -W2 "$(pod_ip gy)" >/dev/null; then
+			GANNET_XDP_OK=1
+		else
+			log "Gannet XDP-underlay nodes not measured"
+		fi
+	fi
 }
+GANNET_XDP_OK=0
 
 # ---------------------------------------------------------------- run
 log "setting up (reps=$REPS, ${DUR}s each, ${SIZE}-byte frames)"
@@ -198,29 +215,35 @@ for ((r = 1; r <= REPS; r++)); do
 		tcp g_local_tcp "$(pod_ns ga)" "$(pod_ns gb)" "$(pod_ip gb)"
 		tcp g_remote_tcp "$(pod_ns ga)" "$(pod_ns gc)" "$(pod_ip gc)"
 	fi
+	if [ $GANNET_XDP_OK = 1 ]; then
+		pps gx_remote_pps "$(pod_ns gx)" "$(pod_ns gy)" "$(pod_ip gy)" \
+			"$(node_ns 3)" "$(pod_host_veth gx)"
+		tcp gx_remote_tcp "$(pod_ns gx)" "$(pod_ns gy)" "$(pod_ip gy)"
+	fi
 done
 ceil=$(med ceiling)
 br_pps=$(med br_pps) br_tcp=$(med br_tcp)
 vx_pps=$(med vx_pps) vx_tcp=$(med vx_tcp)
 g_local_pps=$(med g_local_pps) g_local_tcp=$(med g_local_tcp)
 g_remote_pps=$(med g_remote_pps) g_remote_tcp=$(med g_remote_tcp)
+gx_remote_pps=$(med gx_remote_pps) gx_remote_tcp=$(med gx_remote_tcp)
 
 # ratio A B TARGET -> "ratio|verdict"
 ratio() {
 	awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN {
 		if (a == "nan" || b == "nan" || b == 0) { print "n/a|n/a"; exit }
-		r = a / b; printf "%.2fx|%s\n", r, (r >= t ? "met" : "MISSED") }'
+		r = a / b; printf "%.2fx|%s\n", r, (t == "-" ? "-" : r >= t ? "met" : "MISSED") }'
 }
 fmt_pps() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.2f Mpps", v / 1e6 }'; }
 fmt_tcp() { awk -v v="$1" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.2f Gbit/s", v }'; }
 
 row() { # name baseline gannet ratio|verdict target
-	printf '| %-34s | %-14s | %-14s | %-7s | %-6s | %-6s |\n' "$1" "$2" "$3" "${4%|*}" "$5" "${4#*|}"
+	printf '| %-36s | %-14s | %-14s | %-7s | %-6s | %-6s |\n' "$1" "$2" "$3" "${4%|*}" "$5" "${4#*|}"
 }
 
 table() {
-	echo "| ${SIZE}B UDP delivered pps / iperf3 TCP | baseline       | Gannet         | ratio   | target | result |"
-	echo "|------------------------------------|----------------|----------------|---------|--------|--------|"
+	echo "| ${SIZE}B UDP delivered pps / iperf3 TCP   | baseline       | Gannet         | ratio   | target | result |"
+	echo "|--------------------------------------|----------------|----------------|---------|--------|--------|"
 	row "XDP_DROP ceiling (veth pair)" "$(fmt_pps "$ceil")" "-" "-|-" "-"
 	row "same-node pps (vs Linux bridge)" "$(fmt_pps "$br_pps")" "$(fmt_pps "$g_local_pps")" \
 		"$(ratio "$g_local_pps" "$br_pps" 1.8)" "1.8x"
@@ -230,6 +253,12 @@ table() {
 		"$(ratio "$g_local_tcp" "$br_tcp" 1.0)" "1.0x"
 	row "cross-node TCP (vs kernel vxlan)" "$(fmt_tcp "$vx_tcp")" "$(fmt_tcp "$g_remote_tcp")" \
 		"$(ratio "$g_remote_tcp" "$vx_tcp" 1.0)" "1.0x"
+	if [ $GANNET_XDP_OK = 1 ]; then
+		row "cross-node pps, XDP underlay (info)" "$(fmt_pps "$vx_pps")" "$(fmt_pps "$gx_remote_pps")" \
+			"$(ratio "$gx_remote_pps" "$vx_pps" -)" "-"
+		row "cross-node TCP, XDP underlay (info)" "$(fmt_tcp "$vx_tcp")" "$(fmt_tcp "$gx_remote_tcp")" \
+			"$(ratio "$gx_remote_tcp" "$vx_tcp" -)" "-"
+	fi
 	echo
 	echo "median of $REPS x ${DUR}s; $(nproc) CPUs; kernel $(uname -r); generator: gannet-pktgen (XDP live frames, 1 thread on CPU 0); iperf3 1 stream"
 	[ $GANNET_OK = 1 ] || echo "Gannet not measured: $GANNET_WHY"

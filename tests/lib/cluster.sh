@@ -58,6 +58,7 @@ CL_SUBNET=192.168.250
 CL_NODES=0
 CL_UNDERLAY_MODE=${CL_UNDERLAY_MODE:-auto}
 declare -gA CL_AGENT_PID=()     # node index -> agent pid
+declare -gA CL_NODE_MODE=()     # node index -> underlay mode (default CL_UNDERLAY_MODE)
 declare -gA CL_POD_NODE=()      # pod name -> node index
 declare -gA CL_POD_IP=()        # pod name -> IPv4 (no prefix)
 declare -gA CL_CLIENT_IP=()     # client name -> IPv4
@@ -235,7 +236,7 @@ agent_write_config() {
 		echo "socket: $(node_sock "$i")"
 		echo "pinRoot: $CL_PIN"
 		echo "metricsAddress: $(node_ip "$i"):9962"
-		echo "underlayMode: $CL_UNDERLAY_MODE"
+		echo "underlayMode: ${CL_NODE_MODE[$i]:-$CL_UNDERLAY_MODE}"
 		echo "peers:"
 		for ((j = 1; j <= n; j++)); do
 			[ "$j" = "$i" ] && continue
