@@ -40,6 +40,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM HUP
 ip netns add "$NS"
 NSP=/run/netns/$NS
 

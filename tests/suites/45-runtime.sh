@@ -44,6 +44,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM HUP
 
 fails=0
 ok() { echo "ok   $*"; }
