@@ -6,9 +6,14 @@
 #     receiver sees the sender's pod IP (no NAT);
 #   - an iperf3 TCP transfer across nodes runs at a sane rate;
 #   - agents SIGKILLed and restarted in the middle of a running cross-node
-#     transfer: the connection survives, traffic keeps flowing, and the
+#     transfer: the connection survives, traffic keeps flowing (no ping of a
+#     20 ms stream lost), and the
 #     restarted agent keeps its state (existing pods reachable, next IP new);
-#   - CNI DEL removes the veth, the endpoint and the IP; DEL twice succeeds.
+#   - node <-> own pods; an external client on the fabric reads /metrics;
+#   - a fourth node joins and the others learn it on SIGHUP;
+#   - CNI CHECK passes; CNI DEL removes the veth, the endpoint, the route and
+#     the IP; DEL twice succeeds.
+# The underlay mode comes from CL_UNDERLAY_MODE (suite 43 runs it with xdp).
 # Run directly (root) or through tests/suites/40-datapath-integration.sh.
 set -u
 GANNET_ROOT=${GANNET_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
