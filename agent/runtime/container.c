@@ -1146,6 +1146,36 @@ int rt_remove(struct rt *r, const char *id, struct gerr *e)
 	return 0;
 }
 
+int rt_stats(struct rt *r, const char *id, struct rt_stats *out, struct gerr *e)
+{
+	char buf[16384];
+	json_t *j, *d;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!rtu_valid_id(id))
+		return gerr_set(e, -EINVAL, "invalid container id");
+	rc = runc_cmd(r, 10000, buf, sizeof(buf), "events", "--stats", id, NULL);
+	if (rc != 0)
+		return gerr_set(e, rc < 0 ? rc : -ENOENT, "stats %s: %s", id,
+				rc < 0 ? strerror(-rc) : rtu_last_line(buf));
+	j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+	d = json_object_get(j, "data");
+	if (!d) {
+		json_decref(j);
+		return gerr_set(e, -EIO, "stats %s: unexpected runc output", id);
+	}
+	out->cpu_usage_ns = (uint64_t)json_integer_value(json_object_get(
+		json_object_get(json_object_get(d, "cpu"), "usage"), "total"));
+	json_t *mu = json_object_get(json_object_get(d, "memory"), "usage");
+	out->memory_usage_bytes = (uint64_t)json_integer_value(json_object_get(mu, "usage"));
+	out->memory_limit_bytes = (uint64_t)json_integer_value(json_object_get(mu, "limit"));
+	out->pids = (uint64_t)json_integer_value(json_object_get(
+		json_object_get(d, "pids"), "current"));
+	json_decref(j);
+	return 0;
+}
+
 int rt_list(struct rt *r, char ***ids, struct gerr *e)
 {
 	DIR *d = opendir(r->ctr_dir);

@@ -276,6 +276,18 @@ static int cmd_stop(struct rt *r, int argc, char **argv, struct gerr *e)
 	return need(argc, 2, e) ?: rt_stop(r, argv[1], argc > 2 ? atoi(argv[2]) : 30, e);
 }
 
+static int cmd_stats(struct rt *r, int argc, char **argv, struct gerr *e)
+{
+	struct rt_stats st;
+	int rc = need(argc, 2, e) ?: rt_stats(r, argv[1], &st, e);
+	if (!rc)
+		printf("{\"cpuUsageNs\":%llu,\"memoryUsageBytes\":%llu,\"memoryLimitBytes\":%llu,"
+		       "\"pids\":%llu}\n", (unsigned long long)st.cpu_usage_ns,
+		       (unsigned long long)st.memory_usage_bytes,
+		       (unsigned long long)st.memory_limit_bytes, (unsigned long long)st.pids);
+	return rc;
+}
+
 static int cmd_rm(struct rt *r, int argc, char **argv, struct gerr *e)
 {
 	return need(argc, 2, e) ?: rt_remove(r, argv[1], e);
@@ -579,6 +591,7 @@ static const struct cmd cmds[] = {
 	{ "kill", cmd_kill, "kill ID [SIG]" },
 	{ "stop", cmd_stop, "stop ID [GRACE_SEC]" },
 	{ "rm", cmd_rm, "rm ID" },
+	{ "stats", cmd_stats, "stats ID" },
 	{ "list", cmd_list, "list [-v]" },
 	{ "logs", cmd_logs, "logs [-f] [-t] [--tail N] [--stdout|--stderr] ID" },
 	{ "exec", cmd_exec, "exec [--timeout=MS | -i | -t] ID [--] CMD..." },

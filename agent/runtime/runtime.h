@@ -230,6 +230,15 @@ int rt_stop(struct rt *r, const char *id, int grace_sec, struct gerr *e);
 /* Deletes the runc container (forcibly), unmounts and removes the bundle.
  * The log file is removed too unless it lives outside the container dir. */
 int rt_remove(struct rt *r, const char *id, struct gerr *e);
+/* Resource usage of a running container (runc events --stats), for the
+ * agent's metrics / kubectl top. */
+struct rt_stats {
+	uint64_t cpu_usage_ns;       /* cumulative CPU time */
+	uint64_t memory_usage_bytes; /* current usage (cgroup, incl. page cache) */
+	uint64_t memory_limit_bytes; /* effective limit */
+	uint64_t pids;               /* current number of tasks */
+};
+int rt_stats(struct rt *r, const char *id, struct rt_stats *out, struct gerr *e);
 /* Ids of all containers under this state dir (adoption after a restart);
  * NULL-terminated, free with rt_strv_free. */
 int rt_list(struct rt *r, char ***ids, struct gerr *e);

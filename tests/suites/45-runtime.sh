@@ -166,6 +166,10 @@ else
 	cg2=$(awk -F: '$1=="0"{print $3}' /proc/$pid/cgroup)
 	check "memory.max in cgroup v2" [ "$(cat /sys/fs/cgroup$cg2/memory.max)" = 67108864 ]
 fi
+st=$(R stats "$id")
+echo "info: stats $st"
+check "stats: memory limit and pids" [ "$(echo "$st" | jq -r '"\(.memoryLimitBytes) \(.pids)"')" = "67108864 1" ]
+check "stats: cpu and memory usage" [ "$(echo "$st" | jq -r '.cpuUsageNs > 0 and .memoryUsageBytes > 0')" = true ]
 R rm "$id"
 check "container cgroup removed" bash -c "[ -z \"$memcg\" ] || [ ! -d /sys/fs/cgroup/memory$memcg ]"
 
