@@ -227,4 +227,6 @@ t_check "old IP $vip no longer answers" bash -c "! nsenter --net=/run/netns/$(po
 t_check "second CNI DEL $victim succeeds" pod_del $victim
 t_check "other pod on node3 still reachable" in_pod n1a ping -c1 -W2 "$(pod_ip n3a)"
 
+t_check "agents stop cleanly on SIGTERM (exit 0, no sanitizer report)" cluster_stop_agents_checked
+
 t_done

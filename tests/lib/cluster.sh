@@ -414,6 +414,29 @@ t_done() {
 	[ "$T_FAIL" -eq 0 ] || exit 1
 }
 
+# Stops every agent (SIGTERM, so sanitizer builds print their leak report)
+# and fails if an agent log holds a sanitizer report or exited non-zero.
+cluster_stop_agents_checked() {
+	local i pid rc bad=0
+	for i in "${!CL_AGENT_PID[@]}"; do
+		pid=${CL_AGENT_PID[$i]}
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid"
+		rc=$?
+		unset 'CL_AGENT_PID[$i]'
+		if [ $rc -ne 0 ]; then
+			echo "agent node$i exited with status $rc"
+			bad=1
+		fi
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$(node_log "$i")"; then
+			echo "agent node$i: sanitizer report:"
+			grep -E -A8 'AddressSanitizer|LeakSanitizer|runtime error:' "$(node_log "$i")" | head -n 30
+			bad=1
+		fi
+	done
+	return $bad
+}
+
 # ---------------------------------------------------------------- teardown
 cluster_logs() {
 	local i f
