@@ -24,3 +24,11 @@ $(BIN_DIR)/gannet-dp: $(OBJ_DIR)/dataplane/tool/gannet-dp.o $(DP_LIB) $(COMMON_L
 BINS += $(BIN_DIR)/gannet-dp
 .PHONY: dataplane
 dataplane: $(DP_LIB) $(BIN_DIR)/gannet-dp
+
+# Maglev unit test (pure, no root): tests/suites/19-unit-maglev.sh
+$(BUILD)/tests/unit/maglev_test: $(OBJ_DIR)/tests/unit/maglev_test.o $(OBJ_DIR)/dataplane/maglev.o $(COMMON_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+
+TEST_BINS += $(BUILD)/tests/unit/maglev_test

@@ -109,4 +109,89 @@ enum gnt_fwd { GNT_FWD_LIST(GNT_ENUM_ENTRY) };
 enum gnt_drop { GNT_DROP_LIST(GNT_ENUM_ENTRY) };
 #undef GNT_ENUM_ENTRY
 
+
+/* ------------------------------------------------------------ services */
+
+/* Service load balancing (bpf/lib/lb.h, docs/services.md). A service
+ * frontend (VIP, port, protocol) maps to a service id; each id owns two
+ * Maglev tables of GNT_MAGLEV_M slots in gnt_maglev (double buffering:
+ * userspace fills the inactive one, then flips gnt_svc_val.table with one
+ * map update, so no packet ever sees a half-written table). */
+#ifndef GNT_SERVICES_MAX
+#define GNT_SERVICES_MAX 1024
+#endif
+#ifndef GNT_BACKENDS_MAX
+#define GNT_BACKENDS_MAX 16384
+#endif
+#ifndef GNT_LB_LRU_MAX
+#define GNT_LB_LRU_MAX 65536
+#endif
+/* Maglev table size: prime, much larger than any backend count (Katran's
+ * default 65537 is for thousands of backends; 1021 keeps per-service
+ * tables at 4 KiB and disruption close to the 1/N ideal for N <= ~100). */
+#ifndef GNT_MAGLEV_M
+#define GNT_MAGLEV_M 1021
+#endif
+
+struct gnt_svc_key {
+	__u32 vip;              /* network order */
+	__u16 port;             /* network order */
+	__u8 proto;             /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 scope;             /* GNT_SVC_SCOPE_*: which hook may use it */
+};
+
+#define GNT_SVC_SCOPE_CLUSTER 0  /* ClusterIP: socket hooks + pod program */
+#define GNT_SVC_SCOPE_EXTERNAL 1 /* NodePort/LoadBalancer/externalIPs */
+
+struct gnt_svc_val {
+	__u32 id;               /* index into counters and maglev tables */
+	__u16 count;            /* backends; 0 = no ready backend */
+	__u8 table;             /* active maglev table (0/1) */
+	__u8 flags;             /* GNT_SVC_F_* */
+	__u32 affinity_timeout; /* seconds, with GNT_SVC_F_AFFINITY */
+};
+
+#define GNT_SVC_F_AFFINITY   (1U << 0) /* sessionAffinity: ClientIP */
+#define GNT_SVC_F_LOCAL_ONLY (1U << 1) /* externalTrafficPolicy: Local */
+
+struct gnt_backend {
+	__u32 ip;               /* network order */
+	__u16 port;             /* network order */
+	__u8 proto;
+	__u8 flags;             /* GNT_BE_F_* */
+	__u32 node_ip;          /* node hosting it (0 = unknown/local) */
+};
+
+#define GNT_BE_F_LOCAL (1U << 0) /* on this node */
+
+/* Socket-level reverse NAT (recvmsg4/getpeername4): which VIP a socket
+ * meant when it was connected to / sent to a backend. */
+struct gnt_sock_revnat_key {
+	__u64 cookie;           /* socket cookie */
+	__u32 ip;               /* backend address */
+	__u16 port;             /* backend port */
+	__u16 pad;
+};
+
+struct gnt_sock_revnat_val {
+	__u32 vip;
+	__u16 vport;
+	__u16 pad;
+};
+
+/* sessionAffinity ClientIP: (client, service) -> backend. At the socket
+ * the client is the network namespace (one pod), in the packet path the
+ * client IP. */
+struct gnt_affinity_key {
+	__u64 client;
+	__u32 svc_id;
+	__u32 pad;
+};
+
+struct gnt_affinity_val {
+	__u64 last_ns;          /* bpf_ktime_get_ns() of last use */
+	__u32 backend_id;
+	__u32 pad;
+};
+
 #endif

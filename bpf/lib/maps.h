@@ -48,4 +48,64 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gnt_events SEC(".maps");
 
+
+/* Service frontends: (VIP, port, proto, scope) -> service id, backend
+ * count, active Maglev table, flags. Written by dp_service_upsert(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct gnt_svc_key);
+	__type(value, struct gnt_svc_val);
+	__uint(max_entries, GNT_SERVICES_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gnt_services SEC(".maps");
+
+/* Maglev tables, flat: entry ((id * 2 + table) * GNT_MAGLEV_M + slot) is a
+ * backend id. Two tables per service id for the atomic switch. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, GNT_SERVICES_MAX * 2 * GNT_MAGLEV_M);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gnt_maglev SEC(".maps");
+
+/* Backends: id -> address, port, node. Ids are shared by every service
+ * pointing at the same (IP, port, proto). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct gnt_backend);
+	__uint(max_entries, GNT_BACKENDS_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gnt_backends SEC(".maps");
+
+/* Per-CPU per-service counters, indexed by service id: translated
+ * connections/datagrams at the socket, packets in the packet path. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct gnt_stat);
+	__uint(max_entries, GNT_SERVICES_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gnt_svc_stats SEC(".maps");
+
+/* Socket reverse NAT for recvmsg4/getpeername4 (LRU: entries of closed
+ * sockets age out). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct gnt_sock_revnat_key);
+	__type(value, struct gnt_sock_revnat_val);
+	__uint(max_entries, GNT_LB_LRU_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gnt_sock_revnat SEC(".maps");
+
+/* sessionAffinity ClientIP state. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct gnt_affinity_key);
+	__type(value, struct gnt_affinity_val);
+	__uint(max_entries, GNT_LB_LRU_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gnt_affinity SEC(".maps");
+
 #endif
