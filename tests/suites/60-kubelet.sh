@@ -16,131 +16,44 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/cluster.sh
-cluster_require_root_tools
-cluster_require_bins gannet-agent gannet-cni gannet-shim gannet-apiserver gannet-runtime
-for t in runc socat curl jq; do command -v $t >/dev/null || cl_skip "missing tool: $t"; done
-[ -x "$GANNET_ROOT/$BUILD/tests/unit/auth_tool" ] || [ -x "$BUILD/tests/unit/auth_tool" ] ||
-	cl_skip "auth_tool not built (make all)"
-case $BUILD in /*) TOOL=$BUILD/tests/unit/auth_tool ;; *) TOOL=$GANNET_ROOT/$BUILD/tests/unit/auth_tool ;; esac
-
-APISERVER_NO_TRAP=1 . tests/lib/apiserver.sh
-CG=gannet-test-$CL_RUN
-
-kl_cleanup() {
-	local i id st
-	for i in "${!CL_AGENT_PID[@]}"; do agent_kill "$i" KILL; done
-	for ((i = 1; i <= CL_NODES; i++)); do
-		st=$CL_DIR/node$i/state/runtime
-		[ -d "$st" ] || continue
-		for id in $("$CL_BIN/gannet-runtime" --state "$st" --cgroup-parent "$CG/node$i" list 2>/dev/null); do
-			"$CL_BIN/gannet-runtime" --state "$st" --cgroup-parent "$CG/node$i" rm "$id" >/dev/null 2>&1
-		done
-	done
-	grep " $CL_DIR/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
-	for d in $(find /sys/fs/cgroup -maxdepth 5 -type d -name "$CG" 2>/dev/null); do
-		find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-	done
-	apiserver_cleanup
-}
-
-apiserver_start || cl_die "apiserver did not start"
-CL_NO_AGENT=1 cluster_up 2
-cluster_on_exit kl_cleanup
-
-# API relay: root ns unix socket -> 127.0.0.1:port, and in each node ns
-# 127.0.0.1:port -> that socket.
-socat UNIX-LISTEN:"$CL_DIR/api.sock",fork,unlink-early TCP:127.0.0.1:"$APISERVER_PORT" 2>/dev/null &
-CL_BG_PIDS+=($!)
-for i in 1 2; do
-	node_bg "$i" socat TCP-LISTEN:"$APISERVER_PORT",bind=127.0.0.1,fork,reuseaddr \
-		UNIX-CONNECT:"$CL_DIR/api.sock" 2>/dev/null
-done
-sleep 0.3
-
-kl_config() {
-	local i=$1
-	agent_write_config "$i" 2
-	sed -i '/^peers:/,$d' "$CL_DIR/node$i/agent.yaml"
-	"$TOOL" node "$APISERVER_DATA" "$APISERVER_URL" "node$i" "$CL_DIR/node$i/kubeconfig" ||
-		cl_die "node credential"
-	cat >>"$CL_DIR/node$i/agent.yaml" <<EOC
-kubeconfig: $CL_DIR/node$i/kubeconfig
-leaseSeconds: 2
-syncMilliseconds: 300
-podNetnsPrefix: $CL_RUN-k$i-
-cgroupParent: $CG/node$i
-EOC
-}
-for i in 1 2; do
-	kl_config "$i"
-	CL_VERBOSE=${CL_VERBOSE:-1} agent_start "$i" || cl_die "agent $i"
-done
-
-# ---------------------------------------------------------------- helpers
-P=/api/v1/namespaces/default/pods
-mkpod() {   # mkpod NAME NODE CONTAINERS-JSON [EXTRA-SPEC-JSON]
-	local body
-	body=$(jq -n --arg n "$1" --arg node "node$2" --argjson c "$3" --argjson x "${4:-{\}}" \
-		'{apiVersion:"v1",kind:"Pod",metadata:{name:$n,labels:{app:$n}},
-		  spec:({nodeName:$node,terminationGracePeriodSeconds:2,containers:$c} + $x)}')
-	acurl -X POST -H 'Content-Type: application/json' -d "$body" "$P" >/dev/null
-}
-pod_json() { acurl "$P/$1"; }
-podq() { pod_json "$1" | jq -r "$2"; }
-# wait_for SECONDS CMD...: poll until CMD succeeds
-wait_for() {
-	local t=$1 end
-	shift
-	end=$((SECONDS + t))
-	while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-	"$@"
-}
-running_with_ip() {
-	[ "$(podq "$1" .status.phase)" = Running ] && [ "$(podq "$1" '.status.podIP // ""')" != "" ]
-}
-agent_url() { echo "http://$(node_ip "$1"):9962"; }
-klogs() {   # klogs NODE POD [CONTAINER] [QUERY]
-	in_node "$1" curl -sS --max-time 10 "$(agent_url "$1")/containerLogs/default/$2/${3:-}?${4:-}"
-}
-kexec() {   # kexec NODE POD CONTAINER -- ARGV...
-	local n=$1 p=$2 c=$3 q="" a
-	shift 4
-	for a in "$@"; do q+="command=$(jq -rn --arg a "$a" '$a|@uri')&"; done
-	in_node "$n" curl -sS --max-time 70 -X POST "$(agent_url "$n")/exec/default/$p/$c?${q%&}"
-}
-BB='"image":"busybox"'
+. tests/lib/kubelet.sh
+kl_require
+kl_up 2
 
 # ---------------------------------------------------------------- node
-t_check "Node node1 registered with InternalIP, capacity, Ready" wait_for 10 bash -c \
-	"acurl /api/v1/nodes/node1 | jq -e '(.status.addresses[]|select(.type==\"InternalIP\").address)==\"$(node_ip 1)\" and (.status.capacity.cpu|tonumber)>0 and (.status.capacity.pods==\"110\") and (.status.conditions[]|select(.type==\"Ready\").status)==\"True\" and .spec.podCIDR==\"$(node_pod_cidr 1)\"'"
-lease1=$(acurl /apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node1 | jq -r .spec.renewTime)
+t_check "Node node1 registered with InternalIP, capacity, Ready, podCIDR" wait_for 10 ajq /api/v1/nodes/node1 \
+	"(.status.addresses[]|select(.type==\"InternalIP\").address)==\"$(node_ip 1)\" and (.status.capacity.cpu|tonumber)>0 and .status.capacity.pods==\"110\" and (.status.conditions[]|select(.type==\"Ready\").status)==\"True\" and .spec.podCIDR==\"$(node_pod_cidr 1)\" and .status.daemonEndpoints.kubeletEndpoint.Port==9962"
+L=/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node1
+lease1=$(acurl $L | jq -r .spec.renewTime)
 sleep 2.5
-lease2=$(acurl /apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node1 | jq -r .spec.renewTime)
+lease2=$(acurl $L | jq -r .spec.renewTime)
 t_check "Lease kube-node-lease/node1 renewed ($lease1 -> $lease2)" \
-	bash -c "[ '$lease1' != null ] && [ '$lease2' != null ] && [ '$lease1' != '$lease2' ]"
+	bash -c "[[ '$lease1' == 20* ]] && [[ '$lease2' == 20* ]] && [ '$lease1' != '$lease2' ]"
 
 # ---------------------------------------------------------------- run
 mkpod web 1 "[{\"name\":\"main\",$BB,\"command\":[\"sh\",\"-c\",\"echo hello-from-web; echo err-line >&2; exec httpd -f -p 8080 -h /etc\"]}]"
 t_check "pod web Running with an IP" wait_for 20 running_with_ip web
 WEB_IP=$(podq web .status.podIP)
-t_check "pod web Ready, hostIP, containerStatuses running" bash -c \
-	"pod_json() { acurl $P/web; }; $(declare -f acurl); $(declare -p CA_CERT ADMIN_CERT ADMIN_KEY APISERVER_URL | sed 's/^declare -x/export/'); \
-	 acurl $P/web | jq -e '(.status.conditions[]|select(.type==\"Ready\").status)==\"True\" and .status.hostIP==\"$(node_ip 1)\" and .status.containerStatuses[0].state.running!=null and .status.containerStatuses[0].restartCount==0'"
+t_check "pod web Ready, hostIP, containerStatuses running" pjq web \
+	"(.status.conditions[]|select(.type==\"Ready\").status)==\"True\" and .status.hostIP==\"$(node_ip 1)\" and .status.containerStatuses[0].state.running!=null and .status.containerStatuses[0].restartCount==0"
 t_check "pod IP $WEB_IP is in node1's podCIDR" bash -c "[[ $WEB_IP == 10.244.1.* ]]"
-t_check "logs: stdout and stderr lines in the container log" wait_for 5 bash -c \
-	"$(declare -f klogs in_node in_ns node_ns agent_url node_ip); CL_RUN=$CL_RUN CL_SUBNET=$CL_SUBNET; \
-	 out=\$(klogs 1 web main); grep -q hello-from-web <<<\"\$out\" && grep -q err-line <<<\"\$out\""
-t_check "logs: tailLines=1" bash -c \
-	"[ \"\$($(declare -f klogs in_node in_ns node_ns agent_url node_ip); CL_RUN=$CL_RUN CL_SUBNET=$CL_SUBNET; klogs 1 web main tailLines=1 | wc -l)\" = 1 ]"
+logs_has() { local o; o=$(klogs 1 web main) && grep -q hello-from-web <<<"$o" && grep -q err-line <<<"$o"; }
+t_check "logs: stdout and stderr lines in the container log" wait_for 5 logs_has
+tail1() { local o; o=$(klogs 1 web main tailLines=1) && [ -n "$o" ] && [ "$(wc -l <<<"$o")" = 1 ] && grep -qe err-line -e hello-from-web <<<"$o"; }
+t_check "logs: tailLines=1" tail1
 out=$(kexec 1 web main -- sh -c 'echo in-pod $(hostname); exit 3')
-t_check "exec runs in the container (output + exit code): $out" \
-	bash -c "jq -e '.exitCode==3 and (.output|test(\"in-pod web\"))' <<<'$out'"
+t_check "exec runs in the container (output + exit code): $out" jqe "$out" '.exitCode==3 and (.output|test("in-pod web"))'
+t_check "logs/exec of an unknown pod: 404" bash -c \
+	"[ \"\$(nsenter --net=/run/netns/$(node_ns 1) curl -s -o /dev/null -w '%{http_code}' $(agent_url 1)/containerLogs/default/nope/x)\" = 404 ]"
 
 mkpod client 2 "[{\"name\":\"c\",$BB,\"command\":[\"sleep\",\"3600\"]}]"
 t_check "pod client on node2 Running" wait_for 20 running_with_ip client
-t_check "node2 learnt node1's pod CIDR from the API: client -> web HTTP across nodes" wait_for 10 \
-	bash -c "$(declare -f kexec in_node in_ns node_ns agent_url node_ip); CL_RUN=$CL_RUN CL_SUBNET=$CL_SUBNET; \
-	kexec 2 client c -- sh -c 'printf \"GET /hostname HTTP/1.0\\r\\n\\r\\n\" | nc -w 2 $WEB_IP 8080' | jq -e '.exitCode==0 and (.output|test(\"web\"))'"
+http_web() {
+	local o
+	o=$(kexec 2 client c -- sh -c "printf 'GET /hostname HTTP/1.0\r\n\r\n' | nc -w 2 $WEB_IP 8080")
+	jqe "$o" '.exitCode==0 and (.output|test("\r\n\r\nweb"))'
+}
+t_check "node2 learnt node1's pod CIDR from the API: client -> web HTTP across nodes" wait_for 10 http_web
 
 # ---------------------------------------------------------------- restarts
 rt_state() {   # rt_state NODE POD CONTAINER -> runc state JSON
@@ -148,46 +61,43 @@ rt_state() {   # rt_state NODE POD CONTAINER -> runc state JSON
 	uid=$(podq "$2" .metadata.uid)
 	runc --root "$CL_DIR/node$1/state/runtime/runc" state "k${uid:0:13}-$3"
 }
-rcount() { podq "$1" ".status.containerStatuses[0].restartCount"; }
 pid1=$(rt_state 1 web main | jq -r .pid)
 kill -KILL "$pid1"
-t_check "killed container process -> restarted, restartCount 1" wait_for 15 bash -c \
-	"[ \"\$(curl -sS --cacert $CA_CERT --cert $ADMIN_CERT --key $ADMIN_KEY $APISERVER_URL$P/web | jq -r '.status.containerStatuses[0] | \"\\(.restartCount) \\(.state.running != null) \\(.lastState.terminated.exitCode)\"')\" = '1 true 137' ]"
+t_check "killed container process -> restarted, restartCount 1, lastState exit 137" wait_for 15 pjq web \
+	'.status.containerStatuses[0] | .restartCount==1 and .state.running!=null and .lastState.terminated.exitCode==137'
 pid2=$(rt_state 1 web main | jq -r .pid)
 t_check "new container process ($pid1 -> $pid2)" bash -c "[ -n '$pid2' ] && [ '$pid2' != '$pid1' ] && kill -0 $pid2"
-t_check "restarted web still serves" wait_for 10 bash -c \
-	"$(declare -f kexec in_node in_ns node_ns agent_url node_ip); CL_RUN=$CL_RUN CL_SUBNET=$CL_SUBNET; \
-	kexec 2 client c -- sh -c 'printf \"GET /hostname HTTP/1.0\\r\\n\\r\\n\" | nc -w 2 $WEB_IP 8080' | jq -e '.output|test(\"web\")'"
+t_check "restarted web still serves" wait_for 10 http_web
 
 mkpod live 1 "[{\"name\":\"l\",$BB,\"command\":[\"sh\",\"-c\",\"touch /tmp/ok; sleep 2; rm /tmp/ok; sleep 3600\"],
   \"livenessProbe\":{\"exec\":{\"command\":[\"test\",\"-f\",\"/tmp/ok\"]},\"periodSeconds\":1,\"failureThreshold\":2}}]"
-t_check "failing liveness probe -> container restarted" wait_for 25 bash -c \
-	"curl -sS --cacert $CA_CERT --cert $ADMIN_CERT --key $ADMIN_KEY $APISERVER_URL$P/live | jq -e '.status.containerStatuses[0].restartCount >= 1 and .status.containerStatuses[0].lastState.terminated != null'"
+t_check "failing liveness probe -> container restarted" wait_for 25 pjq live \
+	'.status.containerStatuses[0].restartCount >= 1 and .status.containerStatuses[0].lastState.terminated != null'
 
 mkpod notready 1 "[{\"name\":\"n\",$BB,\"command\":[\"sleep\",\"3600\"],
   \"readinessProbe\":{\"exec\":{\"command\":[\"false\"]},\"periodSeconds\":1,\"failureThreshold\":1}}]"
 t_check "pod notready Running" wait_for 20 running_with_ip notready
 sleep 2
-t_check "readiness false keeps the pod out of Ready" bash -c \
-	"curl -sS --cacert $CA_CERT --cert $ADMIN_CERT --key $ADMIN_KEY $APISERVER_URL$P/notready | jq -e '(.status.conditions[]|select(.type==\"Ready\").status)==\"False\" and .status.containerStatuses[0].ready==false and .status.containerStatuses[0].restartCount==0'"
+t_check "readiness false keeps the pod out of Ready" pjq notready \
+	'(.status.conditions[]|select(.type=="Ready").status)=="False" and .status.containerStatuses[0].ready==false and .status.containerStatuses[0].restartCount==0 and .status.phase=="Running"'
 
 mkpod never 1 "[{\"name\":\"x\",$BB,\"command\":[\"sh\",\"-c\",\"exit 4\"]}]" '{"restartPolicy":"Never"}'
 mkpod onfail 1 "[{\"name\":\"x\",$BB,\"command\":[\"true\"]}]" '{"restartPolicy":"OnFailure"}'
-t_check "restartPolicy Never, exit 4 -> Failed, terminated exitCode 4, no restart" wait_for 15 bash -c \
-	"curl -sS --cacert $CA_CERT --cert $ADMIN_CERT --key $ADMIN_KEY $APISERVER_URL$P/never | jq -e '.status.phase==\"Failed\" and .status.containerStatuses[0].state.terminated.exitCode==4 and .status.containerStatuses[0].restartCount==0'"
-t_check "restartPolicy OnFailure, exit 0 -> Succeeded" wait_for 15 bash -c \
-	"curl -sS --cacert $CA_CERT --cert $ADMIN_CERT --key $ADMIN_KEY $APISERVER_URL$P/onfail | jq -e '.status.phase==\"Succeeded\" and .status.containerStatuses[0].state.terminated.reason==\"Completed\"'"
+t_check "restartPolicy Never, exit 4 -> Failed, terminated exitCode 4, no restart" wait_for 15 pjq never \
+	'.status.phase=="Failed" and .status.containerStatuses[0].state.terminated.exitCode==4 and .status.containerStatuses[0].restartCount==0'
+t_check "restartPolicy OnFailure, exit 0 -> Succeeded" wait_for 15 pjq onfail \
+	'.status.phase=="Succeeded" and .status.containerStatuses[0].state.terminated.reason=="Completed"'
 
 # ---------------------------------------------------------------- securityContext, config
 mkpod secure 1 "[{\"name\":\"s\",$BB,\"command\":[\"sleep\",\"3600\"],
   \"securityContext\":{\"runAsUser\":1000,\"runAsGroup\":1000,\"readOnlyRootFilesystem\":true,\"allowPrivilegeEscalation\":false,\"capabilities\":{\"drop\":[\"ALL\"]}}}]"
 t_check "pod secure Running" wait_for 20 running_with_ip secure
 out=$(kexec 1 secure s -- id -u)
-t_check "runAsUser 1000: id -u = 1000 ($out)" bash -c "jq -e '.output==\"1000\n\"' <<<'$out'"
+t_check "runAsUser 1000: id -u = 1000 ($out)" jqe "$out" '.output=="1000\n"'
 out=$(kexec 1 secure s -- touch /probe-file)
-t_check "readOnlyRootFilesystem: writes fail ($out)" bash -c "jq -e '.exitCode!=0' <<<'$out'"
+t_check "readOnlyRootFilesystem: writes fail ($out)" jqe "$out" '.exitCode!=0'
 out=$(kexec 1 secure s -- sh -c 'grep NoNewPrivs /proc/self/status')
-t_check "allowPrivilegeEscalation=false -> no_new_privs ($out)" bash -c "jq -e '.output|test(\"NoNewPrivs:\\\\s+1\")' <<<'$out'"
+t_check "allowPrivilegeEscalation=false -> no_new_privs ($out)" jqe "$out" '.output|test("NoNewPrivs:\\s+1")'
 
 acurl -X POST -H 'Content-Type: application/json' -d \
 	'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm1"},"data":{"greeting":"hello-cm"}}' \
@@ -204,17 +114,66 @@ mkpod cfg 1 "[{\"name\":\"c\",$BB,\"command\":[\"sleep\",\"3600\"],\"workingDir\
 t_check "pod cfg Running" wait_for 20 running_with_ip cfg
 out=$(kexec 1 cfg c -- sh -c 'echo $PLAIN $G $PW $ME $(pwd); cat /cfg/greeting /sec/pw; echo; touch /scratch/x && echo writable')
 t_check "env (value, configMap, secret, fieldRef), workingDir, configMap/secret/emptyDir volumes ($out)" \
-	bash -c "jq -e '.output==\"v1 hello-cm s3cret cfg /cfg\nhello-cms3cret\nwritable\n\"' <<<'$out'"
+	jqe "$out" '.output=="v1 hello-cm s3cret cfg /cfg\nhello-cms3cret\nwritable\n"'
+mkpod nocm 1 "[{\"name\":\"c\",$BB,\"command\":[\"true\"],\"env\":[{\"name\":\"G\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"missing\",\"key\":\"k\"}}}]}]"
+t_check "env from a missing ConfigMap -> CreateContainerConfigError naming it" wait_for 15 pjq nocm \
+	'.status.containerStatuses[0].state.waiting.reason=="CreateContainerConfigError" and (.status.containerStatuses[0].state.waiting.message|test("missing"))'
 
 # ---------------------------------------------------------------- bad input
 mkpod noimage 1 '[{"name":"x","image":"no-such-image:1.0","command":["true"]}]'
 mkpod badcmd 1 "[{\"name\":\"x\",$BB,\"command\":[\"/no/such/binary\"]}]"
 mkpod huge 1 "[{\"name\":\"x\",$BB,\"command\":[\"true\"],\"resources\":{\"requests\":{\"memory\":\"100Ti\"}}}]"
-t_check "unknown image -> waiting ErrImageNeverPull with the image named" wait_for 15 bash -c \
-	"curl -sS --cacert $CA_CERT --cert $ADMIN_CERT --key $ADMIN_KEY $APISERVER_URL$P/noimage | jq -e '.status.phase==\"Pending\" and .status.containerStatuses[0].state.waiting.reason==\"ErrImageNeverPull\" and (.status.containerStatuses[0].state.waiting.message|test(\"no-such-image\"))'"
-t_check "bad command -> waiting with a start error naming the binary" wait_for 15 bash -c \
-	"curl -sS --cacert $CA_CERT --cert $ADMIN_CERT --key $ADMIN_KEY $APISERVER_URL$P/badcmd | jq -e '(.status.containerStatuses[0].state.waiting.reason|test(\"ContainerError|CrashLoopBackOff\")) and (.status.containerStatuses[0].state.waiting.message|test(\"no/such/binary\"))'"
-t_check "impossible memory request -> Failed OutOfmemory" wait_for 15 bash -c \
-	"curl -sS --cacert $CA_CERT --cert $ADMIN_CERT --key $ADMIN_KEY $APISERVER_URL$P/huge | jq -e '.status.phase==\"Failed\" and .status.reason==\"OutOfmemory\"'"
-t_check "other pods unaffected (web Running, restartCount still 1)" bash -c \
-	"curl -sS --cacert $CA_CERT --cert $ADMIN_CERT --key $ADMIN_KEY $APISERVER_URL$P/web | jq -e '.status.phase==\"Running\" and .status.containerStatuses[0].restartCount==1 and .status.containerStatuses[0].state.running!=null'"
+t_check "unknown image -> Pending, waiting ErrImageNeverPull naming the image" wait_for 15 pjq noimage \
+	'.status.phase=="Pending" and .status.containerStatuses[0].state.waiting.reason=="ErrImageNeverPull" and (.status.containerStatuses[0].state.waiting.message|test("no-such-image"))'
+t_check "bad command -> waiting with a start error naming the binary" wait_for 15 pjq badcmd \
+	'(.status.containerStatuses[0].state.waiting.reason|test("ContainerError|CrashLoopBackOff")) and (.status.containerStatuses[0].state.waiting.message|test("no/such/binary"))'
+t_check "impossible memory request -> Failed OutOfmemory" wait_for 15 pjq huge \
+	'.status.phase=="Failed" and .status.reason=="OutOfmemory"'
+t_check "other pods unaffected (web Running, restartCount still 1)" pjq web \
+	'.status.phase=="Running" and .status.containerStatuses[0].restartCount==1 and .status.containerStatuses[0].state.running!=null'
+t_check "web still serves" http_web
+
+# ---------------------------------------------------------------- deletion
+cuid=$(podq client .metadata.uid)
+cip=$(podq client .status.podIP)
+nveth_before=$(ip -n "$(node_ns 2)" -o link show | grep -c ' gnt')
+t_check "client's IP $cip allocated in node2's IPAM" grep -q "$cuid" "$CL_DIR/node2/state/ipam.json"
+acurl -X DELETE "$P/client" >/dev/null
+t_check "deleted pod: container removed" wait_for 15 bash -c \
+	"! runc --root $CL_DIR/node2/state/runtime/runc list -q | grep -q 'k${cuid:0:13}'"
+t_check "deleted pod: host veth gone" wait_for 10 bash -c \
+	"[ \$(ip -n $(node_ns 2) -o link show | grep -c ' gnt') = $((nveth_before - 1)) ]"
+t_check "deleted pod: IP freed in IPAM" wait_for 10 bash -c "! grep -q '$cuid' $CL_DIR/node2/state/ipam.json"
+t_check "deleted pod: netns removed" wait_for 10 bash -c "[ ! -e /run/netns/$CL_RUN-k2-${cuid:0:13} ]"
+
+# ---------------------------------------------------------------- adoption
+st_of() { pod_json web | jq -c '[.status.containerStatuses[0].state.running.startedAt, .status.containerStatuses[0].restartCount, .status.podIP]'; }
+before=$(st_of)
+wpid=$(rt_state 1 web main | jq -r .pid)
+ctrs_before=$(runc --root "$CL_DIR/node1/state/runtime/runc" list -q | sort)
+agent_kill 1 KILL
+agent_start 1 || cl_die "agent 1 restart"
+sleep 3
+after=$(st_of)
+t_check "after agent SIGKILL+restart: web adopted (same start time, restartCount, IP: $after)" \
+	bash -c "[[ '$before' == '[\"20'* ]] && [ '$before' = '$after' ] && kill -0 $wpid && [ \"\$(runc --root $CL_DIR/node1/state/runtime/runc state k$(podq web .metadata.uid | cut -c1-13)-main | jq -r .pid)\" = $wpid ]"
+t_check "after restart: the same containers exist (nothing recreated or lost)" bash -c \
+	"[ \"\$(runc --root $CL_DIR/node1/state/runtime/runc list -q | sort)\" = '$ctrs_before' ]"
+out=$(kexec 1 web main -- echo adopted-exec)
+t_check "exec works on an adopted pod" jqe "$out" '.output=="adopted-exec\n"'
+nuid=$(podq notready .metadata.uid)
+acurl -X DELETE "$P/notready" >/dev/null
+t_check "adopted pod can be deleted (container and netns gone)" wait_for 15 bash -c \
+	"[ ! -e /run/netns/$CL_RUN-k1-${nuid:0:13} ] && ! runc --root $CL_DIR/node1/state/runtime/runc list -q | grep -q 'k${nuid:0:13}'"
+
+# A pod deleted while its agent is down: removed at the next start.
+suid=$(podq secure .metadata.uid)
+agent_kill 1 KILL
+acurl -X DELETE "$P/secure" >/dev/null
+agent_start 1 || cl_die "agent 1 restart"
+t_check "pod deleted while the agent was down: orphan container, netns, IP removed" wait_for 15 bash -c \
+	"[ ! -e /run/netns/$CL_RUN-k1-${suid:0:13} ] && ! runc --root $CL_DIR/node1/state/runtime/runc list -q | grep -q 'k${suid:0:13}' && ! grep -q '$suid' $CL_DIR/node1/state/ipam.json"
+t_check "web still running after that restart (restartCount 1)" pjq web \
+	'.status.containerStatuses[0].restartCount==1 and .status.containerStatuses[0].state.running!=null'
+
+t_done
