@@ -10,6 +10,7 @@ PKGS=(
 	libyaml-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
 	iproute2 ethtool iptables iperf3 socat curl jq openssl netcat-openbsd iputils-ping
 	runc busybox-static etcd-server etcd-client
+	nginx
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -24,6 +25,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
+	# The nginx package starts a system instance on port 80; Gannet's
+	# ingress runs its own nginx in a private prefix, so stop that one.
+	if [[ " ${missing[*]} " == *" nginx "* ]]; then
+		systemctl disable --now nginx >/dev/null 2>&1 || service nginx stop >/dev/null 2>&1 || true
+		if [ -s /run/nginx.pid ]; then nginx -s quit >/dev/null 2>&1 || true; fi
+	fi
 fi
 # bpffs is needed for pinning; mount it if the host has not.
 if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
