@@ -73,9 +73,29 @@ static const char *qarg(struct call *c, const char *name)
 	return MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+struct hdr_last {
+	const char *name;
+	const char *value;
+};
+
+static enum MHD_Result hdr_last_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct hdr_last *h = cls;
+
+	if (key && value && !strcasecmp(key, h->name))
+		h->value = value;
+	return MHD_YES;
+}
+
+/* The last occurrence of a header: a client that repeats Content-Type
+ * (curl -H twice, e.g. a JSON default then a patch type) means the last. */
 static const char *hdr(struct call *c, const char *name)
 {
-	return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
+	struct hdr_last h = { name, NULL };
+
+	MHD_get_connection_values(c->conn, MHD_HEADER_KIND, hdr_last_cb, &h);
+	return h.value;
 }
 
 static bool qbool(struct call *c, const char *name)
@@ -413,6 +433,33 @@ static bool validate(struct call *c, json_t *obj, const json_t *old, enum MHD_Re
 	return ok;
 }
 
+/* JSON null in an object field means "absent" for every Kubernetes type
+ * (Go decodes it to the zero value and omitempty drops it again): drop such
+ * keys, e.g. the "creationTimestamp": null kubectl puts in pod templates,
+ * so that stored objects (and hashes controllers compute over them) do not
+ * depend on how a client spelled "unset". */
+static void drop_nulls(json_t *v, int depth)
+{
+	const char *k;
+	json_t *x;
+	void *tmp;
+	size_t i;
+
+	if (depth > MAX_DEPTH + 1)
+		return;
+	if (json_is_object(v)) {
+		json_object_foreach_safe(v, tmp, k, x) {
+			if (json_is_null(x))
+				json_object_del(v, k);
+			else
+				drop_nulls(x, depth + 1);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			drop_nulls(x, depth + 1);
+	}
+}
+
 static void strip_server_fields(json_t *obj)
 {
 	json_t *md = meta(obj);
@@ -481,6 +528,7 @@ static enum MHD_Result do_create(struct call *c)
 		json_object_set_new(md, "name", json_string(gen_name));
 	}
 	strip_server_fields(obj);
+	drop_nulls(obj, 0);
 	if (c->k->has_status && strcmp(c->k->kind, "Node"))
 		json_object_del(obj, "status");
 	if (c->k->defaults)
@@ -539,6 +587,7 @@ static int write_update(struct call *c, json_t *newobj, const json_t *old, int64
 	*out = NULL;
 	if (user_rv > 0 && user_rv != old_rev)
 		return -ECANCELED;
+	drop_nulls(newobj, 0);
 	obj_carry_meta(c->k, newobj, old);
 	if (c->k->defaults)
 		c->k->defaults(newobj);
@@ -1430,8 +1479,8 @@ static enum MHD_Result do_binding(struct call *c)
 			json_object_set_new(st, "conditions", conds);
 		}
 		obj_now_rfc3339(ts, sizeof(ts));
-		json_t *cond = json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled", "status", "True",
-					 "lastProbeTime", "lastTransitionTime", ts);
+		json_t *cond = json_pack("{s:s, s:s, s:s}", "type", "PodScheduled", "status", "True",
+					 "lastTransitionTime", ts);
 		size_t i;
 		json_t *x;
 		bool replaced = false;

@@ -112,6 +112,10 @@ expect "defaults phase" Pending "$(jq -r .status.phase <<<"$out")"
 contains "YAML response" "kind: Pod" "$(acurl -H 'Accept: application/yaml' $P/$name)"
 acurl -X DELETE -o /dev/null $P/$name
 
+out=$(acurl -X POST -H "$J" -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nulls","creationTimestamp":null,"labels":null},"data":{"a":"1","b":null}}' /api/v1/namespaces/default/configmaps)
+expect "null fields dropped" '{"a":"1"}|null' "$(jq -c '.data' <<<"$out")|$(jq -c '.metadata.labels' <<<"$out")"
+[ "$(jq -r .metadata.creationTimestamp <<<"$out")" != null ] && ok "creationTimestamp null replaced by server" || fail "creationTimestamp: $out"
+
 # ---- validation -------------------------------------------------------------------------
 out=$(acurl -X POST -H "$J" -w '\n%{http_code}' -d '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"Bad_Name"},"spec":{"containers":[{"name":"c"}]}}' $P)
 expect "invalid pod 422" 422 "${out##*$'\n'}"
