@@ -191,6 +191,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		fprintf(stderr, "gannet-ingress: %s\n", changed ? "applied" : "unchanged");
+		/* Certificates of Secrets no longer used, now that nginx runs
+		 * the config that no longer names them. */
+		if (o.cert_dir && ing_prune_certs(o.cert_dir, res.cert_files, &err) < 0)
+			pr_warn("%s\n", err.msg);
 	}
 out:
 	ing_result_free(&res);

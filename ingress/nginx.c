@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -337,7 +338,28 @@ int ngxm_reload(struct ngxm *m, struct gerr *err)
 	return gerr_set(err, -ETIMEDOUT, "nginx reload not applied: %s", tail);
 }
 
-int ngxm_stop(struct ngxm *m, struct gerr *err)
+/* Serialises appliers of one prefix (agent and a debugging CLI, say):
+ * check-then-rename-then-signal must not interleave. */
+static int lock_prefix(struct ngxm *m, struct gerr *err)
+{
+	char path[1200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s.lock", m->prefix);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return gerr_set(err, -errno, "open %s: %s", path, strerror(errno));
+	while (flock(fd, LOCK_EX)) {
+		if (errno != EINTR) {
+			int rc = gerr_set(err, -errno, "flock %s: %s", path, strerror(errno));
+			close(fd);
+			return rc;
+		}
+	}
+	return fd;
+}
+
+static int stop_locked(struct ngxm *m, struct gerr *err)
 {
 	pid_t pid = ngxm_pid(m);
 	long long end;
@@ -362,12 +384,48 @@ int ngxm_stop(struct ngxm *m, struct gerr *err)
 	return gerr_set(err, -ETIMEDOUT, "nginx %d did not stop", (int)pid);
 }
 
-int ngxm_apply(struct ngxm *m, const char *text, size_t len, bool *changed,
-	       struct gerr *err)
+int ngxm_stop(struct ngxm *m, struct gerr *err)
 {
-	char cur[1 << 16], newp[1200], prev[1200];
-	ssize_t n = read_small(m->conf, cur, sizeof(cur));
-	bool same = n >= 0 && (size_t)n == len && len < sizeof(cur) - 1 && !memcmp(cur, text, len);
+	int fd = lock_prefix(m, err), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = stop_locked(m, err);
+	close(fd);
+	return rc;
+}
+
+/* 1 if path holds exactly text, 0 if it differs, -errno if unreadable. */
+static int same_content(const char *path, const char *text, size_t len)
+{
+	char buf[65536];
+	size_t off = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 1;
+	ssize_t r;
+
+	if (fd < 0)
+		return -errno;
+	while ((r = read(fd, buf, sizeof(buf))) > 0) {
+		if (off + (size_t)r > len || memcmp(buf, text + off, (size_t)r)) {
+			rc = 0;
+			break;
+		}
+		off += (size_t)r;
+	}
+	if (r < 0)
+		rc = -errno;
+	else if (rc == 1 && off != len)
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
+static int apply_locked(struct ngxm *m, const char *text, size_t len, bool *changed,
+			struct gerr *err)
+{
+	char newp[1200], prev[1200];
+	int n = same_content(m->conf, text, len);
+	bool same = n == 1;
 	pid_t pid = ngxm_pid(m);
 	int rc;
 
@@ -401,5 +459,17 @@ int ngxm_apply(struct ngxm *m, const char *text, size_t len, bool *changed,
 		gerr_wrap(err, "restored previous configuration");
 	if (!rc && changed)
 		*changed = true;
+	return rc;
+}
+
+int ngxm_apply(struct ngxm *m, const char *text, size_t len, bool *changed,
+	       struct gerr *err)
+{
+	int fd = lock_prefix(m, err), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = apply_locked(m, text, len, changed, err);
+	close(fd);
 	return rc;
 }

@@ -14,6 +14,7 @@
  * matches /ab). Wildcard hosts become `~^[^.]+\.rest$` server names so they
  * match one label only, and nginx already ranks exact names above regexes. */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -277,7 +278,7 @@ static const char *resolve_backend(struct rctx *c, json_t *st, const char *ns,
 {
 	json_t *svcref = json_object_get(be, "service"), *port, *svc, *sp = NULL, *v;
 	json_t *ep, *subset, *servers;
-	const char *svcname, *pname = NULL, *spname, *tpname = NULL;
+	const char *svcname, *pname = NULL, *spname;
 	long long pnum = -1, spnum, tpnum = -1;
 	char upname[300], addr[80];
 	size_t i, j, k;
@@ -341,11 +342,11 @@ static const char *resolve_backend(struct rctx *c, json_t *st, const char *ns,
 	spname = jstr(sp, "name") ? jstr(sp, "name") : "";
 	spnum = json_integer_value(json_object_get(sp, "port"));
 	v = json_object_get(sp, "targetPort");
+	/* A named targetPort is resolved through the Endpoints port of the
+	 * same Service port name below. */
 	if (json_is_integer(v))
 		tpnum = json_integer_value(v);
-	else if (json_is_string(v))
-		tpname = json_string_value(v);
-	else
+	else if (!json_is_string(v))
 		tpnum = spnum;
 
 	snprintf(upname, sizeof(upname), "up_%s_%s_%lld", ns, svcname, spnum);
@@ -384,7 +385,6 @@ static const char *resolve_backend(struct rctx *c, json_t *st, const char *ns,
 	}
 	if (!json_array_size(servers)) {
 		json_decref(servers);
-		(void)tpname;
 		add_msg(st, "warnings", "service %s/%s port %lld has no ready endpoints (503)", ns, svcname, spnum);
 		return NULL;
 	}
@@ -652,6 +652,8 @@ static void fold_ingress(struct rctx *c, json_t *ing)
 			add_msg(st, "errors", "spec.tls[%zu] has no secretName; ignored", i);
 			continue;
 		}
+		if (!json_array_size(json_object_get(tls, "hosts")))
+			add_msg(st, "warnings", "spec.tls[%zu] lists no hosts; ignored", i);
 		cert = prepare_cert(c, st, ns, sn);
 		json_array_foreach(json_object_get(tls, "hosts"), j, hv) {
 			const char *h = json_string_value(hv);
@@ -687,7 +689,8 @@ static void fold_ingress(struct rctx *c, json_t *ing)
 		cert = *host ? json_object_get(tlsmap, host) : NULL;
 		if (cert) {
 			json_t *cur = json_object_get(h, "tls");
-			if (!cur) {
+			/* A usable certificate beats a broken claim. */
+			if (!cur || (json_is_false(cur) && json_is_object(cert))) {
 				json_object_set(h, "tls", cert);
 				json_object_set_new(h, "tls_owner", json_string(owner));
 			} else if (!json_equal(cur, cert)) {
@@ -808,7 +811,8 @@ static void emit(struct rctx *c, FILE *f)
 	const struct ing_render_opts *o = c->o;
 	static const char *const def_http[] = { "80", NULL };
 	const char *const *lh = o->listen_http && o->listen_http[0] ? o->listen_http : def_http;
-	const char *const *ls = c->o->cert_dir && o->listen_https ? o->listen_https : NULL;
+	const char *const *ls = c->o->cert_dir && o->listen_https && o->listen_https[0] ?
+		o->listen_https : NULL;
 	const char **keys;
 	size_t n = 0;
 	bool any_tls = false;
@@ -1092,4 +1096,43 @@ int ing_snapshot_from_docs(json_t *docs, json_t **holder_out, struct ing_snapsho
 	snap->secrets = json_object_get(holder, "secrets");
 	*holder_out = holder;
 	return 0;
+}
+
+json_t *ing_lb_status(const char *const *addrs)
+{
+	json_t *arr = json_array(), *e;
+
+	for (const char *const *a = addrs; a && *a; a++) {
+		/* Addresses are IPs or DNS names, as in status.loadBalancer. */
+		bool ip = valid_ip(*a) && (strchr(*a, ':') || strspn(*a, "0123456789.") == strlen(*a));
+		e = json_pack("{s:s}", ip ? "ip" : "hostname", *a);
+		json_array_append_new(arr, e);
+	}
+	return json_pack("{s:{s:o}}", "loadBalancer", "ingress", arr);
+}
+
+int ing_prune_certs(const char *cert_dir, json_t *keep, struct gerr *err)
+{
+	DIR *d = opendir(cert_dir);
+	struct dirent *e;
+	char path[4200];
+	int removed = 0;
+
+	if (!d)
+		return gerr_set(err, -errno, "opendir %s: %s", cert_dir, strerror(errno));
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name), i;
+		bool kept = false;
+		json_t *v;
+
+		if (n < 5 || strcmp(e->d_name + n - 4, ".pem"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", cert_dir, e->d_name);
+		json_array_foreach(keep, i, v)
+			kept |= !strcmp(json_string_value(v), path);
+		if (!kept && !unlink(path))
+			removed++;
+	}
+	closedir(d);
+	return removed;
 }

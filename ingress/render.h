@@ -72,6 +72,17 @@ void ing_result_free(struct ing_result *r);
 int ing_snapshot_from_docs(json_t *docs, json_t **holder, struct ing_snapshot *snap,
 			   struct gerr *err);
 
+/* {"loadBalancer": {"ingress": [{"ip": ...} | {"hostname": ...}]}} for the
+ * addresses (NULL-terminated) where the controller serves; the caller puts
+ * it as .status of each Ingress that rendered without errors or warnings
+ * it cares about. */
+json_t *ing_lb_status(const char *const *addrs);
+
+/* Removes *.pem files of cert_dir not listed in keep (cert_files of the
+ * render now live). Call only after nginx runs the new config. Returns the
+ * number removed or -errno. */
+int ing_prune_certs(const char *cert_dir, json_t *keep, struct gerr *err);
+
 /* Helpers exposed for tests: does path p match Ingress path (type, value)? */
 bool ing_path_matches(const char *path_type, const char *ing_path, const char *p);
 /* Does host h match rule host r (exact, or "*.x" = exactly one label)? */

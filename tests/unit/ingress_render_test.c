@@ -452,6 +452,66 @@ static void test_tls(void)
 	w_free(&w);
 }
 
+/* TLS requested but the controller serves no HTTPS: plain HTTP, warning,
+ * no redirect to a port nobody listens on. A rotated Secret changes the
+ * text (so the controller reloads); a removed one leaves a stale file that
+ * ing_prune_certs() deletes. */
+static void test_tls_disabled_rotation_prune(void)
+{
+	struct world w;
+	struct ing_result r1, r2, r3;
+	struct ing_snapshot s;
+	struct ing_render_opts o = { .is_default_class = true, .listen_http = http_listen };
+	struct gerr err = { 0 };
+	char certs[300];
+	struct stat stt;
+
+	w_init(&w);
+	add_svc(&w, "a", 1);
+	add_tls_secret(&w, "tls-a", "kubernetes.io/tls", "a.test");
+	add_ing(&w, "t", "{'tls':[{'hosts':['a.test'],'secretName':'tls-a'}],"
+		"'rules':[{'host':'a.test','http':{'paths':[" PATH("/", "Prefix", "a") "]}}]}");
+	s = (struct ing_snapshot){ w.ing, w.cls, w.svc, w.ep, w.sec };
+	CHECK_EQ(ing_render(&s, &o, &r1, &err), 0);
+	CHECK_STR(route(r1.conf, false, "a.test", "/"), "up_default_a_80");
+	CHECK(has_msg(r1.status, "default/t", "warnings", "TLS is not enabled"));
+	CHECK(strstr(r1.conf, "return 308") == NULL);
+	ing_result_free(&r1);
+
+	CHECK_EQ(render(&w, &r1, true), 0);
+	json_array_clear(w.sec);
+	add_tls_secret(&w, "tls-a", "kubernetes.io/tls", "a.test");
+	CHECK_EQ(render(&w, &r2, true), 0);
+	CHECK(r1.conf && r2.conf && strcmp(r1.conf, r2.conf) != 0);
+	CHECK_STR(route(r2.conf, true, "a.test", "/"), "up_default_a_80");
+	json_array_clear(w.sec);
+	json_array_clear(w.ing);
+	add_ing(&w, "plain", "{'rules':[{'host':'a.test','http':{'paths':[" PATH("/", "Prefix", "a") "]}}]}");
+	CHECK_EQ(render(&w, &r3, true), 0);
+	CHECK_EQ(json_array_size(r3.cert_files), 0);
+	snprintf(certs, sizeof(certs), "%s/certs", tmpdir);
+	CHECK(stat(json_string_value(json_array_get(r2.cert_files, 0)), &stt) == 0);
+	CHECK_EQ(ing_prune_certs(certs, r2.cert_files, &err), 0);
+	CHECK_EQ(ing_prune_certs(certs, r3.cert_files, &err), 1);
+	CHECK(stat(json_string_value(json_array_get(r2.cert_files, 0)), &stt) != 0);
+	ing_result_free(&r1);
+	ing_result_free(&r2);
+	ing_result_free(&r3);
+	w_free(&w);
+}
+
+static void test_lb_status(void)
+{
+	const char *addrs[] = { "192.168.250.11", "fd00::1", "ingress.example.com", NULL };
+	json_t *st = ing_lb_status(addrs);
+	char *txt = json_dumps(st, JSON_COMPACT);
+
+	CHECK_STR(txt, "{\"loadBalancer\":{\"ingress\":[{\"ip\":\"192.168.250.11\"},"
+		  "{\"ip\":\"fd00::1\"},{\"hostname\":\"ingress.example.com\"}]}}");
+	free(txt);
+	json_decref(st);
+}
+
 static void test_named_ports(void)
 {
 	struct world w;
@@ -710,7 +770,8 @@ static void teardown(void)
 
 static const struct t_case cases[] = {
 	T(test_match_helpers), T(test_host_precedence), T(test_path_precedence),
-	T(test_default_backend), T(test_tls), T(test_named_ports), T(test_missing_service),
+	T(test_default_backend), T(test_tls), T(test_tls_disabled_rotation_prune),
+	T(test_lb_status), T(test_named_ports), T(test_missing_service),
 	T(test_invalid_input), T(test_legacy), T(test_classes_and_conflicts),
 	T(test_determinism), T(test_snapshot_docs), T(test_validate_rejects), T(test_nginx_ran),
 };
