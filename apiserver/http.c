@@ -6,6 +6,7 @@
  * (chunked JSON lines) served from the watch cache. A watch blocks only its
  * own connection thread, so a slow watcher never stalls the others. */
 #include "apiserver/apiserver.h"
+#include "apiserver/proxy.h"
 
 #include <errno.h>
 #include <arpa/inet.h>
@@ -950,7 +951,7 @@ static enum MHD_Result delete_one(struct call *c, bool respond, int *status)
 	struct gerr e = { 0 };
 	json_t *old = NULL;
 	int64_t old_rev = 0, pre_rv = 0;
-	char key[1024];
+	char key[1024], pre_uid[80] = "";
 	int ret;
 
 	if (c->rq->len && respond) {
@@ -958,6 +959,8 @@ static enum MHD_Result delete_one(struct call *c, bool respond, int *status)
 		json_t *opts = json_loadb(c->rq->body, c->rq->len, 0, &je);
 
 		pre_rv = parse_rv(json_string_value(sel_lookup_path(opts, "preconditions.resourceVersion")));
+		snprintf(pre_uid, sizeof(pre_uid), "%s",
+			 json_string_value(sel_lookup_path(opts, "preconditions.uid")) ?: "");
 		json_decref(opts);
 	}
 	if (!c->k->namespaced || strcmp(c->k->kind, "Namespace") == 0) {
@@ -973,9 +976,13 @@ static enum MHD_Result delete_one(struct call *c, bool respond, int *status)
 		ret = as_get(c->as, c->k, c->ns, c->name, &old, &old_rev, &e);
 		if (ret)
 			break;
-		if (pre_rv > 0 && pre_rv != old_rev) {
+		if ((pre_rv > 0 && pre_rv != old_rev) ||
+		    (*pre_uid && strcmp(pre_uid, mstr(old, "uid") ?: ""))) {
+			/* DeleteOptions preconditions (the agent deletes "this
+			 * incarnation" of a pod by uid) */
 			ret = -ECANCELED;
 			json_decref(old);
+			pre_rv = 1;   /* a client precondition: no retry */
 			break;
 		}
 		json_t *fin = json_object_get(json_object_get(old, "metadata"), "finalizers");
@@ -1608,6 +1615,23 @@ static bool is_resource_path(char segs[][300], int n)
 	return (n >= 3 && !strcmp(segs[0], "api")) || (n >= 4 && !strcmp(segs[0], "apis"));
 }
 
+/* pods/log (get) and pods/exec (create), authorized here, served by the
+ * node's agent through proxy.c. */
+static enum MHD_Result route_pod_proxy(struct call *c)
+{
+	bool log = !strcmp(c->sub, "log");
+	struct authz_attrs a = { .verb = log ? "get" : "create", .api_group = "",
+				 .resource = "pods", .subresource = c->sub, .ns = c->ns,
+				 .name = c->name };
+	enum MHD_Result sent;
+
+	snprintf(c->rq->resource, sizeof(c->rq->resource), "pods/%s", c->sub);
+	c->rq->verb = a.verb;
+	if (!auth_ok(c, &a, &sent))
+		return sent;
+	return proxy_pod(c->as, c->conn, c->ns, c->name, c->sub, c->method);
+}
+
 static enum MHD_Result route(struct call *c)
 {
 	char segs[10][300];
@@ -1675,6 +1699,9 @@ static enum MHD_Result route(struct call *c)
 
 	/* Both are create-only subresources (POST). */
 	token_req = token_req || binding_req;
+	if (c->k && !*c->k->group && !strcmp(c->k->kind, "Pod") && c->has_ns && c->has_name &&
+	    (!strcmp(c->sub, "log") || !strcmp(c->sub, "exec")))
+		return route_pod_proxy(c);   /* proxy.c: to the node's agent */
 
 	if (!c->k || (*c->sub && !token_req && !(!strcmp(c->sub, "status") && c->k->has_status) &&
 		      !(!strcmp(c->sub, "scale") && c->k->has_scale))) {

@@ -200,6 +200,12 @@ sc=$(acurl $D/web/scale | jq -c '.spec.replicas=3')
 expect "scale put" 3 "$(acurl -X PUT -H "$J" -d "$sc" $D/web/scale | jq -r .spec.replicas)"
 expect "negative scale 422" 422 "$(acurl_code -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"replicas":-1}}' $D/web/scale)"
 
+# DeleteOptions preconditions
+acurl -X POST -o /dev/null -H "$J" -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"pre"}}' /api/v1/namespaces/default/configmaps
+expect "delete with wrong uid precondition 409" 409 "$(acurl_code -X DELETE -H "$J" -d '{"kind":"DeleteOptions","apiVersion":"v1","preconditions":{"uid":"not-the-uid"}}' /api/v1/namespaces/default/configmaps/pre)"
+puid=$(acurl /api/v1/namespaces/default/configmaps/pre | jq -r .metadata.uid)
+expect "delete with right uid precondition" 200 "$(acurl_code -X DELETE -H "$J" -d "{\"preconditions\":{\"uid\":\"$puid\"}}" /api/v1/namespaces/default/configmaps/pre)"
+
 # ---- ownerReferences, finalizers, deletionTimestamp ---------------------------------------------------
 duid=$(acurl $D/web | jq -r .metadata.uid)
 out=$(acurl -X POST -H "$J" -d "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"fin\",\"finalizers\":[\"example.com/keep\"],\"ownerReferences\":[{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"web\",\"uid\":\"$duid\"}]}}" /api/v1/namespaces/default/configmaps)
