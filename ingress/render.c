@@ -493,7 +493,7 @@ static json_t *prepare_cert(struct rctx *c, json_t *st, const char *ns, const ch
 		return m;
 	}
 	m = NULL;
-	sec = valid_name(name) ? find_obj(c->snap->secrets, ns, name) : NULL;
+	sec = valid_name(name) && valid_name(ns) ? find_obj(c->snap->secrets, ns, name) : NULL;
 	type = jstr(sec, "type");
 	if (sec && type && !strcmp(type, "kubernetes.io/tls")) {
 		crt = secret_field(sec, "tls.crt", &crtlen);

@@ -500,6 +500,70 @@ static void test_tls_disabled_rotation_prune(void)
 	w_free(&w);
 }
 
+/* Wrong JSON types anywhere in the objects must not crash the renderer or
+ * leak into the config; the valid Ingress still renders. */
+static void test_garbage_shapes(void)
+{
+	static const char *const specs[] = {
+		"{'rules':'x'}", "{'rules':[1,null,'s']}", "{'rules':[{'host':5,'http':'x'}]}",
+		"{'rules':[{'host':'g1.test','http':{'paths':{'a':1}}}]}",
+		"{'rules':[{'host':'g2.test','http':{'paths':[1,{'path':5},{'path':'/','pathType':7}]}}]}",
+		"{'rules':[{'host':'g3.test','http':{'paths':[{'path':'/','pathType':'Prefix','backend':5}]}}]}",
+		"{'rules':[{'host':'g4.test','http':{'paths':[{'path':'/','pathType':'Prefix','backend':"
+			"{'service':{'name':7,'port':'x'}}}]}}]}",
+		"{'rules':[{'host':'g5.test','http':{'paths':[{'path':'/','pathType':'Prefix','backend':"
+			"{'serviceName':'a','servicePort':{'x':1}}}]}}]}",
+		"{'tls':'x','defaultBackend':'y'}", "{'tls':[{'hosts':'x','secretName':3},{'hosts':[4],'secretName':'../x'}]}",
+		"[]", "null",
+	};
+	struct world w;
+	struct ing_result r;
+	char name[16];
+
+	w_init(&w);
+	add_svc(&w, "a", 1);
+	json_array_append_new(w.svc, J("{'kind':'Service','metadata':{'name':'odd','namespace':'default'},'spec':{'ports':'x'}}"));
+	json_array_append_new(w.ep, J("{'kind':'Endpoints','metadata':{'name':'odd','namespace':'default'},'subsets':[{'addresses':[{'ip':'1.2.3.4;'}],'ports':[{'port':99999}]}]}"));
+	json_array_append_new(w.sec, J("{'kind':'Secret','metadata':{'name':'x','namespace':'default'},'type':'kubernetes.io/tls','data':{'tls.crt':'!!!','tls.key':5}}"));
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		snprintf(name, sizeof(name), "g%zu", i);
+		add_ing(&w, name, specs[i]);
+	}
+	json_array_append_new(w.ing, J("{'kind':'Ingress','metadata':5,'spec':{}}"));
+	json_array_append(w.ing, json_array_get(w.svc, 0));
+	add_ing(&w, "ok", "{'rules':[{'host':'ok.test','http':{'paths':[" PATH("/", "Prefix", "a") "," PATH("/odd", "Prefix", "odd") "]}}]}");
+	CHECK_EQ(render(&w, &r, true), 0);
+	CHECK_STR(route(r.conf, false, "ok.test", "/"), "up_default_a_80");
+	CHECK_STR(route(r.conf, false, "ok.test", "/odd"), "503");
+	CHECK(strstr(r.conf, "1.2.3.4") == NULL);
+	ing_result_free(&r);
+	w_free(&w);
+}
+
+/* IPv6 endpoints are bracketed; bad listen addresses are refused. */
+static void test_ipv6_and_listen(void)
+{
+	struct world w;
+	struct ing_result r;
+	struct ing_snapshot s;
+	const char *badl[] = { "80; include /etc/passwd", NULL };
+	struct ing_render_opts o = { .is_default_class = true, .listen_http = badl };
+	struct gerr err = { 0 };
+
+	w_init(&w);
+	json_array_append_new(w.svc, J("{'kind':'Service','metadata':{'name':'v6','namespace':'default'},'spec':{'ports':[{'port':80}]}}"));
+	json_array_append_new(w.ep, J("{'kind':'Endpoints','metadata':{'name':'v6','namespace':'default'},'subsets':[{'addresses':[{'ip':'fd00::5'}],'ports':[{'port':8080}]}]}"));
+	add_ing(&w, "v6", "{'rules':[{'host':'v6.test','http':{'paths':[" PATH("/", "Prefix", "v6") "]}}]}");
+	CHECK_EQ(render(&w, &r, false), 0);
+	CHECK(strstr(r.conf, "server [fd00::5]:8080 max_fails=0;") != NULL);
+	ing_result_free(&r);
+	s = (struct ing_snapshot){ w.ing, w.cls, w.svc, w.ep, w.sec };
+	CHECK_EQ(ing_render(&s, &o, &r, &err), -EINVAL);
+	CHECK(strstr(err.msg, "invalid listen address") != NULL);
+	CHECK(r.conf == NULL);
+	w_free(&w);
+}
+
 static void test_lb_status(void)
 {
 	const char *addrs[] = { "192.168.250.11", "fd00::1", "ingress.example.com", NULL };
@@ -771,7 +835,7 @@ static void teardown(void)
 static const struct t_case cases[] = {
 	T(test_match_helpers), T(test_host_precedence), T(test_path_precedence),
 	T(test_default_backend), T(test_tls), T(test_tls_disabled_rotation_prune),
-	T(test_lb_status), T(test_named_ports), T(test_missing_service),
+	T(test_lb_status), T(test_garbage_shapes), T(test_ipv6_and_listen), T(test_named_ports), T(test_missing_service),
 	T(test_invalid_input), T(test_legacy), T(test_classes_and_conflicts),
 	T(test_determinism), T(test_snapshot_docs), T(test_validate_rejects), T(test_nginx_ran),
 };
