@@ -315,7 +315,9 @@ static const char *resolve_backend(struct rctx *c, json_t *st, const char *ns,
 		add_msg(st, "errors", "%s: backend needs a service name and a port number or name (503)", where);
 		return NULL;
 	}
-	svc = find_obj(c->snap->services, ns, svcname);
+	/* Names end up in upstream names: API validation should have
+	 * caught anything else, but the config must not depend on it. */
+	svc = valid_name(svcname) ? find_obj(c->snap->services, ns, svcname) : NULL;
 	if (!svc) {
 		add_msg(st, "errors", "service %s/%s not found (503)", ns, svcname);
 		return NULL;
@@ -638,6 +640,10 @@ static void fold_ingress(struct rctx *c, json_t *ing)
 	snprintf(owner, sizeof(owner), "%s/%s", ns, name);
 	st = json_pack("{s:[], s:[], s:[]}", "errors", "warnings", "hosts");
 	json_object_set_new(c->status, owner, st);
+	if (!valid_name(ns) || !valid_name(name)) {
+		add_msg(st, "errors", "invalid namespace or name; Ingress ignored");
+		return;
+	}
 	tlsmap = json_object();
 
 	json_array_foreach(json_object_get(spec, "tls"), i, tls) {

@@ -530,12 +530,21 @@ static void test_garbage_shapes(void)
 		add_ing(&w, name, specs[i]);
 	}
 	json_array_append_new(w.ing, J("{'kind':'Ingress','metadata':5,'spec':{}}"));
+	json_array_append_new(w.ing, J("{'kind':'Ingress','metadata':{'name':'x\\n}'},'spec':{'defaultBackend':"
+		"{'service':{'name':'a','port':{'number':80}}}}}"));
+	json_array_append_new(w.svc, J("{'kind':'Service','metadata':{'name':'a;}','namespace':'default'},'spec':{'ports':[{'port':80}]}}"));
 	json_array_append(w.ing, json_array_get(w.svc, 0));
-	add_ing(&w, "ok", "{'rules':[{'host':'ok.test','http':{'paths':[" PATH("/", "Prefix", "a") "," PATH("/odd", "Prefix", "odd") "]}}]}");
+	add_ing(&w, "ok", "{'rules':[{'host':'ok.test','http':{'paths':[" PATH("/", "Prefix", "a") "," PATH("/odd", "Prefix", "odd") ","
+		PATH("/inj", "Prefix", "a;}") "]}}]}");
+	/* (the Service "a;}" exists: only the name check keeps it out) */
 	CHECK_EQ(render(&w, &r, true), 0);
 	CHECK_STR(route(r.conf, false, "ok.test", "/"), "up_default_a_80");
 	CHECK_STR(route(r.conf, false, "ok.test", "/odd"), "503");
 	CHECK(strstr(r.conf, "1.2.3.4") == NULL);
+	CHECK(strstr(r.conf, "a;}") == NULL);
+	CHECK_STR(route(r.conf, false, "ok.test", "/inj"), "503");
+	CHECK(strstr(r.conf, "x\n}") == NULL);
+	CHECK(has_msg(r.status, "default/x\n}", "errors", "invalid namespace or name"));
 	ing_result_free(&r);
 	w_free(&w);
 }
