@@ -39,8 +39,11 @@ static json_t *J(const char *s)
 		if (*p == '\'')
 			*p = '"';
 	j = json_loads(d, 0, &e);
-	if (!j)
+	t_checks++;
+	if (!j) {
+		t_failed++;
 		fprintf(stderr, "bad fixture JSON: %s: %s\n", e.text, d);
+	}
 	free(d);
 	return j;
 }
@@ -652,6 +655,7 @@ static void test_invalid_input(void)
 		"{'host':'e.test','http':{'paths':[" PATH("/x;return 200", "Prefix", "a") ","
 		PATH("/y", "Regex", "a") "," PATH("nope", "Exact", "a") ","
 		PATH("/a/../b", "Prefix", "a") "," PATH("/fine", "Prefix", "a") ","
+		PATH("/all-._~@:!&\\u0027()*+,=%41", "Exact", "a") ","
 		"{'path':'/r','pathType':'Prefix','backend':{'resource':{'kind':'Bucket','name':'x'}}}]}}]}");
 	add_ing(&w, "good", "{'rules':[{'host':'g.test','http':{'paths':[" PATH("/", "Prefix", "a") "]}}]}");
 	CHECK_EQ(render(&w, &r, false), 0);
@@ -663,6 +667,8 @@ static void test_invalid_input(void)
 	CHECK(has_msg(r.status, "default/evil", "errors", "resource backends are not supported"));
 	CHECK(strstr(r.conf, "return 200") == NULL);
 	CHECK_STR(route(r.conf, false, "e.test", "/fine"), "up_default_a_80");
+	/* Every accepted path character survives nginx -t (render() runs it). */
+	CHECK(strstr(r.conf, "location = /all-._~@:!&'()*+,=%41 {") != NULL);
 	CHECK_STR(route(r.conf, false, "e.test", "/r"), "503");
 	CHECK_STR(route(r.conf, false, "g.test", "/"), "up_default_a_80");
 	ing_result_free(&r);
