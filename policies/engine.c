@@ -55,6 +55,7 @@ struct pod {
 	struct ident *id;
 	struct pol_rules rules[2];
 	bool dirty;
+	uint64_t gen;                   /* last mark_peering pass that saw it */
 	struct pod *ns_next, *ns_prev, *id_next, *id_prev;
 };
 
@@ -89,7 +90,7 @@ struct pol_engine {
 	struct hmap ch_eps;             /* "ns/name" -> (void *)1 changed, 2 removed */
 	struct vec32 ch_created, ch_released;
 	struct hmap ch_ipc;             /* "ip/len" -> struct pol_ipcache_change * */
-	uint64_t recomputed;
+	uint64_t recomputed, refreshed, gen;
 	/* scratch for compute() */
 	struct pol_entry *scratch;
 	size_t n_scratch, cap_scratch;
@@ -359,11 +360,31 @@ static bool policy_refers(const struct pol_policy *p, const struct ident *id, bo
 	return false;
 }
 
-static void mark_peering(struct pol_engine *e, const struct ident *id, bool named_only)
+static void ep_refresh_ident(struct pol_engine *e, struct pod *p, const struct ident *id,
+			     bool gone);
+
+/* Identity id appeared, disappeared (gone) or changed its pods (named
+ * ports): every endpoint selected by a policy that refers to it gets its
+ * entries for that one identity refreshed, not a full recompute. Endpoints
+ * already dirty are left to their full recompute. */
+static void mark_peering(struct pol_engine *e, const struct ident *id, bool named_only, bool gone)
 {
-	for (size_t i = 0; i < e->n_pols; i++)
-		if (policy_refers(&e->pols[i]->p, id, named_only))
-			mark_policy_selected(e, e->pols[i]);
+	e->gen++;
+	for (size_t i = 0; i < e->n_pols; i++) {
+		const struct policy *pol = e->pols[i];
+		struct ns *n;
+
+		if (!policy_refers(&pol->p, id, named_only))
+			continue;
+		n = ns_get(e, pol->p.ns, false);
+		for (struct pod *p = n ? n->pods : NULL; p; p = p->ns_next) {
+			if (p->dirty || p->gen == e->gen ||
+			    !sel_match_labels(&pol->p.pod_sel, p->labels))
+				continue;
+			p->gen = e->gen;
+			ep_refresh_ident(e, p, id, gone);
+		}
+	}
 }
 
 static void mark_prefix_users(struct pol_engine *e, const struct pol_prefix *pfx)
@@ -473,10 +494,10 @@ static void ident_release(struct pol_engine *e, struct pod *p, struct ident *id)
 		p->id_next->id_prev = p->id_prev;
 	p->id_next = p->id_prev = NULL;
 	if (--id->refcnt > 0) {
-		mark_peering(e, id, true);
+		mark_peering(e, id, true, false);
 		return;
 	}
-	mark_peering(e, id, false);
+	mark_peering(e, id, false, true);
 	pol_hmap_del(&e->idents, id->key);
 	ida_free(&e->pod_ids, id->id);
 	record_id(e, id->id, false);
@@ -498,7 +519,7 @@ static int pod_reidentify(struct pol_engine *e, struct pod *p, bool ports_change
 		free(key);
 		if (same) {
 			if (ports_changed)
-				mark_peering(e, old, true);
+				mark_peering(e, old, true, false);
 			return 0;
 		}
 	}
@@ -509,7 +530,7 @@ static int pod_reidentify(struct pol_engine *e, struct pod *p, bool ports_change
 		ident_release(e, p, old);
 	ident_link(nid, p);
 	p->id = nid;
-	mark_peering(e, nid, !created);
+	mark_peering(e, nid, !created, false);
 	if (p->ip)
 		ipc_refresh(e, p->ip, 32);
 	return 0;
@@ -687,6 +708,20 @@ static int entry_cmp(const void *a, const void *b)
 	return 0;
 }
 
+static size_t sort_unique(struct pol_entry *v, size_t n)
+{
+	size_t m = 0;
+
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), entry_cmp);
+	m = 1;
+	for (size_t i = 1; i < n; i++)
+		if (entry_cmp(&v[i], &v[m - 1]))
+			v[m++] = v[i];
+	return m;
+}
+
 static void compute(struct pol_engine *e, struct pod *self, int dir)
 {
 	struct pol_rules *out = &self->rules[dir];
@@ -734,13 +769,7 @@ static void compute(struct pol_engine *e, struct pod *self, int dir)
 	 * in Kubernetes; explicit so that the datapath needs no exception. */
 	if (enforced && dir == POL_INGRESS)
 		push(e, POL_ID_HOST, POL_PROTO_ANY, 0, 0);
-	if (e->n_scratch) {
-		qsort(e->scratch, e->n_scratch, sizeof(*e->scratch), entry_cmp);
-		m = 1;
-		for (size_t i = 1; i < e->n_scratch; i++)
-			if (entry_cmp(&e->scratch[i], &e->scratch[m - 1]))
-				e->scratch[m++] = e->scratch[i];
-	}
+	m = sort_unique(e->scratch, e->n_scratch);
 	if (out->enforced == enforced && out->n == m &&
 	    (!m || !memcmp(out->entries, e->scratch, m * sizeof(*e->scratch))))
 		return;
@@ -756,6 +785,89 @@ static void compute(struct pol_engine *e, struct pod *self, int dir)
 		}
 	}
 	record_ep(e, self->key, false);
+}
+
+/* The entries of self for identity id only (same rules as compute()). */
+static void compute_ident(struct pol_engine *e, struct pod *self, int dir, const struct ident *id)
+{
+	struct ns *n = self->ns;
+
+	for (size_t i = 0; i < n->n_pols; i++) {
+		const struct pol_policy *p = &n->pols[i]->p;
+
+		if (!p->types[dir] || !sel_match_labels(&p->pod_sel, self->labels))
+			continue;
+		for (size_t ri = 0; ri < p->n_rules[dir]; ri++) {
+			const struct pol_rule *r = &p->rules[dir][ri];
+
+			if (!r->n_peers && dir == POL_EGRESS) {
+				/* only the named-port expansion is per identity */
+				for (size_t k = 0; k < r->n_ports; k++) {
+					const struct pol_port *pt = &r->ports[k];
+
+					if (!pt->name)
+						continue;
+					for (const struct pod *q = id->pods; q; q = q->id_next) {
+						int port = named_port(q, pt->name, pt->proto);
+
+						if (port)
+							push(e, id->id, pt->proto, port, port);
+					}
+				}
+			}
+			for (size_t j = 0; j < r->n_peers; j++)
+				if (peer_matches_ident(p, &r->peers[j], id))
+					push_ports(e, r, dir, self, id->id, id);
+		}
+	}
+}
+
+/* Replaces the block of entries with identity id (entries are sorted by
+ * identity first, so it is contiguous) with freshly computed ones. */
+static void ep_refresh_ident(struct pol_engine *e, struct pod *p, const struct ident *id,
+			     bool gone)
+{
+	for (int dir = 0; dir < 2; dir++) {
+		struct pol_rules *r = &p->rules[dir];
+		size_t lo = 0, hi = r->n, a, b, m;
+		struct pol_entry *nv;
+
+		if (!r->enforced)
+			continue;       /* no policy selects it: nothing to hold */
+		e->n_scratch = 0;
+		if (!gone)
+			compute_ident(e, p, dir, id);
+		m = sort_unique(e->scratch, e->n_scratch);
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (r->entries[mid].identity < id->id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		a = b = lo;
+		while (b < r->n && r->entries[b].identity == id->id)
+			b++;
+		e->refreshed++;
+		if (b - a == m && (!m || !memcmp(&r->entries[a], e->scratch, m * sizeof(*nv))))
+			continue;
+		nv = malloc((r->n - (b - a) + m + 1) * sizeof(*nv));
+		if (!nv) {
+			mark_dirty(e, p);       /* retry as a full recompute */
+			continue;
+		}
+		if (a)
+			memcpy(nv, r->entries, a * sizeof(*nv));
+		if (m)
+			memcpy(nv + a, e->scratch, m * sizeof(*nv));
+		if (r->n > b)
+			memcpy(nv + a + m, r->entries + b, (r->n - b) * sizeof(*nv));
+		free(r->entries);
+		r->entries = nv;
+		r->n = r->n - (b - a) + m;
+		record_ep(e, p->key, false);
+	}
 }
 
 static void flush(struct pol_engine *e)
@@ -1448,6 +1560,7 @@ int pol_port_blocks(uint16_t lo, uint16_t hi, struct pol_port_block *out, int ma
 void pol_get_stats(struct pol_engine *e, struct pol_stats *st)
 {
 	st->recomputed = e->recomputed;
+	st->refreshed = e->refreshed;
 	st->pods = e->pods.n;
 	st->identities = e->idents.n;
 	st->cidr_identities = e->cidrs.n;

@@ -90,7 +90,8 @@ struct pol_changes {
 };
 
 struct pol_stats {
-	uint64_t recomputed;     /* endpoint-direction computations, cumulative */
+	uint64_t recomputed;     /* full endpoint-direction computations, cumulative */
+	uint64_t refreshed;      /* endpoint-direction single-identity refreshes */
 	size_t pods, identities, cidr_identities, policies;
 };
 

@@ -181,6 +181,14 @@ static uint64_t recomputed(struct pol_engine *e)
 	return st.recomputed;
 }
 
+static uint64_t refreshed(struct pol_engine *e)
+{
+	struct pol_stats st;
+
+	pol_get_stats(e, &st);
+	return st.refreshed;
+}
+
 /* A small cluster: namespaces prod (team=a) and dev (team=b), pods:
  *   prod/web   app=web         10.244.0.10
  *   prod/db    app=db          10.244.0.11
@@ -694,7 +702,7 @@ static void test_identity_reuse_release(void)
 static void test_incremental_pod_label_change(void)
 {
 	struct pol_engine *e = cluster();
-	uint64_t before;
+	uint64_t before, before_r;
 
 	pod(e, "prod", "web2", "app=web", "10.244.0.13");
 	NP(e, {"metadata":{"name":"web","namespace":"prod"},"spec":{"podSelector":{"matchLabels":{"app":"web"}},
@@ -706,31 +714,42 @@ static void test_incremental_pod_label_change(void)
 	changed(e);
 	DENY(e, "prod/cli", "prod/web", TCP, 80);
 	/* prod/cli gains role=frontend: a new identity that web's policy
-	 * matches. Recomputed: prod/cli (itself) and the two pods selected by
-	 * "web"; db (peers app=web) and the dev pods are not touched. */
+	 * matches. prod/cli itself is recomputed; the two pods selected by
+	 * "web" get that one identity's entries added (a refresh of their
+	 * one enforced direction, ingress); db (peers app=web) and the dev pods are not touched. */
 	before = recomputed(e);
+	before_r = refreshed(e);
 	pod(e, "prod", "cli", "app=client,role=frontend", "10.244.0.12");
-	CHECK_EQ(recomputed(e) - before, 2 * 3);
+	CHECK_EQ(recomputed(e) - before, 2 * 1);
+	CHECK_EQ(refreshed(e) - before_r, 2);
 	CHECK_STR(changed(e), "prod/web,prod/web2");   /* cli's own rules unchanged */
 	ALLOW(e, "prod/cli", "prod/web", TCP, 80);
 	ALLOW(e, "prod/cli", "prod/web2", TCP, 80);
-	/* web2 relabelled to app=web2: its own rules change (no longer selected),
-	 * db loses a peer identity? no: web keeps app=web; the identity is
-	 * shared, so db's entries stay and db is not recomputed. */
+	/* web2 relabelled to app=web2: its own rules change (no longer
+	 * selected); web keeps the app=web identity alive, so db, which peers
+	 * with it, is neither recomputed nor refreshed. */
 	before = recomputed(e);
+	before_r = refreshed(e);
 	pod(e, "prod", "web2", "app=web2", "10.244.0.13");
 	CHECK_EQ(recomputed(e) - before, 2 * 1);
+	CHECK_EQ(refreshed(e) - before_r, 0);
 	CHECK_STR(changed(e), "prod/web2");
 	ALLOW(e, "prod/db", "prod/web2", TCP, 80);
 	DENY(e, "prod/web2", "prod/db", TCP, 80);
-	/* and web (the last app=web pod) going away releases the identity:
-	 * db's entries change */
+	/* web (the last app=web pod) going away releases the identity: db's
+	 * entries for it are dropped by a refresh */
+	before = recomputed(e);
+	before_r = refreshed(e);
 	CHECK_EQ(pol_delete_pod(e, "prod", "web"), 0);
+	CHECK_EQ(recomputed(e) - before, 0);
+	CHECK_EQ(refreshed(e) - before_r, 1);
 	CHECK_STR(changed(e), "-prod/web,prod/db");
 	/* an unrelated pod: only itself */
 	before = recomputed(e);
+	before_r = refreshed(e);
 	pod(e, "prod", "other", "app=other", "10.244.0.50");
 	CHECK_EQ(recomputed(e) - before, 2);
+	CHECK_EQ(refreshed(e) - before_r, 0);
 	CHECK_STR(changed(e), "");
 	pol_engine_free(e);
 }
