@@ -246,6 +246,10 @@ static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct agentcfg *
 				c->sync_ms = (unsigned)n;
 		} else if (!strcmp(k, "podNetnsPrefix")) {
 			ret = set_str(c->netns_prefix, sizeof(c->netns_prefix), k, v, err);
+		} else if (!strcmp(k, "agentEndpoint")) {
+			ret = set_str(c->agent_endpoint, sizeof(c->agent_endpoint), k, v, err);
+			if (!ret && strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+				ret = gerr_set(err, -EINVAL, "agentEndpoint: must be an http(s):// URL");
 		} else if (!strcmp(k, "cgroupParent")) {
 			ret = set_str(c->cgroup_parent, sizeof(c->cgroup_parent), k, v, err);
 		} else if (!strcmp(k, "cniBin")) {

@@ -40,7 +40,9 @@ struct agentcfg {
 	unsigned sync_ms;               /* pod worker resync period, default 1000 */
 	char netns_prefix[48];          /* pod netns names, default "gannet-<node>-" */
 	char cni_bin[256];
-	char cgroup_parent[128];        /* containers' cgroup parent, default gannet/<node> */              /* gannet-cni path, default next to the agent */
+	char cgroup_parent[128];
+	char agent_endpoint[128];       /* URL the API server proxies logs/exec to
+					 * ("" = http://nodeIP:<metrics port>) */        /* containers' cgroup parent, default gannet/<node> */              /* gannet-cni path, default next to the agent */
 	size_t n_peers;
 	struct agentcfg_peer peers[AGENTCFG_MAX_PEERS];
 };

@@ -1632,6 +1632,9 @@ static int node_register(struct kubelet *kl, struct apiclient *c, struct gerr *e
 			 "labels", "kubernetes.io/hostname", cfg->node_name, "kubernetes.io/os",
 			 "linux", "kubernetes.io/arch", "amd64", "spec", "podCIDR", cidr,
 			 "podCIDRs", cidr);
+	if (cfg->agent_endpoint[0])
+		json_object_set_new(json_object_get(body, "metadata"), "annotations",
+				    json_pack("{s:s}", "gannet.io/agent-endpoint", cfg->agent_endpoint));
 	ret = apiclient_post(c, "/api/v1/nodes", body, &r, e);
 	json_decref(body);
 	if (ret)
@@ -1644,6 +1647,17 @@ static int node_register(struct kubelet *kl, struct apiclient *c, struct gerr *e
 		ret = apiclient_get(c, path, &r, e);
 		if (ret)
 			return ret;
+		if (api_ok(&r) && cfg->agent_endpoint[0]) {
+			struct api_resp r2 = { 0 };
+
+			/* the API server proxies logs/exec there */
+			body = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
+					 "gannet.io/agent-endpoint", cfg->agent_endpoint);
+			if (!apiclient_patch(c, path, "merge", body, &r2, e) && !api_ok(&r2))
+				pr_warn("node annotation: %s", r2.message);
+			api_resp_free(&r2);
+			json_decref(body);
+		}
 		if (api_ok(&r) && !jpath2(r.body, "spec", "podCIDR")) {
 			api_resp_free(&r);
 			body = json_pack("{s:{s:s, s:[s]}}", "spec", "podCIDR", cidr, "podCIDRs", cidr);

@@ -6,6 +6,7 @@
  * (chunked JSON lines) served from the watch cache. A watch blocks only its
  * own connection thread, so a slow watcher never stalls the others. */
 #include "apiserver/apiserver.h"
+#include "apiserver/proxy.h"
 
 #include <errno.h>
 #include <arpa/inet.h>
@@ -1614,6 +1615,23 @@ static bool is_resource_path(char segs[][300], int n)
 	return (n >= 3 && !strcmp(segs[0], "api")) || (n >= 4 && !strcmp(segs[0], "apis"));
 }
 
+/* pods/log (get) and pods/exec (create), authorized here, served by the
+ * node's agent through proxy.c. */
+static enum MHD_Result route_pod_proxy(struct call *c)
+{
+	bool log = !strcmp(c->sub, "log");
+	struct authz_attrs a = { .verb = log ? "get" : "create", .api_group = "",
+				 .resource = "pods", .subresource = c->sub, .ns = c->ns,
+				 .name = c->name };
+	enum MHD_Result sent;
+
+	snprintf(c->rq->resource, sizeof(c->rq->resource), "pods/%s", c->sub);
+	c->rq->verb = a.verb;
+	if (!auth_ok(c, &a, &sent))
+		return sent;
+	return proxy_pod(c->as, c->conn, c->ns, c->name, c->sub, c->method);
+}
+
 static enum MHD_Result route(struct call *c)
 {
 	char segs[10][300];
@@ -1681,6 +1699,9 @@ static enum MHD_Result route(struct call *c)
 
 	/* Both are create-only subresources (POST). */
 	token_req = token_req || binding_req;
+	if (c->k && !*c->k->group && !strcmp(c->k->kind, "Pod") && c->has_ns && c->has_name &&
+	    (!strcmp(c->sub, "log") || !strcmp(c->sub, "exec")))
+		return route_pod_proxy(c);   /* proxy.c: to the node's agent */
 
 	if (!c->k || (*c->sub && !token_req && !(!strcmp(c->sub, "status") && c->k->has_status) &&
 		      !(!strcmp(c->sub, "scale") && c->k->has_scale))) {

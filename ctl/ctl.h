@@ -58,6 +58,12 @@ enum ctl_opt_id {
 	OPT_TIMEOUT,
 	OPT_REVISION,
 	OPT_TO_REVISION,
+	OPT_CONTAINER = 'c',      /* logs, exec */
+	OPT_STDIN = 'i',
+	OPT_TTY = 't',
+	OPT_FOLLOW = 400,         /* logs -f is rewritten to --follow */
+	OPT_TAIL,
+	OPT_TIMESTAMPS,
 };
 
 struct ctl_opts {
@@ -77,6 +83,9 @@ struct ctl_opts {
 	long long replicas, current_replicas, revision, to_revision;
 	const char *resource_version;
 	long timeout_ms;           /* rollout status --timeout; 0 = forever */
+	/* logs, exec (cmd_logs.c, cmd_exec.c) */
+	const char *container, *tail;
+	bool follow, timestamps, stdin_open, tty;
 };
 
 struct ctl {
@@ -138,6 +147,10 @@ int cmd_version(struct ctl *c, int argc, char **argv);
 int cmd_scale(struct ctl *c, int argc, char **argv);
 int cmd_rollout(struct ctl *c, int argc, char **argv);
 int cmd_set(struct ctl *c, int argc, char **argv);
+int cmd_logs(struct ctl *c, int argc, char **argv);
+int cmd_exec(struct ctl *c, int argc, char **argv);
+/* kubectl's "logs -f" means follow while -f is --filename elsewhere. */
+void ctl_logs_argv(int argc, char **argv);
 int cmd_top(struct ctl *c, int argc, char **argv);
 
 /* Targets from "TYPE[,TYPE] [NAME...]" or "TYPE/NAME..." arguments. */

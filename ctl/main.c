@@ -52,6 +52,12 @@ static const struct ctl_option options[] = {
 	{ OPT_TIMEOUT, "timeout", required_argument, "DUR", "give up after DUR (e.g. 30s, 5m); 0 = wait forever" },
 	{ OPT_REVISION, "revision", required_argument, "N", "show the pod template of revision N" },
 	{ OPT_TO_REVISION, "to-revision", required_argument, "N", "roll back to revision N (default: the previous one)" },
+	{ OPT_CONTAINER, "container", required_argument, "NAME", "container of the pod (default: its only one)" },
+	{ OPT_FOLLOW, "follow", no_argument, NULL, "(-f) keep streaming the log" },
+	{ OPT_TAIL, "tail", required_argument, "N", "only the last N lines" },
+	{ OPT_TIMESTAMPS, "timestamps", no_argument, NULL, "prefix each line with its RFC 3339 time" },
+	{ OPT_STDIN, "stdin", no_argument, NULL, "pass stdin (not supported yet)" },
+	{ OPT_TTY, "tty", no_argument, NULL, "allocate a terminal (not supported yet)" },
 };
 
 #define GLOBAL_OPTS OPT_NAMESPACE, OPT_KUBECONFIG, OPT_CONTEXT, OPT_SERVER, \
@@ -98,6 +104,12 @@ DEFINE_COMMAND(top, cmd_top, "nodes|pods [NAME...]",
 DEFINE_COMMAND(api_resources, cmd_api_resources, "",
 	       "List the resource types the server serves",
 	       OPT_OUTPUT);
+DEFINE_COMMAND(logs, cmd_logs, "POD | TYPE/NAME",
+	       "Print the logs of a container (through the API server, from the node's agent)",
+	       OPT_CONTAINER, OPT_FOLLOW, OPT_TAIL, OPT_TIMESTAMPS);
+DEFINE_COMMAND(exec, cmd_exec, "POD [-c CONTAINER] -- COMMAND [ARG...]",
+	       "Run a command in a container (non-interactive: output, then its exit code)",
+	       OPT_CONTAINER, OPT_STDIN, OPT_TTY);
 
 DEFINE_COMMAND(config, cmd_config, "view|current-context|get-contexts|use-context NAME",
 	       "Show or select kubeconfig contexts (no server needed)",
@@ -109,6 +121,7 @@ DEFINE_COMMAND(version, cmd_version, "",
 static const struct ctl_command *const commands[] = {
 	&apply_cmd, &get_cmd, &describe_cmd, &delete_cmd, &scale_cmd, &rollout_cmd,
 	&set_cmd, &top_cmd, &api_resources_cmd, &config_cmd, &version_cmd,
+	&logs_cmd, &exec_cmd,
 };
 
 static const struct ctl_option *find_opt(int id)
@@ -251,6 +264,12 @@ static int set_option(struct ctl_opts *o, int id, const char *arg)
 		break;
 	}
 	case OPT_RESOURCE_VERSION: o->resource_version = arg; break;
+	case OPT_CONTAINER: o->container = arg; break;
+	case OPT_FOLLOW: o->follow = true; break;
+	case OPT_TAIL: o->tail = arg; break;
+	case OPT_TIMESTAMPS: o->timestamps = true; break;
+	case OPT_STDIN: o->stdin_open = true; break;
+	case OPT_TTY: o->tty = true; break;
 	case OPT_TIMEOUT:
 		o->timeout_ms = parse_duration_ms(arg);
 		if (o->timeout_ms < 0) {
@@ -527,6 +546,8 @@ int main(int argc, char **argv)
 	argc--;
 	c.cmd = cmd->name;
 	c.o.replicas = c.o.current_replicas = c.o.revision = c.o.to_revision = -1;
+	if (cmd == &logs_cmd)
+		ctl_logs_argv(argc, argv);
 	first = parse_opts(cmd, &c.o, argc, argv, &help);
 	if (first < 0) {
 		fprintf(stderr, "See 'gannetctl %s --help' for usage.\n", cmd->name);

@@ -23,6 +23,7 @@ export APISERVER_NO_TRAP=1
 . "$GANNET_ROOT/tests/lib/apiserver.sh"
 CG=gannet-test-$CL_RUN
 KL_SYNC_MS=${KL_SYNC_MS:-300}
+declare -gA KL_AGENT_PORT=()
 
 kl_require() {
 	cluster_require_root_tools
@@ -77,9 +78,21 @@ kl_up() {
 		node_bg "$i" socat TCP-LISTEN:"$APISERVER_PORT",bind=127.0.0.1,fork,reuseaddr \
 			UNIX-CONNECT:"$CL_DIR/api.sock" 2>/dev/null
 	done
+	# and back: the API server proxies pods/log and pods/exec to each
+	# agent at 127.0.0.1:<port> (advertised as agentEndpoint) -> unix
+	# socket -> the agent's nodeIP:9962 inside the node netns
+	for ((i = 1; i <= n; i++)); do
+		KL_AGENT_PORT[$i]=$(_apiserver_free_port) || cl_die "no free port"
+		node_bg "$i" socat UNIX-LISTEN:"$CL_DIR/agent$i.sock",fork,unlink-early \
+			TCP:"$(node_ip "$i")":9962 2>/dev/null
+		socat TCP-LISTEN:"${KL_AGENT_PORT[$i]}",bind=127.0.0.1,fork,reuseaddr \
+			UNIX-CONNECT:"$CL_DIR/agent$i.sock" 2>/dev/null &
+		CL_BG_PIDS+=($!)
+	done
 	sleep 0.3
 	for ((i = 1; i <= n; i++)); do
 		kl_config "$i" "$n"
+		echo "agentEndpoint: http://127.0.0.1:${KL_AGENT_PORT[$i]}" >>"$CL_DIR/node$i/agent.yaml"
 		CL_VERBOSE=${CL_VERBOSE:-1} agent_start "$i" || cl_die "agent $i"
 	done
 }
@@ -123,3 +136,4 @@ jqe() { [ -n "$1" ] && jq -e "$2" <<<"$1" >/dev/null; }
 ajq() { local o; o=$(acurl "$1") && jqe "$o" "$2"; }
 # pjq POD FILTER: pod (default namespace) matches FILTER
 pjq() { ajq "$P/$1" "$2"; }
+gctl() { "$CL_BIN/gannetctl" --kubeconfig "$KUBECONFIG" "$@"; }

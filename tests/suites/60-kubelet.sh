@@ -46,6 +46,22 @@ t_check "exec runs in the container (output + exit code): $out" jqe "$out" '.exi
 t_check "logs/exec of an unknown pod: 404" bash -c \
 	"[ \"\$(nsenter --net=/run/netns/$(node_ns 1) curl -s -o /dev/null -w '%{http_code}' $(agent_url 1)/containerLogs/default/nope/x)\" = 404 ]"
 
+# through the API server (pods/log, pods/exec proxied to the agent)
+t_check "gannetctl logs web (API server -> agent)" bash -c "$(declare -f gctl); CL_BIN=$CL_BIN KUBECONFIG=$KUBECONFIG; gctl logs web | grep -q hello-from-web"
+t_check "gannetctl logs --tail 1 -c main web: one line" bash -c \
+	"[ \"\$(CL_BIN=$CL_BIN KUBECONFIG=$KUBECONFIG; $(declare -f gctl); gctl logs --tail 1 -c main web | wc -l)\" = 1 ]"
+timeout 3 "$CL_BIN/gannetctl" --kubeconfig "$KUBECONFIG" logs -f web >"$CL_DIR/follow.out" 2>&1
+frc=$?
+t_check "gannetctl logs -f streams (still open after 3 s: rc $frc, output so far shown)" bash -c \
+	"[ $frc = 124 ] && grep -q hello-from-web $CL_DIR/follow.out"
+out=$(gctl exec web -- sh -c 'echo via-api $(hostname); exit 5'); rc=$?
+t_check "gannetctl exec web -- cmd: output and exit code 5 ($rc: $out)" bash -c "[ $rc = 5 ] && [ '$out' = 'via-api web' ]"
+nf=$(gctl exec nope -- true 2>&1)
+t_check "gannetctl exec on a pod that does not exist: NotFound ($nf)" grep -q NotFound <<<"$nf"
+if command -v kubectl >/dev/null; then
+	t_check "kubectl logs web (same proxy)" bash -c "kubectl --kubeconfig $KUBECONFIG logs web | grep -q hello-from-web"
+fi
+
 mkpod client 2 "[{\"name\":\"c\",$BB,\"command\":[\"sleep\",\"3600\"]}]"
 t_check "pod client on node2 Running" wait_for 20 running_with_ip client
 http_web() {
