@@ -7,6 +7,7 @@
  * every attachment in place (same tc handle/priority, bpf_link_update for
  * XDP), so an agent restart never interrupts forwarding. */
 #include "dataplane/dataplane.h"
+#include "dataplane/lb_internal.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 
 #include "bpf/lib/common.h"
 #include "bpf/pod.skel.h"
+#include "bpf/sock.skel.h"
 #include "bpf/underlay.skel.h"
 
 /* tc filter identity for all our attachments: replacing at the same
@@ -44,6 +46,8 @@ struct dp_node {
 	char dir[PATH_MAX];
 	struct gnt_pod *pod;             /* NULL when opened from pins only */
 	struct gnt_underlay *ul;
+	struct gnt_sock *sock;           /* socket LB programs (services.c) */
+	struct dp_lb *lb;                /* service state, lazily (services.c) */
 	int pod_prog_fd;                 /* skeleton's or pinned program */
 	int own_pod_prog_fd;             /* 1 if we must close pod_prog_fd */
 	int fd_endpoints, fd_ipcache, fd_stats, fd_events;
@@ -358,7 +362,8 @@ int dp_open(const struct dp_config *cfg, struct dp_node **out, struct gerr *err)
 	oopts.pin_root_path = dp->dir;
 	dp->pod = gnt_pod__open_opts(&oopts);
 	dp->ul = gnt_underlay__open_opts(&oopts);
-	if (!dp->pod || !dp->ul) {
+	dp->sock = gnt_sock__open_opts(&oopts);
+	if (!dp->pod || !dp->ul || !dp->sock) {
 		ret = gerr_set(err, -errno ? -errno : -EINVAL, "open BPF skeletons");
 		goto fail;
 	}
@@ -374,9 +379,12 @@ int dp_open(const struct dp_config *cfg, struct dp_node **out, struct gerr *err)
 	}
 	drop_incompatible_pins(dp->pod->obj);
 	drop_incompatible_pins(dp->ul->obj);
+	drop_incompatible_pins(dp->sock->obj);
 	ret = gnt_pod__load(dp->pod);
 	if (!ret)
 		ret = gnt_underlay__load(dp->ul);
+	if (!ret)
+		ret = gnt_sock__load(dp->sock);
 	if (ret) {
 		gerr_set(err, ret, "load BPF programs (pins in %s): %s", dp->dir, strerror(-ret));
 		goto fail;
@@ -392,6 +400,19 @@ int dp_open(const struct dp_config *cfg, struct dp_node **out, struct gerr *err)
 		ret = repin_prog(dp->ul->progs.gnt_underlay_tc, dp->dir, PIN_PROG_UL_TC);
 	if (!ret)
 		ret = repin_prog(dp->ul->progs.gnt_underlay_xdp, dp->dir, PIN_PROG_XDP);
+	if (!ret)
+		ret = repin_prog(dp->sock->progs.gnt_sock_connect4, dp->dir, DP_PIN_SOCK_CONNECT4);
+	if (!ret)
+		ret = repin_prog(dp->sock->progs.gnt_sock_sendmsg4, dp->dir, DP_PIN_SOCK_SENDMSG4);
+	if (!ret)
+		ret = repin_prog(dp->sock->progs.gnt_sock_recvmsg4, dp->dir, DP_PIN_SOCK_RECVMSG4);
+	if (!ret)
+		ret = repin_prog(dp->sock->progs.gnt_sock_getpeername4, dp->dir,
+				 DP_PIN_SOCK_GETPEERNAME4);
+	/* links pinned by dp_sock_attach() now run the old programs: move
+	 * them to the new ones in place */
+	if (!ret)
+		dp_lb_sock_relink(dp->dir);
 	if (ret) {
 		gerr_set(err, ret, "pin programs in %s: %s", dp->dir, strerror(-ret));
 		goto fail;
@@ -481,6 +502,16 @@ fail:
 	return ret;
 }
 
+struct dp_lb **dp__lb_slot(struct dp_node *dp)
+{
+	return &dp->lb;
+}
+
+const char *dp__dir(struct dp_node *dp)
+{
+	return dp->dir;
+}
+
 enum dp_underlay_mode dp_underlay_mode_get(struct dp_node *dp)
 {
 	return dp->mode;
@@ -505,6 +536,8 @@ void dp_close(struct dp_node *dp)
 		close(dp->pod_prog_fd);
 	gnt_pod__destroy(dp->pod);
 	gnt_underlay__destroy(dp->ul);
+	gnt_sock__destroy(dp->sock);
+	dp_lb_free(dp->lb);
 	free(dp);
 }
 

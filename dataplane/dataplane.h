@@ -131,4 +131,66 @@ int dp_events_poll(struct dp_node *dp, int timeout_ms, dp_event_cb cb, void *arg
 /* Added: the mode the underlay actually runs (AUTO resolved). */
 enum dp_underlay_mode dp_underlay_mode_get(struct dp_node *dp);
 
+
+/* ------------------------------------------------------------ services
+ * Added (docs/services.md). A service frontend is (VIP, port, protocol,
+ * scope); its backends are load-balanced by a Maglev table built here and
+ * switched atomically. ClusterIP is translated at the socket for processes
+ * in the cgroup given to dp_sock_attach(). Named targetPorts are resolved
+ * by the caller (Endpoints carry numbers). Headless services (clusterIP
+ * None) have no VIP and are refused with -EINVAL: callers skip them. */
+#define DP_SVC_SCOPE_CLUSTER 0        /* ClusterIP */
+#define DP_SVC_SCOPE_EXTERNAL 1       /* NodePort / LoadBalancer / externalIPs */
+
+#define DP_SVC_F_AFFINITY   0x1u      /* sessionAffinity: ClientIP */
+#define DP_SVC_F_LOCAL_ONLY 0x2u      /* externalTrafficPolicy: Local */
+
+struct dp_service {
+	uint32_t vip;                 /* network order; 0 = headless (refused) */
+	uint16_t port;                /* host order */
+	uint8_t proto;                /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t scope;                /* DP_SVC_SCOPE_* */
+	uint32_t flags;               /* DP_SVC_F_* */
+	uint32_t affinity_timeout;    /* seconds; 0 = 10800 (Kubernetes default) */
+	uint32_t id;                  /* out: service id in the maps */
+};
+
+struct dp_backend {
+	uint32_t ip;                  /* network order */
+	uint16_t port;                /* host order (the resolved targetPort) */
+	uint32_t node_ip;             /* node hosting it (0 = unknown) */
+	uint32_t weight;              /* 0 = 1 */
+	bool local;                   /* on this node (externalTrafficPolicy Local) */
+};
+
+/* Creates or replaces the service and its whole backend set (n may be 0:
+ * connections are then refused). The new Maglev table is written to the
+ * service's inactive table and the service entry flipped with one map
+ * update, so no lookup sees a half-written table; connections already
+ * established keep their backend. svc->id is set on return. */
+int dp_service_upsert(struct dp_node *dp, struct dp_service *svc,
+		      const struct dp_backend *backends, size_t n, struct gerr *err);
+/* Key fields of svc (vip, port, proto, scope) select the service. */
+int dp_service_delete(struct dp_node *dp, const struct dp_service *svc, struct gerr *err);
+
+struct dp_service_stats {
+	uint64_t packets;             /* translations at the socket + packets */
+	uint64_t bytes;
+};
+/* Services as programmed in the maps (not a cache): each with its distinct
+ * backends from the active Maglev table and the number of table slots each
+ * owns (slots[i], sum = dp_maglev_size()). */
+typedef int (*dp_service_cb)(const struct dp_service *svc, const struct dp_backend *be,
+			     const uint32_t *slots, size_t n,
+			     const struct dp_service_stats *st, void *arg);
+int dp_service_foreach(struct dp_node *dp, dp_service_cb cb, void *arg, struct gerr *err);
+uint32_t dp_maglev_size(void);
+
+/* Attaches the socket LB programs (connect4, sendmsg4, recvmsg4,
+ * getpeername4) to a cgroup v2 directory as pinned links: every process in
+ * it or below (the node's pods) gets ClusterIP translation at the socket.
+ * One cgroup per node; attaching another one moves the links. */
+int dp_sock_attach(struct dp_node *dp, const char *cgroup_path, struct gerr *err);
+int dp_sock_detach(struct dp_node *dp, struct gerr *err);
+
 #endif

@@ -132,6 +132,14 @@ enum gnt_drop { GNT_DROP_LIST(GNT_ENUM_ENTRY) };
 #ifndef GNT_MAGLEV_M
 #define GNT_MAGLEV_M 1021
 #endif
+/* gnt_maglev is mmapped by userspace, and array elements are 8-byte
+ * aligned: each element holds two slots, and a table spans M + 1 slots
+ * (M odd), i.e. (M + 1) / 2 elements; the last slot is padding. */
+#define GNT_MAGLEV_STRIDE (GNT_MAGLEV_M + 1)
+
+struct gnt_maglev_pair {
+	__u32 be[2];            /* backend ids of slots 2k and 2k + 1 */
+};
 
 struct gnt_svc_key {
 	__u32 vip;              /* network order */

@@ -59,13 +59,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gnt_services SEC(".maps");
 
-/* Maglev tables, flat: entry ((id * 2 + table) * GNT_MAGLEV_M + slot) is a
- * backend id. Two tables per service id for the atomic switch. */
+/* Maglev tables, flat: slot s of table t (0/1) of service id is lane s & 1
+ * of element ((id * 2 + t) * GNT_MAGLEV_STRIDE + s) / 2, a backend id. Two
+ * tables per service id for the atomic switch. mmapable: userspace writes
+ * a whole table with one memcpy, no syscall per slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, __u32);
-	__uint(max_entries, GNT_SERVICES_MAX * 2 * GNT_MAGLEV_M);
+	__type(value, struct gnt_maglev_pair);
+	__uint(max_entries, GNT_SERVICES_MAX * GNT_MAGLEV_STRIDE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gnt_maglev SEC(".maps");
 

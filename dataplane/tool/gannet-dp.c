@@ -14,6 +14,12 @@
  *   gannet-dp -n NODE [-j] show | stats
  *   gannet-dp -n NODE [-j] monitor [--count N] [--timeout SEC]   drop events
  *   gannet-dp -n NODE destroy [--underlay IF]
+ *   gannet-dp -n NODE svc-add --vip A --port P [--proto tcp|udp]
+ *                          [--scope cluster|external] [--affinity SEC] [--local]
+ *                          [--backend IP:PORT[@NODE_IP][*local]]...
+ *   gannet-dp -n NODE svc-del --vip A --port P [--proto tcp|udp] [--scope ...]
+ *   gannet-dp -n NODE [-j] svc           services, backends, counters from the maps
+ *   gannet-dp -n NODE sock-attach --cgroup DIR | sock-detach
  * Global: -r PIN_ROOT (default /sys/fs/bpf/gannet), -v verbose. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,6 +47,11 @@ struct opts {
 	uint32_t max_endpoints, max_ipcache;
 	uint16_t vxlan_port;
 	enum dp_underlay_mode mode;
+	/* services */
+	struct dp_service svc;
+	struct dp_backend backends[256];
+	size_t n_backends;
+	const char *cgroup;
 };
 
 /* ------------------------------------------------------------ parsing */
@@ -376,6 +387,173 @@ static int cmd_monitor(struct opts *o, struct gerr *err)
 	return ret;
 }
 
+/* ------------------------------------------------------------ services */
+
+/* IP:PORT[@NODE_IP][*local] */
+static int parse_backend(const char *s, struct dp_backend *b)
+{
+	char buf[96], *port, *node, *loc;
+
+	memset(b, 0, sizeof(*b));
+	snprintf(buf, sizeof(buf), "%s", s);
+	loc = strchr(buf, '*');
+	if (loc) {
+		if (strcmp(loc, "*local"))
+			return -EINVAL;
+		*loc = '\0';
+		b->local = true;
+	}
+	node = strchr(buf, '@');
+	if (node) {
+		*node++ = '\0';
+		if (parse_ip(node, &b->node_ip))
+			return -EINVAL;
+	}
+	port = strchr(buf, ':');
+	if (!port)
+		return -EINVAL;
+	*port++ = '\0';
+	b->port = (uint16_t)strtoul(port, NULL, 10);
+	if (!b->port)
+		return -EINVAL;
+	return parse_ip(buf, &b->ip);
+}
+
+static const char *proto_name(uint8_t p)
+{
+	return p == 6 ? "tcp" : p == 17 ? "udp" : "?";
+}
+
+static int cmd_svc_add(struct opts *o, struct gerr *err)
+{
+	struct dp_node *dp;
+	int ret;
+
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	ret = dp_service_upsert(dp, &o->svc, o->backends, o->n_backends, err);
+	if (!ret)
+		printf("service id %u: %zu backend(s)\n", o->svc.id, o->n_backends);
+	dp_close(dp);
+	return ret;
+}
+
+static int cmd_svc_del(struct opts *o, struct gerr *err)
+{
+	struct dp_node *dp;
+	int ret;
+
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	ret = dp_service_delete(dp, &o->svc, err);
+	dp_close(dp);
+	return ret;
+}
+
+static int svc_print_cb(const struct dp_service *svc, const struct dp_backend *be,
+			const uint32_t *slots, size_t n, const struct dp_service_stats *st,
+			void *arg)
+{
+	json_t *arr = arg;
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	if (arr) {
+		json_t *o = json_object(), *bes = json_array();
+
+		json_object_set_new(o, "id", json_integer(svc->id));
+		json_object_set_new(o, "vip", json_string(ipstr(svc->vip, a)));
+		json_object_set_new(o, "port", json_integer(svc->port));
+		json_object_set_new(o, "protocol", json_string(proto_name(svc->proto)));
+		json_object_set_new(o, "scope", json_string(svc->scope ? "external" : "cluster"));
+		json_object_set_new(o, "sessionAffinity",
+				    json_string(svc->flags & DP_SVC_F_AFFINITY ? "ClientIP" : "None"));
+		if (svc->flags & DP_SVC_F_AFFINITY)
+			json_object_set_new(o, "affinityTimeoutSeconds",
+					    json_integer(svc->affinity_timeout));
+		json_object_set_new(o, "externalTrafficPolicy",
+				    json_string(svc->flags & DP_SVC_F_LOCAL_ONLY ? "Local" : "Cluster"));
+		json_object_set_new(o, "packets", json_integer((json_int_t)st->packets));
+		json_object_set_new(o, "bytes", json_integer((json_int_t)st->bytes));
+		for (size_t i = 0; i < n; i++) {
+			json_t *j = json_object();
+
+			json_object_set_new(j, "ip", json_string(ipstr(be[i].ip, a)));
+			json_object_set_new(j, "port", json_integer(be[i].port));
+			if (be[i].node_ip)
+				json_object_set_new(j, "nodeIP", json_string(ipstr(be[i].node_ip, b)));
+			json_object_set_new(j, "local", json_boolean(be[i].local));
+			json_object_set_new(j, "maglevSlots", json_integer(slots[i]));
+			json_array_append_new(bes, j);
+		}
+		json_object_set_new(o, "backends", bes);
+		json_array_append_new(arr, o);
+		return 0;
+	}
+	printf("svc %u %s:%u/%s %s%s%s packets %llu bytes %llu\n", svc->id, ipstr(svc->vip, a),
+	       svc->port, proto_name(svc->proto), svc->scope ? "external" : "cluster",
+	       svc->flags & DP_SVC_F_AFFINITY ? " affinity=ClientIP" : "",
+	       svc->flags & DP_SVC_F_LOCAL_ONLY ? " etp=Local" : "",
+	       (unsigned long long)st->packets, (unsigned long long)st->bytes);
+	if (!n)
+		printf("  (no backends: connections refused)\n");
+	for (size_t i = 0; i < n; i++)
+		printf("  -> %s:%u%s%s%s slots %u/%u\n", ipstr(be[i].ip, a), be[i].port,
+		       be[i].node_ip ? " node " : "", be[i].node_ip ? ipstr(be[i].node_ip, b) : "",
+		       be[i].local ? " local" : "", slots[i], dp_maglev_size());
+	return 0;
+}
+
+static int cmd_svc(struct opts *o, struct gerr *err)
+{
+	json_t *arr = o->json ? json_array() : NULL;
+	struct dp_node *dp;
+	int ret;
+
+	ret = with_pins(o, &dp, err);
+	if (ret) {
+		json_decref(arr);
+		return ret;
+	}
+	ret = dp_service_foreach(dp, svc_print_cb, arr, err);
+	if (!ret && arr) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		printf("\n");
+	}
+	json_decref(arr);
+	dp_close(dp);
+	return ret;
+}
+
+static int cmd_sock_attach(struct opts *o, struct gerr *err)
+{
+	struct dp_node *dp;
+	int ret;
+
+	if (!o->cgroup)
+		return gerr_set(err, -EINVAL, "sock-attach needs --cgroup DIR");
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	ret = dp_sock_attach(dp, o->cgroup, err);
+	dp_close(dp);
+	return ret;
+}
+
+static int cmd_sock_detach(struct opts *o, struct gerr *err)
+{
+	struct dp_node *dp;
+	int ret;
+
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	ret = dp_sock_detach(dp, err);
+	dp_close(dp);
+	return ret;
+}
+
 /* ------------------------------------------------------------ main */
 
 static const struct command {
@@ -388,6 +566,11 @@ static const struct command {
 	{ "remote-add", cmd_remote_add },
 	{ "remote-del", cmd_remote_del },
 	{ "monitor", cmd_monitor },
+	{ "svc", cmd_svc },
+	{ "svc-add", cmd_svc_add },
+	{ "svc-del", cmd_svc_del },
+	{ "sock-attach", cmd_sock_attach },
+	{ "sock-detach", cmd_sock_detach },
 };
 
 static void usage(void)
@@ -395,12 +578,15 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: gannet-dp [-r PIN_ROOT] -n NODE [-j] [-v] COMMAND [options]\n"
 		"commands: open, ep-add, ep-del, remote-add, remote-del, show, stats, monitor,\n"
-		"          destroy\n"
+		"          destroy, svc, svc-add, svc-del, sock-attach, sock-detach\n"
 		"options: --underlay IF --node-ip A --pod-cidr C/L --cluster-cidr C/L\n"
 		"         --mode auto|tc|xdp --vxlan-port P --ip A --ifname IF --mac M\n"
 		"         --host-mac M --identity N --xdp-redirect --cidr C/L\n"
 		"         --max-endpoints N --max-ipcache N (open)\n"
-		"         --count N --timeout SEC (monitor)\n");
+		"         --count N --timeout SEC (monitor)\n"
+		"         --vip A --port P --proto tcp|udp --scope cluster|external\n"
+		"         --affinity SEC --local --backend IP:PORT[@NODE_IP][*local] (svc-*)\n"
+		"         --cgroup DIR (sock-attach)\n");
 }
 
 int main(int argc, char **argv)
@@ -427,6 +613,14 @@ int main(int argc, char **argv)
 		{ "max-ipcache", required_argument, NULL, 'L' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "vip", required_argument, NULL, 'V' },
+		{ "port", required_argument, NULL, 'o' },
+		{ "proto", required_argument, NULL, 'R' },
+		{ "scope", required_argument, NULL, 'S' },
+		{ "affinity", required_argument, NULL, 'A' },
+		{ "local", no_argument, NULL, 'l' },
+		{ "backend", required_argument, NULL, 'B' },
+		{ "cgroup", required_argument, NULL, 'G' },
 		{ 0 },
 	};
 	struct opts o = { 0 };
@@ -465,6 +659,30 @@ int main(int argc, char **argv)
 		case 'L': o.max_ipcache = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'C': o.count = strtol(optarg, NULL, 10); break;
 		case 'T': o.timeout = strtol(optarg, NULL, 10); break;
+		case 'V': bad = parse_ip(optarg, &o.svc.vip); break;
+		case 'o': o.svc.port = (uint16_t)strtoul(optarg, NULL, 10); break;
+		case 'R':
+			if (!strcmp(optarg, "tcp")) o.svc.proto = 6;
+			else if (!strcmp(optarg, "udp")) o.svc.proto = 17;
+			else bad = 1;
+			break;
+		case 'S':
+			if (!strcmp(optarg, "cluster")) o.svc.scope = DP_SVC_SCOPE_CLUSTER;
+			else if (!strcmp(optarg, "external")) o.svc.scope = DP_SVC_SCOPE_EXTERNAL;
+			else bad = 1;
+			break;
+		case 'A':
+			o.svc.flags |= DP_SVC_F_AFFINITY;
+			o.svc.affinity_timeout = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'l': o.svc.flags |= DP_SVC_F_LOCAL_ONLY; break;
+		case 'B':
+			if (o.n_backends >= sizeof(o.backends) / sizeof(o.backends[0]))
+				bad = 1;
+			else
+				bad = parse_backend(optarg, &o.backends[o.n_backends++]);
+			break;
+		case 'G': o.cgroup = optarg; break;
 		default: usage(); return 2;
 		}
 		if (bad) {
@@ -477,6 +695,8 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
+	if (!o.svc.proto)
+		o.svc.proto = 6;
 	if (!o.cluster_len) {
 		o.cluster = htonl(0x0af40000);       /* 10.244.0.0/16 */
 		o.cluster_len = 16;

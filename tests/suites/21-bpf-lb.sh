@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Service load balancing, live: the cgroup socket programs (connect4,
+# sendmsg4, recvmsg4, getpeername4) attached to a throwaway cgroup v2
+# directory, services programmed through gannet-dp (libgannet-dataplane),
+# clients and backends in a throwaway netns. Checks: TCP and UDP (connected
+# and unconnected) to VIP:port reach the backends, both of them; the
+# application sees the VIP (getpeername, recvfrom); a process outside the
+# cgroup is not translated; an established connection survives its backend
+# leaving the set; new connections follow the new set; sessionAffinity
+# ClientIP pins a client; no backends -> refused; headless refused;
+# per-service counters and `gannet-dp svc` output match the maps.
+set -u
+cd "${GANNET_ROOT:-$(dirname "$0")/../..}"
+BUILD=${BUILD:-build}
+GDP=$PWD/$BUILD/bin/gannet-dp
+CLI=$PWD/tests/bpf/lb-client.py
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (BPF, netns, cgroup)"
+mountpoint -q /sys/fs/bpf || skip "bpffs not mounted at /sys/fs/bpf"
+[ -x "$GDP" ] || { echo "build first: $GDP"; exit 1; }
+for t in ip nsenter jq socat python3; do
+	command -v $t >/dev/null || skip "$t not installed"
+done
+CG2=$(findmnt -n -t cgroup2 -o TARGET | head -1)
+[ -n "$CG2" ] || skip "no cgroup v2 hierarchy mounted"
+
+fails=0
+ok()   { echo "ok   $*"; }
+bad()  { echo "FAIL $*"; fails=$((fails + 1)); }
+
+NS=gnt-lb-$$
+PINROOT=/sys/fs/bpf/gannet-test-lb-$$
+NODE=n1
+CG=$CG2/gannet-test-lb-$$
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	"$GDP" -r "$PINROOT" -n $NODE destroy >/dev/null 2>&1
+	rm -rf "$PINROOT"
+	ip netns del "$NS" 2>/dev/null
+	rmdir "$CG" 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+gdp() { "$GDP" -r "$PINROOT" -n $NODE "$@"; }
+# run a command in the netns, inside (in) or outside (out) the node cgroup
+incg() { sh -c 'echo $$ > "$0/cgroup.procs" && ns=$1 && shift && exec nsenter --net="/run/netns/$ns" "$@"' "$CG" "$NS" "$@"; }
+outcg() { nsenter --net="/run/netns/$NS" "$@"; }
+
+ip netns add "$NS"
+outcg ip link set lo up
+outcg ip addr add 10.244.1.10/32 dev lo
+outcg ip addr add 10.244.1.11/32 dev lo
+mkdir "$CG" || skip "cannot create cgroup $CG"
+for b in 10 11; do
+	outcg socat TCP-LISTEN:8080,bind=10.244.1.$b,fork,reuseaddr SYSTEM:"echo b$b; cat" &
+	PIDS+=($!)
+	outcg socat UDP-RECVFROM:5353,bind=10.244.1.$b,fork SYSTEM:"echo u$b" &
+	PIDS+=($!)
+done
+
+gdp open --node-ip 192.168.77.1 --pod-cidr 10.244.1.0/24 >/dev/null || { echo "FAIL open"; exit 1; }
+gdp sock-attach --cgroup "$CG" || { echo "FAIL sock-attach"; exit 1; }
+for l in connect4 sendmsg4 recvmsg4 getpeername4; do
+	[ -e "$PINROOT/$NODE/link_sock_$l" ] || bad "link_sock_$l pinned"
+done
+VIP=10.96.0.50
+gdp svc-add --vip $VIP --port 80 --proto tcp \
+	--backend 10.244.1.10:8080 --backend 10.244.1.11:8080 >/dev/null || bad "svc-add tcp"
+gdp svc-add --vip $VIP --port 53 --proto udp \
+	--backend 10.244.1.10:5353 --backend 10.244.1.11:5353 >/dev/null || bad "svc-add udp"
+# wait for the servers
+for i in $(seq 50); do outcg ss -ltn | grep -q 10.244.1.11:8080 && break; sleep 0.1; done
+
+echo "== ClusterIP at the socket"
+seen=""
+for i in $(seq 20); do
+	r=$(incg python3 "$CLI" tcp $VIP 80)
+	case "$r" in
+	"b10 $VIP:80"|"b11 $VIP:80") seen="$seen ${r%% *}" ;;
+	*) bad "tcp connect via VIP: got '$r'"; break ;;
+	esac
+done
+n10=$(grep -o b10 <<<"$seen" | wc -l); n11=$(grep -o b11 <<<"$seen" | wc -l)
+[ $((n10 + n11)) = 20 ] && [ "$n10" -gt 0 ] && [ "$n11" -gt 0 ] &&
+	ok "TCP: 20 connections to $VIP:80 spread over both backends ($n10/$n11), getpeername shows the VIP" ||
+	bad "TCP spread ($n10/$n11)"
+
+useen=""
+for i in $(seq 12); do
+	r=$(incg python3 "$CLI" udp $VIP 53)
+	case "$r" in
+	"u10 $VIP:53"|"u11 $VIP:53") useen="$useen ${r%% *}" ;;
+	*) bad "udp sendto VIP: got '$r'"; break ;;
+	esac
+done
+grep -q u10 <<<"$useen" && grep -q u11 <<<"$useen" &&
+	ok "UDP unconnected: replies from both backends, recvfrom shows $VIP:53" || bad "UDP spread: $useen"
+r=$(incg python3 "$CLI" udpc $VIP 53)
+[[ "$r" =~ ^u1[01]\ $VIP:53$ ]] && ok "UDP connected: reply, getpeername shows the VIP ($r)" ||
+	bad "UDP connected: '$r'"
+
+r=$(outcg python3 "$CLI" tcp $VIP 80)
+[[ "$r" == error* ]] && ok "process outside the cgroup is not translated ($r)" ||
+	bad "outside the cgroup: '$r'"
+
+echo "== counters and gannet-dp svc"
+js=$(gdp -j svc)
+pk=$(jq -r ".[] | select(.port==80 and .protocol==\"tcp\") | .packets" <<<"$js")
+[ "$pk" = 20 ] && ok "per-service counter: 20 TCP translations" || bad "tcp counter $pk (want 20)"
+nb=$(jq -r ".[] | select(.port==80) | .backends | length" <<<"$js")
+sl=$(jq -r "[.[] | select(.port==80) | .backends[].maglevSlots] | add" <<<"$js")
+[ "$nb" = 2 ] && [ "$sl" = 1021 ] && ok "svc shows 2 backends owning all 1021 Maglev slots" ||
+	bad "svc backends=$nb slots=$sl"
+gdp svc | grep -q "svc .* $VIP:80/tcp cluster" && ok "svc text output" || bad "svc text output"
+
+echo "== backend set change"
+# a connection held open to whichever backend, while the set shrinks to b11
+r=$(incg python3 "$CLI" hold $VIP 80 "$GDP" -r "$PINROOT" -n $NODE svc-add --vip $VIP --port 80 \
+	--proto tcp --backend 10.244.1.11:8080)
+[[ "$r" =~ ^b1[01]\ echo-ok$ ]] && ok "established connection kept across the backend change ($r)" ||
+	bad "held connection: '$r'"
+allb11=1
+for i in $(seq 10); do
+	r=$(incg python3 "$CLI" tcp $VIP 80)
+	[ "$r" = "b11 $VIP:80" ] || allb11=0
+done
+[ $allb11 = 1 ] && ok "new connections only go to the remaining backend" || bad "removed backend still used"
+nb=$(gdp -j svc | jq -r ".[] | select(.port==80) | .backends | length")
+[ "$nb" = 1 ] && ok "maps show 1 backend after the change" || bad "backends after change: $nb"
+
+echo "== sessionAffinity ClientIP"
+gdp svc-add --vip $VIP --port 80 --proto tcp --affinity 60 \
+	--backend 10.244.1.10:8080 --backend 10.244.1.11:8080 >/dev/null || bad "svc-add affinity"
+first=""; same=1
+for i in $(seq 10); do
+	r=$(incg python3 "$CLI" tcp $VIP 80); r=${r%% *}
+	[ -z "$first" ] && first=$r
+	[ "$r" = "$first" ] || same=0
+done
+[ $same = 1 ] && [[ "$first" =~ ^b1[01]$ ]] && ok "affinity: 10 connections all to $first" ||
+	bad "affinity not kept"
+gdp -j svc | jq -e '.[] | select(.port==80) | .sessionAffinity=="ClientIP" and .affinityTimeoutSeconds==60' \
+	>/dev/null && ok "svc shows ClientIP affinity, timeout 60" || bad "svc affinity fields"
+
+echo "== no backends, headless, delete"
+gdp svc-add --vip $VIP --port 80 --proto tcp >/dev/null || bad "svc-add without backends"
+r=$(incg python3 "$CLI" tcp $VIP 80)
+[ "$r" = "error 1" ] && ok "no backends: connect refused (EPERM)" || bad "no backends: '$r'"
+if gdp svc-add --vip 0.0.0.0 --port 80 --proto tcp --backend 10.244.1.10:8080 2>/dev/null; then
+	bad "headless service (no VIP) was programmed"
+else
+	ok "headless service (no VIP) refused"
+fi
+gdp svc-del --vip $VIP --port 80 --proto tcp || bad "svc-del"
+gdp svc-del --vip $VIP --port 53 --proto udp || bad "svc-del udp"
+[ "$(gdp -j svc | jq length)" = 0 ] && ok "services deleted" || bad "services left after delete"
+n=$(bpftool map dump pinned "$PINROOT/$NODE/gnt_backends" 2>/dev/null | grep -c '"key"\|^key')
+[ "$n" = 0 ] && ok "backends garbage-collected" || bad "backends left: $n"
+
+echo "== reattach, detach"
+gdp open --node-ip 192.168.77.1 --pod-cidr 10.244.1.0/24 >/dev/null || bad "re-open"
+gdp svc-add --vip $VIP --port 80 --proto tcp --backend 10.244.1.10:8080 >/dev/null
+r=$(incg python3 "$CLI" tcp $VIP 80)
+[ "$r" = "b10 $VIP:80" ] && ok "after re-open (programs replaced), translation still works" ||
+	bad "after re-open: '$r'"
+gdp sock-detach || bad "sock-detach"
+r=$(incg python3 "$CLI" tcp $VIP 80)
+[[ "$r" == error* ]] && ok "after sock-detach the cgroup is not translated" || bad "after detach: '$r'"
+
+echo "== $fails failure(s)"
+[ $fails = 0 ]
