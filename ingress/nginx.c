@@ -304,10 +304,38 @@ int ngxm_start(struct ngxm *m, struct gerr *err)
 	return gerr_set(err, -ETIMEDOUT, "nginx did not come up: %s", tail);
 }
 
+/* Looks for an "[emerg]" line written to the error log after offset off
+ * (the master's verdict on a reload it could not apply, e.g. a bind()
+ * failure that nginx -t cannot see). Copies the line to out. */
+static bool emerg_since(const char *log, off_t off, char *out, size_t cap)
+{
+	char buf[8192], *p, *e;
+	int fd = open(log, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = pread(fd, buf, sizeof(buf) - 1, off);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	p = strstr(buf, "[emerg]");
+	if (!p)
+		return false;
+	e = strchr(p, '\n');
+	if (e)
+		*e = 0;
+	snprintf(out, cap, "%.*s", (int)(cap - 1), p);
+	return true;
+}
+
 int ngxm_reload(struct ngxm *m, struct gerr *err)
 {
 	pid_t master = ngxm_pid(m), before[MAX_WORKERS], now[MAX_WORKERS];
 	char log[1200], tail[400];
+	struct stat st;
+	off_t off;
 	int nb, nn;
 	long long end;
 
@@ -316,6 +344,8 @@ int ngxm_reload(struct ngxm *m, struct gerr *err)
 	nb = workers(master, before, MAX_WORKERS);
 	if (nb < 0)
 		return gerr_set(err, nb, "list workers: %s", strerror(-nb));
+	snprintf(log, sizeof(log), "%slogs/error.log", m->prefix);
+	off = stat(log, &st) ? 0 : st.st_size;
 	if (kill(master, SIGHUP))
 		return gerr_set(err, -errno, "SIGHUP %d: %s", (int)master, strerror(errno));
 	/* Done when no old worker accepts any more: every live (not
@@ -332,8 +362,9 @@ int ngxm_reload(struct ngxm *m, struct gerr *err)
 				old |= now[i] == before[j];
 		if (nn > 0 && !old)
 			return 0;
+		if (emerg_since(log, off, tail, sizeof(tail)))
+			return gerr_set(err, -EIO, "nginx refused the new configuration (old one still serving): %s", tail);
 	}
-	snprintf(log, sizeof(log), "%slogs/error.log", m->prefix);
 	log_tail(log, tail, sizeof(tail));
 	return gerr_set(err, -ETIMEDOUT, "nginx reload not applied: %s", tail);
 }

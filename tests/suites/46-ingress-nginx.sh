@@ -10,7 +10,8 @@
 # missing Secret -> 503 for that host only, graceful reload with changed
 # upstreams under a request loop (no failed request, master kept, workers
 # replaced, change visible within 1 s), an unchanged snapshot -> no reload, a
-# config nginx -t rejects -> old config keeps serving, stop.
+# config nginx -t rejects (bad port, unbindable address) -> old config keeps
+# serving, stop.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -259,6 +260,16 @@ expect "rejected config -> exit 3" 3 "$rc"
 grep -q 'nginx -t rejected the configuration' "$T/apply.err" && ok "error quotes nginx -t" || bad "error: $(cat "$T/apply.err")"
 cmp -s "$PFX/nginx.conf" "$T/live.conf" && ok "live config file untouched" || bad "live config changed"
 expect "still serving after a rejected config" "200 b2 /api/x" "$(get b.test /api/x)"
+
+# An address this netns does not have: nginx -t's bind() check refuses it
+# and nothing changes.
+nx "$CLI" -d -l 10.99.99.99:8080 -p "$PFX" -q --apply "$T/s1.yaml" 2>"$T/apply.err"
+expect "unbindable listen address -> exit 3" 3 "$?"
+grep -q 'rejected the configuration.*bind()' "$T/apply.err" && ok "error names the bind() failure" ||
+	bad "error: $(cat "$T/apply.err")"
+cmp -s "$PFX/nginx.conf" "$T/live.conf" && ok "live config file untouched" || bad "config changed"
+expect "still serving" "200 b2 /api/y" "$(get b.test /api/y)"
+expect "master kept" "$master" "$(cat "$PFX/nginx.pid")"
 
 nx "$CLI" -p "$PFX" --stop && ok "stop" || bad "stop failed"
 sleep 0.1
