@@ -341,6 +341,11 @@ static const char *resolve_backend(struct rctx *c, json_t *st, const char *ns,
 			add_msg(st, "errors", "service %s/%s has no port named %s (503)", ns, svcname, pname);
 		return NULL;
 	}
+	if (jstr(sp, "protocol") && strcmp(jstr(sp, "protocol"), "TCP")) {
+		add_msg(st, "errors", "service %s/%s port %lld is %s, not TCP (503)", ns, svcname,
+			(long long)json_integer_value(json_object_get(sp, "port")), jstr(sp, "protocol"));
+		return NULL;
+	}
 	spname = jstr(sp, "name") ? jstr(sp, "name") : "";
 	spnum = json_integer_value(json_object_get(sp, "port"));
 	v = json_object_get(sp, "targetPort");

@@ -596,7 +596,7 @@ static void test_named_ports(void)
 	w_init(&w);
 	json_array_append_new(w.svc, J("{'kind':'Service','metadata':{'name':'multi','namespace':'default'},"
 		"'spec':{'ports':[{'name':'http','port':80,'targetPort':'web'},"
-		"{'name':'admin','port':9000,'targetPort':9001}]}}"));
+		"{'name':'admin','port':9000,'targetPort':9001},{'name':'dns','port':53,'protocol':'UDP'}]}}"));
 	json_array_append_new(w.ep, J("{'kind':'Endpoints','metadata':{'name':'multi','namespace':'default'},"
 		"'subsets':[{'addresses':[{'ip':'10.1.0.2'},{'ip':'10.1.0.1'}],"
 		"'notReadyAddresses':[{'ip':'10.1.0.9'}],"
@@ -604,12 +604,15 @@ static void test_named_ports(void)
 	add_ing(&w, "n", "{'rules':[{'host':'n.test','http':{'paths':["
 		"{'path':'/','pathType':'Prefix','backend':{'service':{'name':'multi','port':{'name':'http'}}}},"
 		"{'path':'/admin','pathType':'Prefix','backend':{'service':{'name':'multi','port':{'number':9000}}}},"
-		"{'path':'/nope','pathType':'Prefix','backend':{'service':{'name':'multi','port':{'name':'grpc'}}}}]}}]}");
+		"{'path':'/nope','pathType':'Prefix','backend':{'service':{'name':'multi','port':{'name':'grpc'}}}},"
+		"{'path':'/udp','pathType':'Prefix','backend':{'service':{'name':'multi','port':{'number':53}}}}]}}]}");
 	CHECK_EQ(render(&w, &r, false), 0);
 	CHECK_STR(route(r.conf, false, "n.test", "/"), "up_default_multi_80");
 	CHECK_STR(route(r.conf, false, "n.test", "/admin/x"), "up_default_multi_9000");
 	CHECK_STR(route(r.conf, false, "n.test", "/nope"), "503");
 	CHECK(has_msg(r.status, "default/n", "errors", "service default/multi has no port named grpc"));
+	CHECK_STR(route(r.conf, false, "n.test", "/udp"), "503");
+	CHECK(has_msg(r.status, "default/n", "errors", "service default/multi port 53 is UDP, not TCP"));
 	/* Sorted ready endpoints on the named target port; not-ready excluded. */
 	CHECK(strstr(r.conf, "upstream up_default_multi_80 {\n\t\tserver 10.1.0.1:8080 max_fails=0;\n"
 		     "\t\tserver 10.1.0.2:8080 max_fails=0;\n") != NULL);
