@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gannet-ingress-render: renders the nginx configuration for a snapshot of
  * API objects (YAML or JSON: a list of objects of any kind, a v1 List, or
  * {"ingresses": [...], "services": [...], ...}) and optionally validates it,

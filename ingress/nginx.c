@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nginx instance manager (see nginx.h). nginx runs as a daemon with its pid
  * file in the private prefix, so the manager can be a short-lived CLI or a
  * long-lived agent alike; the master is identified by its pid file plus its

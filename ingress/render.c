@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Ingress → nginx.conf renderer (see render.h). Works in two passes: first
  * every owned Ingress (oldest first, so conflicts resolve like
  * ingress-nginx) is folded into a model of hosts → locations → upstreams

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the Ingress renderer (ingress/render.c). Routing is checked
  * semantically: route() reads the rendered nginx.conf back and resolves a
  * (scheme, host, path) the way nginx does (exact server_name, then regex
