@@ -19,6 +19,7 @@
 #include "bpf/lib/common.h"
 #include "bpf/lib/config.h"
 #include "bpf/lib/csum.h"
+#include "bpf/lib/ct.h"
 #include "bpf/lib/maps.h"
 #include "bpf/lib/parse.h"
 #include "bpf/lib/skb.h"
@@ -199,7 +200,8 @@ static __always_inline int pod_handle(struct __sk_buff *skb, int *code)
 	struct iphdr *ip;
 	int err = 0;
 
-	skb_linearize_hdrs(skb, ETH_HLEN + sizeof(struct iphdr));
+	/* + 8: the ports, for service translation */
+	skb_linearize_hdrs(skb, ETH_HLEN + sizeof(struct iphdr) + 8);
 	cursor_init(&c, (void *)(long)skb->data, (void *)(long)skb->data_end);
 
 	eth = cursor_pull_hdr(&c, struct ethhdr);
@@ -242,6 +244,24 @@ static __always_inline int pod_handle(struct __sk_buff *skb, int *code)
 		/* the stack sends the ICMP time exceeded */
 		*code = GNT_FWD_STACK;
 		return TC_ACT_OK;
+	}
+
+	/* Services, per packet: to a VIP (not translated at the socket) ->
+	 * DNAT to a backend; a backend's reply -> source back to the VIP. */
+	err = lb_ct_xlate(skb, 1);
+	if (err < 0) {
+		*code = err;
+		return TC_ACT_SHOT;
+	}
+	if (err == LB_XLATE_DONE) {
+		err = 0;
+		cursor_init(&c, (void *)(long)skb->data, (void *)(long)skb->data_end);
+		eth = cursor_pull_hdr(&c, struct ethhdr);
+		ip = eth ? cursor_pull_ipv4(&c, &err, GNT_DROP_TRUNCATED, GNT_DROP_BAD_IP) : NULL;
+		if (!ip) {
+			*code = err ? err : GNT_DROP_TRUNCATED;
+			return TC_ACT_SHOT;
+		}
 	}
 
 	dst = bpf_map_lookup_elem(&gnt_endpoints, &ip->daddr);

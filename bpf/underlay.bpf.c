@@ -24,6 +24,7 @@
 
 #include "bpf/lib/common.h"
 #include "bpf/lib/config.h"
+#include "bpf/lib/ct.h"
 #include "bpf/lib/maps.h"
 #include "bpf/lib/parse.h"
 #include "bpf/lib/skb.h"
@@ -42,6 +43,8 @@ struct ul_result {
 	const struct gnt_endpoint *ep;
 	struct ethhdr *eth;          /* outer (or only) Ethernet header */
 	__u32 identity;              /* from the VNI */
+	int ct_hit;                  /* inner packet has a conntrack entry
+				      * (a service reply: needs reverse NAT) */
 };
 
 /* Classifies one frame [data, data_end). Shared by XDP and tc so both modes
@@ -100,6 +103,21 @@ static __always_inline enum ul_kind ul_parse(void *data, void *data_end,
 		return UL_DROP;
 	}
 	r->identity = vxlan_vni_to_identity(vx);
+	/* Only XDP redirect mode needs to know here (reverse NAT is done by
+	 * the tc program, so a service reply must not bypass it). */
+	if (cfg_xdp_redirect && (iip->protocol == IPPROTO_TCP || iip->protocol == IPPROTO_UDP) &&
+	    iip->ihl == 5) {
+		__u16 *ports = (void *)(iip + 1);
+		struct gnt_ct_key k = {
+			.saddr = iip->saddr, .daddr = iip->daddr, .proto = iip->protocol,
+		};
+
+		if ((void *)(ports + 2) <= data_end) {
+			k.sport = ports[0];
+			k.dport = ports[1];
+			r->ct_hit = bpf_map_lookup_elem(&gnt_ct, &k) != NULL;
+		}
+	}
 	return UL_VXLAN;
 }
 
@@ -146,7 +164,7 @@ static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
 		*code = GNT_DROP_DECAP;
 		return XDP_DROP;
 	}
-	if (cfg_xdp_redirect && (flags & GNT_EP_F_XDP_REDIRECT)) {
+	if (cfg_xdp_redirect && (flags & GNT_EP_F_XDP_REDIRECT) && !r.ct_hit) {
 		set_pod_macs(eth, r.ep);
 		*code = GNT_FWD_XDP_REDIRECT;
 		return bpf_redirect(ifindex, 0);
@@ -184,6 +202,7 @@ static __always_inline int tc_handle(struct __sk_buff *skb, int *code)
 	void *data, *data_end;
 	struct ethhdr *eth;
 	__u32 ifindex;
+	int ret;
 
 	/* Frames for another MAC (flooded by the fabric) are not ours to
 	 * deliver: the stack drops them, so must we. */
@@ -197,9 +216,15 @@ static __always_inline int tc_handle(struct __sk_buff *skb, int *code)
 
 	switch (ul_parse(data, data_end, &r, code)) {
 	case UL_PLAIN_TO_POD:
+		ifindex = r.ep->ifindex;
 		set_pod_macs(r.eth, r.ep);
+		ret = lb_ct_xlate(skb, 0);      /* reply of a service flow? */
+		if (ret < 0) {
+			*code = ret;
+			return TC_ACT_SHOT;
+		}
 		*code = GNT_FWD_UNDERLAY_TO_POD;
-		return bpf_redirect_peer(r.ep->ifindex, 0);
+		return bpf_redirect_peer(ifindex, 0);
 	case UL_VXLAN:
 		break;
 	case UL_DROP:
@@ -225,6 +250,12 @@ static __always_inline int tc_handle(struct __sk_buff *skb, int *code)
 		return TC_ACT_SHOT;
 	}
 	set_pod_macs(eth, r.ep);
+	/* a reply from a remote backend: source back to the VIP */
+	ret = lb_ct_xlate(skb, 0);
+	if (ret < 0) {
+		*code = ret;
+		return TC_ACT_SHOT;
+	}
 	*code = GNT_FWD_DECAP;
 	return bpf_redirect_peer(ifindex, 0);
 }

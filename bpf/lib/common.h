@@ -102,7 +102,9 @@ struct gnt_stat {
 	X(GNT_DROP_ENCAP,          -7, "encap-failed") \
 	X(GNT_DROP_DECAP,          -8, "decap-failed") \
 	X(GNT_DROP_BAD_VXLAN,      -9, "bad-vxlan-header") \
-	X(GNT_DROP_FRAG_NEEDED,   -10, "too-big-for-underlay")
+	X(GNT_DROP_FRAG_NEEDED,   -10, "too-big-for-underlay") \
+	X(GNT_DROP_NO_BACKEND,    -11, "service-without-backend") \
+	X(GNT_DROP_NAT,           -12, "nat-rewrite-failed")
 
 #define GNT_ENUM_ENTRY(name, val, str) name = (val),
 enum gnt_fwd { GNT_FWD_LIST(GNT_ENUM_ENTRY) };
@@ -195,6 +197,37 @@ struct gnt_affinity_key {
 	__u32 svc_id;
 	__u32 pad;
 };
+
+/* Conntrack for the per-packet service path (pod program, underlay):
+ * keyed by the packet's own 5-tuple, so one lookup serves both
+ * directions. A new flow to a VIP creates two entries: the original
+ * direction (client -> VIP: DNAT to the backend) and the reply direction
+ * (backend -> client: source back to the VIP). LRU: no timers, idle flows
+ * age out when the table is full. */
+#ifndef GNT_CT_MAX
+#define GNT_CT_MAX 131072
+#endif
+
+struct gnt_ct_key {
+	__u32 saddr;
+	__u32 daddr;
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct gnt_ct_val {
+	__u32 nat_ip;           /* DNAT: backend; REVNAT: VIP */
+	__u16 nat_port;
+	__u8 flags;             /* GNT_CT_F_* */
+	__u8 pad;
+	__u32 svc_id;
+	__u32 backend_id;
+};
+
+#define GNT_CT_F_DNAT   (1U << 0)
+#define GNT_CT_F_REVNAT (1U << 1)
 
 struct gnt_affinity_val {
 	__u64 last_ns;          /* bpf_ktime_get_ns() of last use */

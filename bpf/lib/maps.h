@@ -102,6 +102,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gnt_sock_revnat SEC(".maps");
 
+/* Per-packet service conntrack (both directions, see common.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct gnt_ct_key);
+	__type(value, struct gnt_ct_val);
+	__uint(max_entries, GNT_CT_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gnt_ct SEC(".maps");
+
 /* sessionAffinity ClientIP state. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

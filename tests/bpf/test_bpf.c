@@ -6,6 +6,7 @@
  * program chooses a value, like the flow-hash source port) and that exactly
  * the expected per-CPU counter moved. Two nodes are loaded so an encapsulated
  * packet from node 1 can be fed to node 2's decapsulation. Needs root. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,14 +144,20 @@ static void cleanup(void)
 		gnt_underlay__destroy(ns[i]->ul);
 		gnt_underlay__destroy(ns[i]->ul_redir);
 		if (ns[i]->dir[0]) {
-			char p[256];
-			const char *maps[] = { "gnt_endpoints", "gnt_ipcache", "gnt_stats",
-					       "gnt_events" };
+			/* every map pinned by name (the list grows with the
+			 * datapath) */
+			DIR *d = opendir(ns[i]->dir);
+			struct dirent *de;
+			char p[512];
 
-			for (int m = 0; m < 4; m++) {
-				snprintf(p, sizeof(p), "%s/%s", ns[i]->dir, maps[m]);
+			while (d && (de = readdir(d))) {
+				if (de->d_name[0] == '.')
+					continue;
+				snprintf(p, sizeof(p), "%s/%s", ns[i]->dir, de->d_name);
 				unlink(p);
 			}
+			if (d)
+				closedir(d);
 			rmdir(ns[i]->dir);
 		}
 	}
