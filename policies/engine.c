@@ -635,6 +635,7 @@ static void push(struct pol_engine *e, uint32_t id, uint8_t proto, uint16_t lo, 
 	if (grow((void **)&e->scratch, &e->cap_scratch, e->n_scratch + 1, sizeof(*e->scratch)))
 		return;
 	x = &e->scratch[e->n_scratch++];
+	memset(x, 0, sizeof(*x));       /* padding too: entries are memcmp'd */
 	x->identity = id;
 	x->proto = proto;
 	x->port_lo = lo;

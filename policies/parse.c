@@ -19,7 +19,9 @@
 /* Field paths are built with snprintf into fixed buffers; a path that
  * does not fit (deeply nested, huge indexes) is truncated in the message,
  * which is harmless, so gcc's truncation warning is off for this file. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 /* ---- syntax helpers ---------------------------------------------------- */
 
