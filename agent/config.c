@@ -279,9 +279,12 @@ static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct agentcfg *
 		return gerr_set(err, -EINVAL, "nodeIP: required");
 	if (!have_if)
 		return gerr_set(err, -EINVAL, "underlayInterface: required");
-	if (!have_pod)
+	/* in API mode the Node's spec.podCIDR (node IPAM controller) is
+	 * waited for at start when the file has none */
+	if (!have_pod && !c->kubeconfig[0])
 		return gerr_set(err, -EINVAL, "podCIDR: required");
-	if (!cidr_contains(c->cluster_cidr, c->cluster_prefix, c->pod_cidr, c->pod_prefix))
+	if (have_pod &&
+	    !cidr_contains(c->cluster_cidr, c->cluster_prefix, c->pod_cidr, c->pod_prefix))
 		return gerr_set(err, -EINVAL, "podCIDR: not inside clusterCIDR");
 	for (size_t i = 0; i < c->n_peers; i++) {
 		const struct agentcfg_peer *p = &c->peers[i];

@@ -1627,11 +1627,14 @@ static int node_register(struct kubelet *kl, struct apiclient *c, struct gerr *e
 
 	inet_ntop(AF_INET, &ia, ip, sizeof(ip));
 	snprintf(cidr, sizeof(cidr), "%s/%u", ip, cfg->pod_prefix);
-	body = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}}, s:{s:s, s:[s]}}",
+	body = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}}, s:{}}",
 			 "apiVersion", "v1", "kind", "Node", "metadata", "name", cfg->node_name,
 			 "labels", "kubernetes.io/hostname", cfg->node_name, "kubernetes.io/os",
-			 "linux", "kubernetes.io/arch", "amd64", "spec", "podCIDR", cidr,
-			 "podCIDRs", cidr);
+			 "linux", "kubernetes.io/arch", "amd64", "spec");
+	if (cfg->pod_cidr) {
+		json_object_set_new(json_object_get(body, "spec"), "podCIDR", json_string(cidr));
+		json_object_set_new(json_object_get(body, "spec"), "podCIDRs", json_pack("[s]", cidr));
+	}
 	if (cfg->agent_endpoint[0])
 		json_object_set_new(json_object_get(body, "metadata"), "annotations",
 				    json_pack("{s:s}", "gannet.io/agent-endpoint", cfg->agent_endpoint));
@@ -1658,7 +1661,9 @@ static int node_register(struct kubelet *kl, struct apiclient *c, struct gerr *e
 			api_resp_free(&r2);
 			json_decref(body);
 		}
-		if (api_ok(&r) && !jpath2(r.body, "spec", "podCIDR")) {
+		if (!cfg->pod_cidr) {
+			/* waiting for the IPAM controller's CIDR */
+		} else if (api_ok(&r) && !jpath2(r.body, "spec", "podCIDR")) {
 			api_resp_free(&r);
 			body = json_pack("{s:{s:s, s:[s]}}", "spec", "podCIDR", cidr, "podCIDRs", cidr);
 			ret = apiclient_patch(c, path, "merge", body, &r, e);
@@ -1972,6 +1977,63 @@ int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, con
 		free(body);
 		return mr;
 	}
+}
+
+/* ---- pod CIDR from the API (before IPAM/dataplane start) ---------------------- */
+
+int kubelet_pod_cidr(struct agent *a, struct gerr *err)
+{
+	struct kubelet tmp = { .a = a };
+	struct apiclient *c = NULL;
+	char path[300];
+	time_t last_log = 0;
+	int ret;
+
+	if (!a->cfg.kubeconfig[0] || a->cfg.pod_cidr)
+		return 0;
+	ret = kubeconfig_load(a->cfg.kubeconfig, NULL, &tmp.kc, err);
+	if (!ret)
+		ret = apiclient_new(&tmp.kc, &(struct apiclient_opts){ .timeout_ms = 10000 }, &c, err);
+	if (ret)
+		goto out;
+	snprintf(path, sizeof(path), "/api/v1/nodes/%s", a->cfg.node_name);
+	for (;;) {
+		struct api_resp r = { 0 };
+		struct gerr e = { 0 };
+		const char *cidr;
+
+		if (!node_register(&tmp, c, &e) && !apiclient_get(c, path, &r, &e) && api_ok(&r) &&
+		    (cidr = jpath2(r.body, "spec", "podCIDR"))) {
+			ret = agentcfg_parse_cidr(cidr, &a->cfg.pod_cidr, &a->cfg.pod_prefix);
+			if (ret)
+				gerr_set(err, ret, "Node %s: bad spec.podCIDR \"%s\"", a->cfg.node_name, cidr);
+			else
+				pr_info("pod CIDR %s from the API", cidr);
+			api_resp_free(&r);
+			break;
+		}
+		api_resp_free(&r);
+		{
+			/* main blocks these for sigwaitinfo: honour them here */
+			sigset_t pend;
+
+			sigpending(&pend);
+			if (sigismember(&pend, SIGTERM) || sigismember(&pend, SIGINT)) {
+				ret = gerr_set(err, -EINTR, "stopped while waiting for the pod CIDR");
+				break;
+			}
+		}
+		if (time(NULL) - last_log >= 10) {
+			pr_info("waiting for Node %s to get a spec.podCIDR%s%s", a->cfg.node_name,
+				e.msg[0] ? ": " : "", e.msg);
+			last_log = time(NULL);
+		}
+		sleep_ms(500);
+	}
+out:
+	apiclient_free(c);
+	kubeconfig_free(&tmp.kc);
+	return ret;
 }
 
 /* ---- component -------------------------------------------------------------- */

@@ -10,6 +10,9 @@
 
 struct agent;
 
+/* API mode without podCIDR in the file: registers the Node and waits for
+ * its spec.podCIDR (node IPAM controller), filling cfg. No-op otherwise. */
+int kubelet_pod_cidr(struct agent *a, struct gerr *err);
 /* Component start/stop: no-op unless the config names a kubeconfig. */
 int kubelet_start(struct agent *a, struct gerr *err);
 void kubelet_stop(struct agent *a);

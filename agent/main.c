@@ -171,6 +171,7 @@ struct component {
 };
 
 static const struct component components[] = {
+	{ "podcidr", kubelet_pod_cidr, NULL },   /* API mode: may wait for the CIDR */
 	{ "instance", instance_start, instance_stop },
 	{ "ipam", ipam_start, NULL },
 	{ "dataplane", dataplane_start, dataplane_stop },

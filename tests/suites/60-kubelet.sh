@@ -192,4 +192,27 @@ t_check "pod deleted while the agent was down: orphan container, netns, IP remov
 t_check "web still running after that restart (restartCount 1)" pjq web \
 	'.status.containerStatuses[0].restartCount==1 and .status.containerStatuses[0].state.running!=null'
 
+# ---------------------------------------------------------------- pod CIDR from the API
+# A third node without podCIDR in its file waits for the Node's
+# spec.podCIDR (what the node IPAM controller sets; patched by hand here).
+node_ns_up 3
+CL_NODES=3
+kl_config 3 3
+sed -i '/^podCIDR:/d' "$CL_DIR/node3/agent.yaml"
+nsenter --net="/run/netns/$(node_ns 3)" -- "$CL_BIN/gannet-agent" --config "$CL_DIR/node3/agent.yaml" -v \
+	>>"$(node_log 3)" 2>&1 &
+CL_AGENT_PID[3]=$!
+node_bg 3 socat TCP-LISTEN:"$APISERVER_PORT",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$CL_DIR/api.sock" 2>/dev/null
+t_check "node3 registers without a podCIDR and waits (no CNI socket yet)" wait_for 10 bash -c \
+	"[ ! -S $(node_sock 3) ] && grep -q 'waiting for Node node3' $(node_log 3)"
+acurl -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"podCIDR":"10.244.3.0/24","podCIDRs":["10.244.3.0/24"]}}' \
+	/api/v1/nodes/node3 >/dev/null
+t_check "node3 comes up with the API's pod CIDR" wait_for 15 bash -c "[ -S $(node_sock 3) ] && grep -q 'pod CIDR 10.244.3.0/24 from the API' $(node_log 3)"
+mkpod on3 3 "[{\"name\":\"c\",$BB,\"command\":[\"sleep\",\"3600\"]}]"
+t_check "pod on node3 Running with an IP from 10.244.3.0/24" wait_for 20 pjq on3 \
+	'.status.phase=="Running" and (.status.podIP|startswith("10.244.3."))'
+ip3=$(podq on3 .status.podIP)
+ping3() { local o; o=$(kexec 1 web main -- ping -c1 -W1 "$ip3") && jqe "$o" '.exitCode==0'; }
+t_check "node1 learnt node3's CIDR: web -> on3 ping" wait_for 10 ping3
+
 t_done
