@@ -135,8 +135,9 @@ json_t *dep_plan(const json_t *d, const json_t *rss, const json_t *pods);
 /* ---- DaemonSet --------------------------------------------------------------- */
 
 /* Whether a DaemonSet pod for tmpl's spec should run on node (nodeSelector,
- * taints not tolerated, with the tolerations DaemonSets always get). */
-bool ds_node_eligible(const json_t *tmpl_spec, const json_t *node);
+ * taints not tolerated, with the tolerations DaemonSets always get). running:
+ * a pod is already there (then only NoExecute taints evict it). */
+bool ds_node_eligible(const json_t *tmpl_spec, const json_t *node, bool running);
 /* Actions: {"op":"create","node":n,"object":pod}, {"op":"delete","name":p},
  * {"op":"status","status":{...}}, adopt/release as for Deployments. */
 json_t *ds_plan(const json_t *ds, const json_t *nodes, const json_t *pods, time_t now);

@@ -54,7 +54,7 @@ static bool tolerates(const json_t *tols, const json_t *taint)
 	return false;
 }
 
-bool ds_node_eligible(const json_t *spec, const json_t *node)
+bool ds_node_eligible(const json_t *spec, const json_t *node, bool running)
 {
 	const json_t *ns = json_object_get(spec, "nodeSelector");
 	const json_t *labels = sel_lookup_path(node, "metadata.labels");
@@ -74,7 +74,9 @@ bool ds_node_eligible(const json_t *spec, const json_t *node)
 
 		if (!ok)
 			break;
-		if (strcmp(e, "NoSchedule") && strcmp(e, "NoExecute"))
+		/* A running pod only has to tolerate NoExecute taints
+		 * (shouldContinueRunning); a new one NoSchedule too. */
+		if (strcmp(e, "NoExecute") && (running || strcmp(e, "NoSchedule")))
 			continue;
 		if (!tolerates(json_object_get(spec, "tolerations"), t) && !tolerates(defs, t))
 			ok = false;
@@ -154,7 +156,8 @@ json_t *ds_plan(const json_t *ds, const json_t *nodes, const json_t *pods, time_
 		json_array_append(l, x);
 	}
 	json_array_foreach(nodes, i, node)
-		if (ds_node_eligible(spec, node))
+		if (ds_node_eligible(spec, node,
+				     json_array_size(json_object_get(byn, cj_str(node, "metadata.name") ?: ""))))
 			desired++;
 	if (rolling && ctrl_int_or_percent(sel_lookup_path(ds, "spec.updateStrategy.rollingUpdate.maxUnavailable"),
 					   desired, true, &max_unavail) == 0 &&
@@ -166,7 +169,7 @@ json_t *ds_plan(const json_t *ds, const json_t *nodes, const json_t *pods, time_
 	json_array_foreach(nodes, i, node) {
 		json_t *l = json_object_get(byn, cj_str(node, "metadata.name") ?: "");
 
-		if (!ds_node_eligible(spec, node))
+		if (!ds_node_eligible(spec, node, json_array_size(l) > 0))
 			continue;
 		if (!json_array_size(l) || !ctrl_pod_available(json_array_get(l, 0), min_ready, now))
 			unavail_now++;
@@ -174,7 +177,7 @@ json_t *ds_plan(const json_t *ds, const json_t *nodes, const json_t *pods, time_
 	json_array_foreach(nodes, i, node) {
 		const char *name = cj_str(node, "metadata.name") ?: "";
 		json_t *l = json_object_get(byn, name), *p;
-		bool elig = ds_node_eligible(spec, node);
+		bool elig = ds_node_eligible(spec, node, json_array_size(l) > 0);
 		size_t j;
 
 		if (!elig) {
