@@ -1682,7 +1682,7 @@ static void trace_dir(struct pol_engine *e, struct pod *self, int dir, const str
 		if (!p->types[dir] || !sel_match_labels(&p->pod_sel, self->labels))
 			continue;
 		*enforced = true;
-		say(res, "  %s %s/%s selects %s (%s)", dname, p->ns, p->name, self->key, dname);
+		say(res, "  %s: policy %s/%s selects %s", dname, p->ns, p->name, self->key);
 		for (size_t ri = 0; ri < p->n_rules[dir]; ri++) {
 			const struct pol_rule *r = &p->rules[dir][ri];
 			bool peer_ok = !r->n_peers;

@@ -632,10 +632,12 @@ static void test_trace_explains(void)
 	CHECK_EQ(pol_trace(e, "prod/cli", "prod/web", TCP, 80, &tr, &err), 0);
 	CHECK(tr.allowed && tr.ingress_enforced && !tr.egress_enforced);
 	CHECK(strstr(tr.explain, "ALLOW by prod/web-in spec.ingress[0].from[1] ports[1]") != NULL);
+	printf("%s", tr.explain);
 	CHECK_EQ(pol_trace(e, "prod/cli", "prod/web", TCP, 443, &tr, &err), 0);
 	CHECK(!tr.allowed);
 	CHECK(strstr(tr.explain, "peer matches but not 443/TCP") != NULL);
 	CHECK(strstr(tr.explain, "verdict: DENY") != NULL);
+	printf("%s", tr.explain);
 	CHECK(pol_trace(e, "prod/nope", "prod/web", TCP, 80, &tr, &err) == -ENOENT);
 	CHECK(strstr(err.msg, "prod/nope") != NULL);
 	pol_engine_free(e);
