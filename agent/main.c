@@ -6,6 +6,8 @@
  * start reuses the pins and reconciles.
  *
  *   gannet-agent --config FILE [-v]
+ *   gannet-agent --config FILE image list|import REF TARBALL|import-oci LAYOUT [REF]|rm REF
+ *       (the node's local image store, <stateDir>/runtime/images)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +22,7 @@
 
 #include "agent/agent.h"
 #include "agent/kubelet.h"
+#include "agent/runtime/runtime.h"
 #include "dataplane/link.h"
 
 static void usage(FILE *f)
@@ -27,7 +30,51 @@ static void usage(FILE *f)
 	fprintf(f, "usage: gannet-agent --config FILE [-v]\n"
 		   "  -c, --config FILE   agent configuration (YAML, see docs/agent.md)\n"
 		   "  -v, --verbose       more logging (repeat for debug)\n"
-		   "  -h, --help          this text\n");
+		   "  -h, --help          this text\n"
+		   "       gannet-agent --config FILE image list | import REF TARBALL |\n"
+		   "                    import-oci LAYOUT [REF] | rm REF\n");
+}
+
+/* ---- image store commands ------------------------------------------------ */
+
+/* The node's image store is the one the kubelet part's runtime opens;
+ * importing while the agent runs is fine (the store publishes a reference
+ * only once its content is complete), and pods waiting with
+ * ErrImageNeverPull start at their next sync. */
+static int image_cmd(const struct agentcfg *cfg, int argc, char **argv)
+{
+	struct rt_images *s = NULL;
+	struct gerr e = { 0 };
+	char dir[300];
+	int ret = -EINVAL;
+
+	snprintf(dir, sizeof(dir), "%s/runtime/images", cfg->state_dir);
+	if (rt_images_open(dir, &s, &e)) {
+		fprintf(stderr, "gannet-agent: image store %s: %s\n", dir, e.msg);
+		return 1;
+	}
+	if (argc == 1 && !strcmp(argv[0], "list")) {
+		char **refs = NULL;
+
+		ret = rt_image_list(s, &refs, &e);
+		for (char **r = refs; !ret && *r; r++)
+			printf("%s\n", *r);
+		rt_strv_free(refs);
+	} else if (argc == 3 && !strcmp(argv[0], "import")) {
+		ret = rt_image_import_tar(s, argv[1], argv[2], &e);
+	} else if ((argc == 2 || argc == 3) && !strcmp(argv[0], "import-oci")) {
+		ret = rt_image_import_oci(s, argc == 3 ? argv[2] : NULL, argv[1], &e);
+	} else if (argc == 2 && !strcmp(argv[0], "rm")) {
+		ret = rt_image_remove(s, argv[1], &e);
+	} else {
+		usage(stderr);
+		rt_images_close(s);
+		return 2;
+	}
+	if (ret)
+		fprintf(stderr, "gannet-agent: image %s: %s\n", argv[0], e.msg);
+	rt_images_close(s);
+	return ret ? 1 : 0;
 }
 
 /* ---- dataplane component ------------------------------------------------ */
@@ -239,6 +286,18 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); free(a); return 0;
 		default: usage(stderr); free(a); return 2;
 		}
+	}
+	if (a->cfg_path && optind < argc && !strcmp(argv[optind], "image")) {
+		int rc2;
+
+		if (agentcfg_load(a->cfg_path, &a->cfg, &err)) {
+			pr_err("invalid configuration: %s", err.msg);
+			free(a);
+			return 1;
+		}
+		rc2 = image_cmd(&a->cfg, argc - optind - 1, argv + optind + 1);
+		free(a);
+		return rc2;
 	}
 	if (!a->cfg_path || optind != argc) {
 		usage(stderr);

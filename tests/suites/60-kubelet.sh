@@ -141,6 +141,18 @@ mkpod badcmd 1 "[{\"name\":\"x\",$BB,\"command\":[\"/no/such/binary\"]}]"
 mkpod huge 1 "[{\"name\":\"x\",$BB,\"command\":[\"true\"],\"resources\":{\"requests\":{\"memory\":\"100Ti\"}}}]"
 t_check "unknown image -> Pending, waiting ErrImageNeverPull naming the image" wait_for 15 pjq noimage \
 	'.status.phase=="Pending" and .status.containerStatuses[0].state.waiting.reason=="ErrImageNeverPull" and (.status.containerStatuses[0].state.waiting.message|test("no-such-image"))'
+# importing the image into the node's store lets the waiting pod start
+mkdir -p "$CL_DIR/img/bin" "$CL_DIR/img/etc"
+cp "$(command -v busybox 2>/dev/null || echo /bin/busybox)" "$CL_DIR/img/bin/busybox"
+for l in sh true sleep cat; do ln -sf busybox "$CL_DIR/img/bin/$l"; done
+echo imported >"$CL_DIR/img/etc/marker"
+tar -C "$CL_DIR/img" -cf "$CL_DIR/img.tar" .
+t_check "gannet-agent image import adds no-such-image:1.0 to node1's store" \
+	"$CL_BIN/gannet-agent" --config "$CL_DIR/node1/agent.yaml" image import no-such-image:1.0 "$CL_DIR/img.tar"
+t_check "gannet-agent image list shows it" bash -c \
+	"$CL_BIN/gannet-agent --config $CL_DIR/node1/agent.yaml image list | grep -qx no-such-image:1.0"
+t_check "the waiting pod starts once the image is imported" wait_for 15 pjq noimage \
+	'.status.containerStatuses[0] | (.state.waiting.reason // "") != "ErrImageNeverPull" and ([.state.running, .state.terminated.exitCode, .lastState.terminated.exitCode] | map(select(. != null)) | length > 0)'
 t_check "bad command -> waiting with a start error naming the binary" wait_for 15 pjq badcmd \
 	'(.status.containerStatuses[0].state.waiting.reason|test("ContainerError|CrashLoopBackOff")) and (.status.containerStatuses[0].state.waiting.message|test("no/such/binary"))'
 t_check "impossible memory request -> Failed OutOfmemory" wait_for 15 pjq huge \
