@@ -130,6 +130,9 @@ int wc_cursor_init(struct watchcache *wc, int64_t rev, struct wc_cursor *c);
 int wc_next(struct wc_cursor *c, int timeout_ms, struct wc_event **ev);
 void wc_event_put(struct wc_event *ev);
 int64_t wc_latest_rev(struct watchcache *wc);
+/* Oldest revision a watch can still resume from (older: 410). History up
+ * to it is only needed by the store, never by a watcher: compaction bound. */
+int64_t wc_min_rev(struct watchcache *wc);
 /* Blocks until the cache has seen rev (or timeout). */
 int wc_wait_rev(struct watchcache *wc, int64_t rev, int timeout_ms);
 
@@ -137,6 +140,8 @@ int wc_wait_rev(struct watchcache *wc, int64_t rev, int timeout_ms);
 void metrics_observe(const char *verb, const char *resource, int code,
 		     double seconds);
 void metrics_watchers(int delta);
+/* The store was compacted up to rev (gauge + counter). */
+void metrics_compacted(int64_t rev);
 char *metrics_render(void);   /* Prometheus text, malloc'd */
 
 /* ---- discovery / tables --------------------------------------------------- */

@@ -16,7 +16,11 @@ APISERVER_LIBOBJS := $(filter-out $(OBJ_DIR)/apiserver/main.o,$(APISERVER_OBJS))
 ifneq ($(wildcard apiserver/main.c),)
 BINS += $(BIN_DIR)/gannet-apiserver
 endif
-$(BIN_DIR)/gannet-apiserver: $(APISERVER_OBJS) $(COMMON_LIB)
+# The scheduler and the controllers run in-process (main.c). Their fragments
+# (apiserver/*/*.mk) are included after this one and prerequisites expand at
+# parse time, so the library paths are spelled out here.
+APISERVER_LOOP_LIBS := $(BUILD)/lib/libgannet-scheduler.a $(BUILD)/lib/libgannet-controllers.a
+$(BIN_DIR)/gannet-apiserver: $(APISERVER_OBJS) $(APISERVER_LOOP_LIBS) $(COMMON_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(APISERVER_LIBS)

@@ -33,6 +33,7 @@ static int n_counts;
 static struct m_hist hists[M_MAX];
 static int n_hists;
 static long watchers;
+static long long compacted_rev, compactions;
 
 void metrics_observe(const char *verb, const char *resource, int code, double seconds)
 {
@@ -76,6 +77,14 @@ void metrics_watchers(int delta)
 	pthread_mutex_unlock(&m_lock);
 }
 
+void metrics_compacted(int64_t rev)
+{
+	pthread_mutex_lock(&m_lock);
+	compacted_rev = rev;
+	compactions++;
+	pthread_mutex_unlock(&m_lock);
+}
+
 char *metrics_render(void)
 {
 	char *buf = NULL;
@@ -106,6 +115,11 @@ char *metrics_render(void)
 	fprintf(f, "# HELP apiserver_registered_watchers Open watch streams.\n"
 		   "# TYPE apiserver_registered_watchers gauge\napiserver_registered_watchers %ld\n",
 		watchers);
+	fprintf(f, "# HELP apiserver_storage_compacted_revision Store history is compacted up to this revision.\n"
+		   "# TYPE apiserver_storage_compacted_revision gauge\napiserver_storage_compacted_revision %lld\n"
+		   "# HELP apiserver_storage_compactions_total Store compactions done.\n"
+		   "# TYPE apiserver_storage_compactions_total counter\napiserver_storage_compactions_total %lld\n",
+		compacted_rev, compactions);
 	pthread_mutex_unlock(&m_lock);
 	fclose(f);
 	return buf;

@@ -241,6 +241,16 @@ int64_t wc_latest_rev(struct watchcache *wc)
 	return r;
 }
 
+int64_t wc_min_rev(struct watchcache *wc)
+{
+	int64_t r;
+
+	pthread_mutex_lock(&wc->lock);
+	r = wc->min_ok;
+	pthread_mutex_unlock(&wc->lock);
+	return r;
+}
+
 int wc_cursor_init(struct watchcache *wc, int64_t rev, struct wc_cursor *c)
 {
 	int ret = 0;

@@ -13,6 +13,11 @@
 #   acurl [curl args...] PATH  curl as admin: acurl -X POST -d @f /api/v1/...
 #   acurl_code ...            same, prints only the HTTP status code
 # APISERVER_EXTRA_ARGS adds server flags to every start (e.g. another store).
+# The server normally runs the scheduler and the controllers in-process; the
+# harness starts it WITHOUT them (--disable=scheduler,controllers) so that
+# suites which run gannet-scheduler / gannet-controller-manager themselves,
+# or simulate a controller, never see two of them. APISERVER_CONTROLLERS=1
+# keeps the in-process scheduler and controllers (the all-in-one server).
 # Everything listens on 127.0.0.1 only. $BUILD selects the build (build-san
 # for the sanitizer build); GANNET_APISERVER overrides the binary path.
 
@@ -43,8 +48,10 @@ _apiserver_launch() {
 	[ -x "$bin" ] || { echo "apiserver.sh: $bin not built" >&2; return 1; }
 	# APISERVER_EXTRA_ARGS (whitespace-split) lets a wrapper suite rerun
 	# another suite with e.g. "--store etcd:http://127.0.0.1:PORT".
+	local loops=(--disable=scheduler,controllers)
+	[ "${APISERVER_CONTROLLERS:-0}" = 1 ] && loops=()
 	# shellcheck disable=SC2086
-	"$bin" --data-dir "$APISERVER_DATA" --listen "127.0.0.1:$APISERVER_PORT" \
+	"$bin" --data-dir "$APISERVER_DATA" --listen "127.0.0.1:$APISERVER_PORT" "${loops[@]}" \
 		${APISERVER_EXTRA_ARGS:-} "${APISERVER_ARGS[@]}" "$@" >>"$APISERVER_LOG" 2>&1 &
 	APISERVER_PID=$!
 	export APISERVER_PID
