@@ -213,7 +213,7 @@ touch "$T/stop-sampler"
 wait $SAMPLER 2>/dev/null
 min=$(sort -n "$T/samples" | head -1)
 n=$(wc -l <"$T/samples")
-if [ "$n" -ge 10 ] && [ "$min" -ge 5 ]; then
+if [ "$n" -ge 5 ] && [ "$min" -ge 5 ]; then
 	ok "ready pods never below 5 (= 6 - maxUnavailable) during the update: min $min over $n samples"
 else
 	fail "ready pods dropped to $min (need >= 5) over $n samples"
