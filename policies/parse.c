@@ -539,6 +539,17 @@ int pol_parse(const json_t *np, struct pol_policy *out, struct gerr *err)
 		goto fail;
 	}
 	md = json_object_get(np, "metadata");
+	if (!json_is_object(md)) {
+		ret = bad(err, "metadata", md ? "Invalid value" : "Required value", md,
+			  "must be an object with a name");
+		goto fail;
+	}
+	if (json_object_get(md, "namespace") && !json_is_null(json_object_get(md, "namespace")) &&
+	    !json_is_string(json_object_get(md, "namespace"))) {
+		ret = bad(err, "metadata.namespace", "Invalid value", json_object_get(md, "namespace"),
+			  "must be a string");
+		goto fail;
+	}
 	name = json_string_value(json_object_get(md, "name"));
 	ns = json_string_value(json_object_get(md, "namespace"));
 	if (!name) {

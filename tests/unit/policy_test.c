@@ -933,6 +933,16 @@ static void test_validation_errors(void)
 		CHECK(strstr(err.msg, "metadata.name: Required value") != NULL);
 		json_decref(j);
 		memset(&err, 0, sizeof(err));
+		j = json_loads("{\"metadata\":{\"name\":\"a\",\"namespace\":3}}", 0, NULL);
+		CHECK_EQ(pol_validate(j, &err), -EINVAL);
+		CHECK(strstr(err.msg, "metadata.namespace: Invalid value: 3") != NULL);
+		json_decref(j);
+		memset(&err, 0, sizeof(err));
+		j = json_loads("{\"spec\":{}}", 0, NULL);
+		CHECK_EQ(pol_validate(j, &err), -EINVAL);
+		CHECK(strstr(err.msg, "metadata: Required value") != NULL);
+		json_decref(j);
+		memset(&err, 0, sizeof(err));
 		j = json_loads("{\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\"}}", 0, NULL);
 		CHECK_EQ(pol_validate(j, &err), -EINVAL);
 		CHECK(strstr(err.msg, "kind: Unsupported value: \"Pod\"") != NULL);
