@@ -717,6 +717,16 @@ static bool admit(struct kubelet *kl, struct kpod *p, const json_t *obj)
 	size_t i;
 	const char *q;
 
+	/* reported rather than silently ignored */
+	if (json_array_size(json_object_get(json_object_get(obj, "spec"), "initContainers")) ||
+	    json_array_size(json_object_get(json_object_get(obj, "spec"), "ephemeralContainers")) ||
+	    json_array_size(ctrs) > KL_MAX_CTRS || !json_array_size(ctrs)) {
+		snprintf(p->reject_reason, sizeof(p->reject_reason), "UnsupportedPodSpec");
+		snprintf(p->reject_msg, sizeof(p->reject_msg),
+			 "Pod was rejected: gannet-agent runs 1..%d containers and no init or ephemeral containers yet",
+			 KL_MAX_CTRS);
+		return false;
+	}
 	json_array_foreach(ctrs, i, c) {
 		json_t *res = json_object_get(c, "resources");
 
@@ -990,6 +1000,7 @@ static json_t *pod_status(struct kubelet *kl, struct kpod *p, const json_t *obj)
 	json_t *st = json_object(), *css = json_array(), *conds = json_array();
 	json_t *ctrs = json_object_get(json_object_get(obj, "spec"), "containers");
 	bool all_ready = p->nc > 0, any_running = false, all_done = p->nc > 0, all_ok = true;
+	bool any_restarting = false;
 	char ts[40];
 
 	snprintf(ts, sizeof(ts), "%s", p->start_time);
@@ -1039,6 +1050,8 @@ static json_t *pod_status(struct kubelet *kl, struct kpod *p, const json_t *obj)
 		} else {
 			state = json_pack("{s:{s:s}}", "waiting", "reason", "ContainerCreating");
 		}
+		if (kc->restart_pending && kc->last_term)
+			any_restarting = true;   /* ran before: the pod is Running */
 		if (!kc->done)
 			all_done = false;
 		else if (kc->st.exit_code)
@@ -1061,7 +1074,7 @@ static json_t *pod_status(struct kubelet *kl, struct kpod *p, const json_t *obj)
 	json_object_set_new(st, "containerStatuses", css);
 	if (all_done)
 		json_object_set_new(st, "phase", json_string(all_ok ? "Succeeded" : "Failed"));
-	else if (any_running || (p->sandbox && p->nc && p->c[0].last_term))
+	else if (any_running || any_restarting)
 		json_object_set_new(st, "phase", json_string("Running"));
 	else
 		json_object_set_new(st, "phase", json_string("Pending"));

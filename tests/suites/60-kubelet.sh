@@ -155,6 +155,9 @@ t_check "the waiting pod starts once the image is imported" wait_for 15 pjq noim
 	'.status.containerStatuses[0] | (.state.waiting.reason // "") != "ErrImageNeverPull" and ([.state.running, .state.terminated.exitCode, .lastState.terminated.exitCode] | map(select(. != null)) | length > 0)'
 t_check "bad command -> waiting with a start error naming the binary" wait_for 15 pjq badcmd \
 	'(.status.containerStatuses[0].state.waiting.reason|test("ContainerError|CrashLoopBackOff")) and (.status.containerStatuses[0].state.waiting.message|test("no/such/binary"))'
+mkpod withinit 1 "[{\"name\":\"x\",$BB,\"command\":[\"true\"]}]" "{\"initContainers\":[{\"name\":\"i\",$BB,\"command\":[\"true\"]}]}"
+t_check "initContainers (not supported yet) -> Failed UnsupportedPodSpec, not ignored" wait_for 15 pjq withinit \
+	'.status.phase=="Failed" and .status.reason=="UnsupportedPodSpec"'
 t_check "impossible memory request -> Failed OutOfmemory" wait_for 15 pjq huge \
 	'.status.phase=="Failed" and .status.reason=="OutOfmemory"'
 t_check "other pods unaffected (web Running, restartCount still 1)" pjq web \
