@@ -841,7 +841,7 @@ json_t *rbac_bootstrap_objects(void)
 			  rbac_rule("coordination.k8s.io", "leases", RO ",create,update,patch"),
 			  rbac_rule(",events.k8s.io", "events", "create,update,patch")), NULL));
 	json_array_append_new(o, rbac_crole("system:kube-controller-manager", NULL,
-		json_pack("[o, o, o, o, o, o]",
+		json_pack("[o, o, o, o, o, o, o]",
 			  rbac_rule("", "pods,pods/status,services,services/status,endpoints,"
 				    "nodes,nodes/status,namespaces,namespaces/status,"
 				    "namespaces/finalize,configmaps,secrets,serviceaccounts,"
@@ -849,7 +849,11 @@ json_t *rbac_bootstrap_objects(void)
 			  rbac_rule("apps", "*", "*"),
 			  rbac_rule("discovery.k8s.io", "endpointslices", "*"),
 			  rbac_rule("coordination.k8s.io", "leases", "*"),
-			  rbac_rule("networking.k8s.io", "networkpolicies,ingresses,ingresses/status", RO),
+			  /* delete: the namespace controller empties deleted namespaces. */
+			  rbac_rule("networking.k8s.io", "networkpolicies,ingresses,ingresses/status",
+				    RO ",delete,deletecollection"),
+			  rbac_rule("rbac.authorization.k8s.io", "roles,rolebindings",
+				    RO ",delete,deletecollection"),
 			  rbac_rule("events.k8s.io", "events", "create,update,patch")), NULL));
 
 	json_array_append_new(o, rbac_crb("cluster-admin", "cluster-admin", "Group", "system:masters"));

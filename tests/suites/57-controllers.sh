@@ -238,6 +238,28 @@ wait_for 60 "rollback to busybox:1" old_image_done && ok "rolled back to busybox
 nrs=$(acurl /apis/apps/v1/namespaces/default/replicasets | jq '.items | length')
 [ "$nrs" = 2 ] && ok "2 ReplicaSets (one per template)" || fail "$nrs ReplicaSets"
 
+# ---- pause / resume, rollout status and history ----------------------------------
+kubectl rollout pause deployment/web >/dev/null || fail "kubectl rollout pause"
+kubectl set image deployment/web c=busybox:3 >/dev/null || fail "kubectl set image (paused)"
+sleep 2
+n3=$(pods_json app%3Dweb | jq '[.items[] | select(.spec.containers[0].image == "busybox:3")] | length')
+nrs=$(acurl /apis/apps/v1/namespaces/default/replicasets | jq '.items | length')
+[ "$n3" = 0 ] && [ "$nrs" = 2 ] && ok "paused: template change not rolled out" ||
+	fail "paused deployment rolled out ($n3 new pods, $nrs ReplicaSets)"
+kubectl rollout resume deployment/web >/dev/null || fail "kubectl rollout resume"
+if out=$(kubectl rollout status deployment/web --timeout=60s 2>&1); then
+	ok "kubectl rollout status: $(tail -n 1 <<<"$out")"
+else
+	fail "kubectl rollout status: $out"
+fi
+v3_done() {
+	[ "$(pods_json app%3Dweb | jq '[.items[] | select(.spec.containers[0].image == "busybox:3")] | length')" = 6 ] &&
+		ready_is app%3Dweb 6
+}
+wait_for 60 "resumed rollout to busybox:3" v3_done && ok "resumed: rolled out busybox:3"
+hist=$(kubectl rollout history deployment/web 2>&1 | awk '$1 ~ /^[0-9]+$/ {print $1}' | tr '\n' ' ')
+[ "$hist" = "2 3 4 " ] && ok "kubectl rollout history: revisions $hist" || fail "rollout history: '$hist'"
+
 # ---- DaemonSet -------------------------------------------------------------------
 J -X POST -d '{"apiVersion":"apps/v1","kind":"DaemonSet","metadata":{"name":"agent"},
  "spec":{"selector":{"matchLabels":{"app":"agent"}},"template":{"metadata":{"labels":{"app":"agent"}},
@@ -285,12 +307,26 @@ gone() { [ "$(acurl /apis/apps/v1/namespaces/default/replicasets | jq '.items | 
 	[ "$(pod_count app%3Dweb)" = 0 ]; }
 wait_for 20 "deployment delete cascades to ReplicaSets and pods" gone && ok "cascading delete: ReplicaSets and pods gone"
 
+# ---- foreground deletion ---------------------------------------------------------
+J -X POST -d '{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"fg","finalizers":["foregroundDeletion"]},
+ "spec":{"replicas":2,"selector":{"matchLabels":{"app":"fg"}},"template":{"metadata":{"labels":{"app":"fg"}},
+ "spec":{"containers":[{"name":"c","image":"busybox:1"}]}}}}' /apis/apps/v1/namespaces/default/replicasets >/dev/null
+fg_up() { [ "$(pod_count app%3Dfg)" = 2 ]; }
+wait_for 20 "replicaset fg: 2 pods" fg_up
+acurl -X DELETE /apis/apps/v1/namespaces/default/replicasets/fg >/dev/null
+fg_gone() { [ "$(pod_count app%3Dfg)" = 0 ] && [ "$(acurl_code /apis/apps/v1/namespaces/default/replicasets/fg)" = 404 ]; }
+wait_for 20 "foreground deletion: pods first, then the ReplicaSet" fg_gone && ok "foreground deletion: pods deleted, finalizer removed, ReplicaSet gone"
+
 # ---- namespace deletion ---------------------------------------------------------
 J -X POST -d '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team"}}' /api/v1/namespaces >/dev/null
 sed 's/"namespace":"default"/"namespace":"team"/; s/"replicas":6/"replicas":2/' "$T/web.json" >"$T/team.json"
 J -X POST -d @"$T/team.json" /apis/apps/v1/namespaces/team/deployments >/dev/null
 J -X POST -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cfg"},"data":{"a":"b"}}' \
 	/api/v1/namespaces/team/configmaps >/dev/null
+J -X POST -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"r"},"rules":[]}' \
+	/apis/rbac.authorization.k8s.io/v1/namespaces/team/roles >/dev/null
+J -X POST -d '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"deny"},"spec":{"podSelector":{}}}' \
+	/apis/networking.k8s.io/v1/namespaces/team/networkpolicies >/dev/null
 team_up() { [ "$(ready_count app%3Dweb team)" = 2 ]; }
 wait_for 30 "team deployment up" team_up
 kubectl delete namespace team >/dev/null 2>&1 || acurl -X DELETE /api/v1/namespaces/team >/dev/null
@@ -298,7 +334,9 @@ empty() {
 	[ "$(acurl /api/v1/namespaces/team/pods | jq '.items | length')" = 0 ] &&
 	[ "$(acurl /apis/apps/v1/namespaces/team/replicasets | jq '.items | length')" = 0 ] &&
 	[ "$(acurl /apis/apps/v1/namespaces/team/deployments | jq '.items | length')" = 0 ] &&
-	[ "$(acurl /api/v1/namespaces/team/configmaps | jq '.items | length')" = 0 ]
+	[ "$(acurl /api/v1/namespaces/team/configmaps | jq '.items | length')" = 0 ] &&
+	[ "$(acurl /apis/rbac.authorization.k8s.io/v1/namespaces/team/roles | jq '.items | length')" = 0 ] &&
+	[ "$(acurl /apis/networking.k8s.io/v1/namespaces/team/networkpolicies | jq '.items | length')" = 0 ]
 }
 wait_for 20 "namespace deletion removes its contents" empty && ok "namespace team deleted with its contents"
 
