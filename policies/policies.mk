@@ -6,7 +6,7 @@
 #
 #   make policy-engine   library + unit test + bench driver
 #   make fuzz-policy     libFuzzer+ASan target (clang), not in `all`
-POL_SRCS   := policies/engine.c policies/parse.c policies/hmap.c
+POL_SRCS   := policies/engine.c policies/parse.c policies/hmap.c policies/encode.c
 POL_OBJS   := $(POL_SRCS:%.c=$(OBJ_DIR)/%.o) $(OBJ_DIR)/apiserver/selectors.o
 POL_LIB    := $(BUILD)/lib/libgannet-policy.a
 POL_LIBS   := $(shell pkg-config --libs jansson)

@@ -165,6 +165,25 @@ struct pol_port_block {
 };
 int pol_port_blocks(uint16_t lo, uint16_t hi, struct pol_port_block *out, int max);
 
+/* The proposed BPF encoding (docs/policy.md): per endpoint and direction an
+ * LPM trie keyed by identity (32 bits) | proto (8) | port (16), all network
+ * order, so that ranges become prefix blocks. packed: 11 bytes, the BPF
+ * side declares the same layout. */
+struct pol_lpm_key {
+	uint32_t prefixlen;     /* 40 (all ports) .. 56 (one port) */
+	uint32_t identity_be;
+	uint8_t proto;          /* 0 = any protocol (then prefixlen 40) */
+	uint8_t port_be[2];
+} __attribute__((packed));
+
+/* Expands rules into LPM keys (deduplicated). Returns the number of keys
+ * (writing at most max), or -EINVAL for a malformed entry. */
+int pol_rules_lpm_keys(const struct pol_rules *r, struct pol_lpm_key *out, size_t max);
+/* Reference for the datapath: the four LPM lookups (identity, proto),
+ * (identity, any), (any, proto), (any, any) over keys. */
+bool pol_lpm_allow(const struct pol_lpm_key *keys, size_t n, uint32_t identity,
+		   uint8_t proto, uint16_t port);
+
 /* gannetctl policy trace. from/to: "ns/pod", a dotted IPv4, or "host".
  * Checks the source's egress rules and the destination's ingress rules with
  * the policy semantics (not the compiled entries) so that it can name the

@@ -7,6 +7,7 @@
  *   - a policy pol_validate() rejects is rejected by pol_upsert_policy()
  *     with the same message and leaves nothing behind;
  *   - the compiled entries agree with pol_trace on a set of connections;
+ *   - the LPM key encoding answers like the entries;
  *   - a full recompute finds nothing the incremental path missed;
  *   - deleting every policy leaves every endpoint unenforced. */
 #include <stdio.h>
@@ -94,6 +95,32 @@ static void check_consistency(struct pol_engine *e)
 						abort();
 					}
 				}
+	/* the proposed LPM encoding answers like the entries */
+	for (size_t p = 0; p < np; p++)
+		for (int d = 0; d < 2; d++) {
+			const struct pol_rules *r = pol_endpoint_rules(e, pods[p][0], pods[p][1], d);
+			static struct pol_lpm_key keys[4096];
+			int n = pol_rules_lpm_keys(r, keys, 4096);
+
+			if (n < 0 || n > 4096)
+				continue;       /* more keys than this check holds */
+			for (size_t f = 0; f < np + 4; f++) {
+				uint32_t id = f < np ? pol_pod_identity(e, pods[f][0], pods[f][1])
+						     : pol_ip_identity(e, outside[f - np]);
+
+				for (size_t pr = 0; pr < 3; pr++)
+					for (size_t po = 0; po < 6; po++) {
+						bool want = pol_rules_allow(r, id, protos[pr], ports[po]);
+						bool got = !r->enforced ||
+							   pol_lpm_allow(keys, n, id, protos[pr], ports[po]);
+
+						if (want != got) {
+							fprintf(stderr, "lpm %d rules %d\n", got, want);
+							abort();
+						}
+					}
+			}
+		}
 	pol_changes_take(e, &c);
 	pol_changes_free(&c);
 	pol_recompute_all(e);

@@ -983,6 +983,69 @@ static void test_validation_errors(void)
 	pol_engine_free(e);
 }
 
+/* ---- the proposed BPF encoding ------------------------------------------------- */
+
+static void test_lpm_encoding(void)
+{
+	struct pol_engine *e = cluster();
+	struct pol_named_port pn[] = { { "http", TCP, 8080 } };
+	static const char *const eps[][2] = { { "prod", "web" }, { "prod", "db" }, { "prod", "cli" },
+					      { "dev", "cli" }, { "dev", "tool" } };
+	static const uint8_t protos[] = { TCP, UDP, SCTP };
+	struct pol_lpm_key keys[512];
+	uint32_t ids[16];
+	size_t nids = 0;
+	int n, mism = 0;
+
+	pod_ports(e, "prod", "web", "app=web", "10.244.0.10", pn, 1);
+	NP(e, {"metadata":{"name":"a","namespace":"prod"},"spec":{"podSelector":{"matchLabels":{"app":"web"}},
+	       "ingress":[{"from":[{"namespaceSelector":{"matchLabels":{"team":"b"}}}],
+			   "ports":[{"port":8000,"endPort":8100},{"protocol":"UDP"},{"port":"http"}]},
+			  {"from":[{"ipBlock":{"cidr":"172.16.0.0/12","except":["172.17.0.0/16"]}}]}]}});
+	NP(e, {"metadata":{"name":"b","namespace":"prod"},"spec":{"podSelector":{},"policyTypes":["Ingress","Egress"],
+	       "ingress":[{"from":[{"podSelector":{"matchLabels":{"app":"client"}}}],"ports":[{"port":1,"endPort":65535,"protocol":"SCTP"}]}],
+	       "egress":[{"ports":[{"port":53,"protocol":"UDP"},{"port":443}]},{"to":[{"podSelector":{}}]}]}});
+	/* web ingress: 8000-8100 is 4 blocks per team=b identity */
+	n = pol_rules_lpm_keys(pol_endpoint_rules(e, "prod", "web", POL_INGRESS), keys, 512);
+	CHECK(n > 0 && n < 512);
+	{
+		int plen50 = 0;
+
+		for (int i = 0; i < n; i++)
+			if (keys[i].prefixlen == 50 && keys[i].proto == TCP &&
+			    keys[i].port_be[0] == 8000 >> 8 && keys[i].port_be[1] == (8000 & 255))
+				plen50++;
+		CHECK_EQ(plen50, 2);                     /* dev/cli and dev/tool */
+	}
+	ids[nids++] = POL_ID_HOST;
+	ids[nids++] = POL_ID_WORLD;
+	ids[nids++] = pol_ip_identity(e, "172.16.1.1");
+	ids[nids++] = pol_ip_identity(e, "172.17.1.1");
+	for (size_t i = 0; i < 5; i++)
+		ids[nids++] = pol_pod_identity(e, eps[i][0], eps[i][1]);
+	for (size_t i = 0; i < 5; i++)
+		for (int d = 0; d < 2; d++) {
+			const struct pol_rules *r = pol_endpoint_rules(e, eps[i][0], eps[i][1], d);
+
+			n = pol_rules_lpm_keys(r, keys, 512);
+			CHECK(n >= 0 && n < 512);
+			for (int q = 0; q < 3000; q++) {
+				uint32_t id = ids[rand() % nids];
+				uint8_t pr = protos[rand() % 3];
+				uint16_t port = q % 3 ? (uint16_t)(rand() % 65536) :
+						(uint16_t)(7990 + rand() % 120);
+				bool want = pol_rules_allow(r, id, pr, port);
+				bool got = !r->enforced || pol_lpm_allow(keys, n, id, pr, port);
+
+				if (want != got && mism++ < 5)
+					fprintf(stderr, "%s/%s dir %d id %u %u/%u: rules %d lpm %d\n",
+						eps[i][0], eps[i][1], d, id, port, pr, want, got);
+			}
+		}
+	CHECK_EQ(mism, 0);
+	pol_engine_free(e);
+}
+
 /* ---- randomized: incremental == full recompute, entries == trace ------------------ */
 
 static void test_random_incremental_equals_full(void)
@@ -1071,4 +1134,4 @@ TEST_MAIN(T(test_unrestricted_without_policy), T(test_empty_pod_selector_deny_al
 	  T(test_self_and_host), T(test_trace_explains), T(test_identity_reuse_release),
 	  T(test_incremental_pod_label_change), T(test_incremental_policy_change),
 	  T(test_namespace_label_change), T(test_pod_json), T(test_validation_errors),
-	  T(test_random_incremental_equals_full))
+	  T(test_lpm_encoding), T(test_random_incremental_equals_full))
