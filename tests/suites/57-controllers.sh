@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 BUILD=${BUILD:-build}
 export BUILD
-CM=$BUILD/bin/gannet-controller-manager
+CM=${GANNET_CM:-$BUILD/bin/gannet-controller-manager}
 SCHED=$BUILD/bin/gannet-scheduler
 TOOL=$BUILD/tests/unit/auth_tool
 for b in "$CM" "$BUILD/bin/gannet-apiserver" "$TOOL"; do
