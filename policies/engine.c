@@ -54,6 +54,12 @@ struct pod {
 	size_t n_ports;
 	struct ident *id;
 	struct pol_rules rules[2];
+	/* Policies selecting the pod per direction, as of its last full
+	 * recompute: valid while the pod is not dirty (any change to them or
+	 * to its labels marks it dirty), used by identity refreshes. */
+	struct policy **sel[2];
+	size_t n_sel[2], cap_sel[2];
+	bool sel_bad;                   /* allocation failed: scan instead */
 	bool dirty;
 	uint64_t gen;                   /* last mark_peering pass that saw it */
 	struct pod *ns_next, *ns_prev, *id_next, *id_prev;
@@ -732,12 +738,18 @@ static void compute(struct pol_engine *e, struct pod *self, int dir)
 
 	e->n_scratch = 0;
 	e->recomputed++;
+	self->n_sel[dir] = 0;
 	for (size_t i = 0; i < n->n_pols; i++) {
 		const struct pol_policy *p = &n->pols[i]->p;
 
 		if (!p->types[dir] || !sel_match_labels(&p->pod_sel, self->labels))
 			continue;
 		enforced = true;
+		if (grow((void **)&self->sel[dir], &self->cap_sel[dir], self->n_sel[dir] + 1,
+			 sizeof(*self->sel[dir])))
+			self->sel_bad = true;
+		else
+			self->sel[dir][self->n_sel[dir]++] = n->pols[i];
 		for (size_t ri = 0; ri < p->n_rules[dir]; ri++) {
 			const struct pol_rule *r = &p->rules[dir][ri];
 
@@ -792,11 +804,13 @@ static void compute(struct pol_engine *e, struct pod *self, int dir)
 static void compute_ident(struct pol_engine *e, struct pod *self, int dir, const struct ident *id)
 {
 	struct ns *n = self->ns;
+	bool cached = !self->sel_bad;
+	size_t count = cached ? self->n_sel[dir] : n->n_pols;
 
-	for (size_t i = 0; i < n->n_pols; i++) {
-		const struct pol_policy *p = &n->pols[i]->p;
+	for (size_t i = 0; i < count; i++) {
+		const struct pol_policy *p = cached ? &self->sel[dir][i]->p : &n->pols[i]->p;
 
-		if (!p->types[dir] || !sel_match_labels(&p->pod_sel, self->labels))
+		if (!cached && (!p->types[dir] || !sel_match_labels(&p->pod_sel, self->labels)))
 			continue;
 		for (size_t ri = 0; ri < p->n_rules[dir]; ri++) {
 			const struct pol_rule *r = &p->rules[dir][ri];
@@ -910,6 +924,8 @@ static void pod_destroy(struct pod *p)
 	free(p->ports);
 	free(p->rules[0].entries);
 	free(p->rules[1].entries);
+	free(p->sel[0]);
+	free(p->sel[1]);
 	free(p);
 }
 
