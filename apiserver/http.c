@@ -486,6 +486,9 @@ static bool namespace_exists(struct call *c, const char *ns)
 
 /* ---- create -------------------------------------------------------------------- */
 
+static bool auth_ok(struct call *c, const struct authz_attrs *a, enum MHD_Result *sent);
+static bool escalation_ok(struct call *c, const json_t *obj, enum MHD_Result *sent);
+
 static enum MHD_Result do_create(struct call *c)
 {
 	enum MHD_Result sent;
@@ -537,6 +540,17 @@ static enum MHD_Result do_create(struct call *c)
 	if (!validate(c, obj, NULL, &sent))
 		goto out;
 	snprintf(c->name, sizeof(c->name), "%s", mstr(obj, "name"));
+	{
+		/* route() authorized the collection; now that the name is known,
+		 * authorize again with it (node restriction: a node may create
+		 * only its own Node and Lease). */
+		struct authz_attrs a = { .verb = "create", .api_group = c->k->group,
+					 .resource = c->k->plural,
+					 .ns = c->k->namespaced ? c->ns : NULL, .name = c->name };
+
+		if (!auth_ok(c, &a, &sent) || !escalation_ok(c, obj, &sent))
+			goto out;
+	}
 	if (c->k->namespaced && !namespace_exists(c, c->ns)) {
 		const struct api_kind *k = c->k;
 
@@ -787,6 +801,15 @@ static enum MHD_Result do_modify(struct call *c, bool is_patch)
 		}
 		json_t *md = meta(newobj);
 		json_object_del(md, "resourceVersion");
+		/* A Role's namespace decides where its rules must be held. */
+		if (c->k->namespaced && !json_string_value(json_object_get(md, "namespace")))
+			json_object_set_new(md, "namespace", json_string(c->ns));
+		if (!escalation_ok(c, newobj, &sent)) {
+			json_decref(newobj);
+			json_decref(old);
+			ret = 0;
+			break;
+		}
 		ret = write_update(c, newobj, old, old_rev, user_rv, &out, &sent, &e);
 		json_decref(newobj);
 		json_decref(old);
@@ -1550,28 +1573,38 @@ static bool auth_ok(struct call *c, const struct authz_attrs *a, enum MHD_Result
 
 	if (rbac_authorize(c->as->rbac, &c->user, a, reason, sizeof(reason)))
 		return true;
-	/* The evaluator's reason may restate "User ... cannot ..."; keep only
-	 * extra detail (e.g. a missing role) after the standard message. */
-	if (!strncmp(reason, "User ", 5))
-		reason[0] = '\0';
+	/* The reason is the message: the evaluator words a plain denial the
+	 * Kubernetes way ("User ... cannot list resource ..."), and a node
+	 * restriction says which object the node may not touch; prefixing
+	 * our own "User ... cannot ..." would repeat or contradict it. */
+	if (!*reason)
+		snprintf(reason, sizeof(reason), "User \"%s\" cannot %s", c->user.name, a->verb);
 	if (a->path) {
-		*sent = send_status(c, 403, "Forbidden", NULL, NULL,
-				    "forbidden: User \"%s\" cannot %s path \"%s\"%s%s",
-				    c->user.name, a->verb, a->path, *reason ? ": " : "", reason);
+		*sent = send_status(c, 403, "Forbidden", NULL, NULL, "forbidden: %s", reason);
 	} else {
-		char scope[400] = "";
-
-		if (a->ns && *a->ns)
-			snprintf(scope, sizeof(scope), " in the namespace \"%s\"", a->ns);
-		else
-			snprintf(scope, sizeof(scope), " at the cluster scope");
-		*sent = send_status(c, 403, "Forbidden", a->name, NULL,
-				    "%s%s%s is forbidden: User \"%s\" cannot %s resource \"%s%s%s\" in API group \"%s\"%s%s%s",
-				    a->resource, a->name ? " \"" : "", a->name ? a->name : "",
-				    c->user.name, a->verb, a->resource, a->subresource ? "/" : "",
-				    a->subresource ? a->subresource : "", a->api_group, scope,
-				    *reason ? ": " : "", reason);
+		*sent = send_status(c, 403, "Forbidden", a->name, NULL, "%s%s%s%s%s%s is forbidden: %s",
+				    a->resource, *a->api_group ? "." : "", a->api_group,
+				    a->name ? " \"" : "", a->name ? a->name : "", a->name ? "\"" : "",
+				    reason);
 	}
+	return false;
+}
+
+/* Writes of Role/ClusterRole/RoleBinding/ClusterRoleBinding may not grant
+ * more than the writer holds (rbac_check_escalation): without this a
+ * namespace admin could bind cluster-admin to themselves. Called after
+ * auth_ok allowed the write itself, with the object as it will be stored. */
+static bool escalation_ok(struct call *c, const json_t *obj, enum MHD_Result *sent)
+{
+	char reason[512] = "";
+
+	if (strcmp(c->k->group, "rbac.authorization.k8s.io"))
+		return true;
+	if (rbac_check_escalation(c->as->rbac, &c->user, c->k->kind, obj, reason, sizeof(reason)))
+		return true;
+	*sent = send_status(c, 403, "Forbidden", c->name, NULL, "%s.%s \"%s\" is forbidden: %s",
+			    c->k->plural, c->k->group, c->name,
+			    *reason ? reason : "attempt to grant extra privileges");
 	return false;
 }
 

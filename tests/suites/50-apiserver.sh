@@ -28,10 +28,12 @@ done
 TOKENS=$(mktemp /tmp/gannet-50-tokens.XXXXXX)
 chmod 600 "$TOKENS"
 printf 'tok-alice-123456,alice,uid-alice,dev\n' >"$TOKENS"
+printf 'tok-nsadmin-123456,nsadmin,uid-nsadmin,dev\n' >>"$TOKENS"
 cleanup_all() { apiserver_cleanup; rm -f "$TOKENS"; }
 APISERVER_NO_TRAP=1
 trap cleanup_all EXIT
-apiserver_start --token-file "$TOKENS" --watch-cache-size 50 --bookmark-interval 300 || exit 1
+apiserver_start --token-file "$TOKENS" --watch-cache-size 50 --bookmark-interval 300 \
+	--compaction-interval 500ms --compaction-keep 5 || exit 1
 
 J='Content-Type: application/json'
 
@@ -283,6 +285,23 @@ out=$(acurl -w '\n%{http_code}' "$C?watch=true&resourceVersion=$rv0")
 expect "watch too old 410" 410 "${out##*$'\n'}"
 contains "410 reason Expired" '"reason":"Expired"' "$out"
 
+# ---- store compaction ------------------------------------------------------------------------------------------
+# Every 500 ms the server compacts history behind the watch cache's window
+# (and at least 5 revisions back): rv0 is now compacted in the store too.
+crev() { acurl /metrics | awk '$1 == "apiserver_storage_compacted_revision" {print $2}'; }
+for i in $(seq 1 40); do [ "$(crev)" -gt "$rv0" ] 2>/dev/null && break; sleep 0.1; done
+cr=$(crev)
+if [ "${cr:-0}" -gt "$rv0" ] 2>/dev/null; then ok "store compacted up to $cr (> rv0 $rv0)"; else fail "no compaction past rv0 $rv0: '$cr'"; fi
+out=$(acurl -w '\n%{http_code}' "$C?watch=true&resourceVersion=$rv0")
+expect "watch from a compacted revision 410" 410 "${out##*$'\n'}"
+expect "list after compaction" 200 "$(acurl_code "$C")"
+contains "list after compaction has w2" '"name":"w2"' "$(acurl "$C")"
+expect "w2 latest value kept" 60 "$(acurl "$C/w2" | jq -r .data.i)"
+rvl=$(acurl "$C" | jq -r .metadata.resourceVersion)
+acurl -X PATCH -o /dev/null -H 'Content-Type: application/merge-patch+json' -d '{"data":{"i":"after"}}' $C/w2
+ev=$(acurl -N "$C?watch=true&resourceVersion=$rvl&timeoutSeconds=1")
+contains "watch from a recent revision still resumes" '"i":"after"' "$ev"
+
 # ---- authn / RBAC ------------------------------------------------------------------------------------------
 expect "anonymous 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA_CERT" "$APISERVER_URL/api/v1/pods")"
 expect "bad token 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA_CERT" -H 'Authorization: Bearer nope' "$APISERVER_URL/api/v1/pods")"
@@ -308,6 +327,62 @@ for i in $(seq 1 40); do
 	sleep 0.05
 done
 expect "alice revoked" 403 "$code"
+
+# ---- RBAC escalation prevention ---------------------------------------------------------------------------------
+# nsadmin is admin of namespace "esc" only: it may write RBAC objects
+# there, but not grant what it does not hold.
+R=/apis/rbac.authorization.k8s.io/v1/namespaces/esc
+nsadmin() { curl -s --cacert "$CA_CERT" -H 'Authorization: Bearer tok-nsadmin-123456' "$@"; }
+acurl -X POST -o /dev/null -H "$J" -d '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"esc"}}' /api/v1/namespaces
+acurl -X POST -o /dev/null -H "$J" -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"nsadmin-admin"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"admin"},"subjects":[{"kind":"User","name":"nsadmin"}]}' $R/rolebindings
+code=000
+for i in $(seq 1 40); do
+	code=$(nsadmin -o /dev/null -w '%{http_code}' "$APISERVER_URL$R/rolebindings")
+	[ "$code" = 200 ] && break
+	sleep 0.05
+done
+expect "nsadmin lists rolebindings in esc" 200 "$code"
+out=$(nsadmin -w '\n%{http_code}' -X POST -H "$J" -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"me-cluster-admin"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"cluster-admin"},"subjects":[{"kind":"User","name":"nsadmin"}]}' "$APISERVER_URL$R/rolebindings")
+expect "nsadmin cannot bind cluster-admin to itself" 403 "${out##*$'\n'}"
+msg=$(jq -r .message <<<"${out%$'\n'*}")
+contains "escalation 403 names the binding" 'rolebindings.rbac.authorization.k8s.io "me-cluster-admin" is forbidden' "$msg"
+expect "403 message not repeated" 1 "$(grep -o 'forbidden' <<<"$msg" | wc -l)"
+expect "cluster-admin binding not stored" 404 "$(acurl_code $R/rolebindings/me-cluster-admin)"
+expect "nsadmin creates a Role within its rights" 201 "$(nsadmin -o /dev/null -w '%{http_code}' -X POST -H "$J" -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"reader"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["get","list"]}]}' "$APISERVER_URL$R/roles")"
+expect "nsadmin binds its own Role" 201 "$(nsadmin -o /dev/null -w '%{http_code}' -X POST -H "$J" -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"bob-reader"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"reader"},"subjects":[{"kind":"User","name":"bob"}]}' "$APISERVER_URL$R/rolebindings")"
+expect "nsadmin cannot create a Role granting *" 403 "$(nsadmin -o /dev/null -w '%{http_code}' -X POST -H "$J" -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"all"},"rules":[{"apiGroups":["*"],"resources":["*"],"verbs":["*"]}]}' "$APISERVER_URL$R/roles")"
+expect "nsadmin cannot patch its Role to grant *" 403 "$(nsadmin -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"rules":[{"apiGroups":["*"],"resources":["*"],"verbs":["*"]}]}' "$APISERVER_URL$R/roles/reader")"
+expect "Role unchanged after refused patch" '["get","list"]' "$(acurl $R/roles/reader | jq -c '.rules[0].verbs')"
+expect "nsadmin may patch its Role within its rights" 200 "$(nsadmin -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["get","list","watch"]}]}' "$APISERVER_URL$R/roles/reader")"
+rb=$(acurl $R/rolebindings/bob-reader)
+expect "nsadmin cannot PUT a binding to cluster-admin" 403 "$(nsadmin -o /dev/null -w '%{http_code}' -X PUT -H "$J" -d "$(jq -c '.roleRef.kind = "ClusterRole" | .roleRef.name = "cluster-admin"' <<<"$rb")" "$APISERVER_URL$R/rolebindings/bob-reader")"
+expect "admin (system:masters) may bind cluster-admin" 201 "$(acurl_code -X POST -H "$J" -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"ops-cluster-admin"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"cluster-admin"},"subjects":[{"kind":"User","name":"ops"}]}' $R/rolebindings)"
+
+# ---- node restriction on create (credentials from node-kubeconfig) ------------------------------------------------
+SRVBIN=${GANNET_APISERVER:-$BUILD/bin/gannet-apiserver}
+NKC=$(mktemp /tmp/gannet-50-node.XXXXXX)
+if "$SRVBIN" node-kubeconfig --data-dir "$APISERVER_DATA" --node n1 --server "$APISERVER_URL" --out "$NKC"; then
+	ok "node-kubeconfig"
+	expect "node kubeconfig mode 600" 600 "$(stat -c %a "$NKC")"
+	if command -v kubectl >/dev/null; then
+		kubectl --kubeconfig "$NKC" get pods -o name >/dev/null 2>&1 && ok "kubectl reads pods with the node kubeconfig" ||
+			fail "kubectl get pods with the node kubeconfig"
+		contains "kubectl as the node: identity system:node:n1" 'User "system:node:n1" cannot create' \
+			"$(kubectl --kubeconfig "$NKC" create configmap from-node 2>&1)"
+	fi
+	n1() { curl -s --cacert "$CA_CERT" --cert "$APISERVER_DATA/pki/nodes/n1.crt" --key "$APISERVER_DATA/pki/nodes/n1.key" "$@"; }
+	expect "node n1 creates Node n1" 201 "$(n1 -o /dev/null -w '%{http_code}' -X POST -H "$J" -d '{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"}}' "$APISERVER_URL/api/v1/nodes")"
+	out=$(n1 -w '\n%{http_code}' -X POST -H "$J" -d '{"apiVersion":"v1","kind":"Node","metadata":{"name":"n2"}}' "$APISERVER_URL/api/v1/nodes")
+	expect "node n1 cannot create Node n2" 403 "${out##*$'\n'}"
+	contains "node restriction message" 'nodes "n2" is forbidden: node "n1" may only modify its own' "$(jq -r .message <<<"${out%$'\n'*}")"
+	expect "Node n2 not created" 404 "$(acurl_code /api/v1/nodes/n2)"
+	expect "node n1 cannot create Lease n2" 403 "$(n1 -o /dev/null -w '%{http_code}' -X POST -H "$J" -d '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"n2","namespace":"kube-node-lease"},"spec":{"holderIdentity":"n2"}}' "$APISERVER_URL/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases")"
+	expect "node n1 creates Lease n1" 201 "$(n1 -o /dev/null -w '%{http_code}' -X POST -H "$J" -d '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"n1","namespace":"kube-node-lease"},"spec":{"holderIdentity":"n1"}}' "$APISERVER_URL/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases")"
+	expect "node n1 cannot patch Node t1" 403 "$(n1 -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"metadata":{"labels":{"x":"y"}}}' "$APISERVER_URL/api/v1/nodes/n1x")"
+else
+	fail "node-kubeconfig"
+fi
+rm -f "$NKC"
 
 # ServiceAccount tokens (TokenRequest) authenticate as system:serviceaccount:<ns>:<name>
 acurl -X POST -o /dev/null -H "$J" -d '{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"robot"}}' /api/v1/namespaces/default/serviceaccounts
