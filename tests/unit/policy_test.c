@@ -409,6 +409,26 @@ static void test_ipblock_except(void)
 	pol_engine_free(e);
 }
 
+static void test_ipblock_everything(void)
+{
+	struct pol_engine *e = cluster();
+
+	/* 0.0.0.0/0 covers every address: no lookup ends in WORLD any more */
+	NP(e, {"metadata":{"name":"out","namespace":"prod"},"spec":{"podSelector":{"matchLabels":{"app":"web"}},
+	       "policyTypes":["Egress"],
+	       "egress":[{"to":[{"ipBlock":{"cidr":"0.0.0.0/0","except":["10.0.0.0/8"]}}],"ports":[{"port":443}]}]}});
+	CHECK(pol_ip_identity(e, "8.8.8.8") >= POL_ID_CIDR_MIN);
+	ALLOW(e, "prod/web", "8.8.8.8", TCP, 443);
+	ALLOW(e, "prod/web", "255.255.255.254", TCP, 443);
+	DENY(e, "prod/web", "8.8.8.8", TCP, 80);
+	DENY(e, "prod/web", "10.1.1.1", TCP, 443);
+	DENY(e, "prod/web", "prod/db", TCP, 443);   /* pods are not ipBlock addresses */
+	CHECK_EQ(pol_delete_policy(e, "prod", "out"), 0);
+	CHECK_EQ(pol_ip_identity(e, "8.8.8.8"), POL_ID_WORLD);
+	ALLOW(e, "prod/web", "8.8.8.8", TCP, 80);
+	pol_engine_free(e);
+}
+
 static void test_overlapping_ipblocks(void)
 {
 	struct pol_engine *e = cluster();
@@ -1129,7 +1149,7 @@ static void test_random_incremental_equals_full(void)
 TEST_MAIN(T(test_unrestricted_without_policy), T(test_empty_pod_selector_deny_all),
 	  T(test_policy_types_defaults), T(test_pod_selector_peer_is_namespace_local),
 	  T(test_namespace_selector), T(test_and_vs_or_peers), T(test_match_expressions),
-	  T(test_ipblock_except), T(test_overlapping_ipblocks), T(test_ports_protocols_endport),
+	  T(test_ipblock_except), T(test_ipblock_everything), T(test_overlapping_ipblocks), T(test_ports_protocols_endport),
 	  T(test_named_ports_ingress), T(test_named_ports_egress), T(test_union_of_policies),
 	  T(test_self_and_host), T(test_trace_explains), T(test_identity_reuse_release),
 	  T(test_incremental_pod_label_change), T(test_incremental_policy_change),
