@@ -154,6 +154,50 @@ static void print_map_line(const char *label, const json_t *map, bool skip_la)
 		printf("<none>\n");
 }
 
+/* "svc:port" of an Ingress backend (port by number or name). */
+static const char *ing_backend(const json_t *b, char *buf, size_t len)
+{
+	const json_t *num = ctl_jpath(b, "service.port.number");
+
+	if (!ctl_jpath(b, "service.name")) {
+		snprintf(buf, len, "%s", ctl_jpath_str(b, "resource.name") ?: "<none>");
+		return buf;
+	}
+	if (json_is_integer(num))
+		snprintf(buf, len, "%s:%lld", ctl_jpath_str(b, "service.name"),
+			 (long long)json_integer_value(num));
+	else
+		snprintf(buf, len, "%s:%s", ctl_jpath_str(b, "service.name"),
+			 ctl_jpath_str(b, "service.port.name") ?: "");
+	return buf;
+}
+
+/* kubectl's Ingress summary: address, class, then host/path -> backend. */
+static void describe_ingress(const json_t *o)
+{
+	const json_t *rule, *p, *lb;
+	char buf[512];
+	size_t i, j, n = 0;
+
+	buf[0] = 0;
+	json_array_foreach(ctl_jpath(o, "status.loadBalancer.ingress"), i, lb)
+		n += snprintf(buf + n, n < sizeof(buf) ? sizeof(buf) - n : 0, "%s%s", n ? "," : "",
+			      ctl_jpath_str(lb, "ip") ?: ctl_jpath_str(lb, "hostname") ?: "");
+	printf("%-14s%s\n", "Address:", buf);
+	printf("%-14s%s\n", "Ingress Class:", ctl_jpath_str(o, "spec.ingressClassName") ?: "<none>");
+	if (ctl_jpath(o, "spec.defaultBackend"))
+		printf("%-14s%s\n", "Default backend:",
+		       ing_backend(ctl_jpath(o, "spec.defaultBackend"), buf, sizeof(buf)));
+	printf("Rules:\n  %-30s %-20s %s\n  %-30s %-20s %s\n", "Host", "Path", "Backends",
+	       "----", "----", "--------");
+	json_array_foreach(ctl_jpath(o, "spec.rules"), i, rule) {
+		json_array_foreach(ctl_jpath(rule, "http.paths"), j, p)
+			printf("  %-30s %-20s %s\n", ctl_jpath_str(rule, "host") ?: "*",
+			       ctl_jpath_str(p, "path") ?: "/",
+			       ing_backend(json_object_get(p, "backend"), buf, sizeof(buf)));
+	}
+}
+
 static void describe_one(const struct api_resource *res, const json_t *o)
 {
 	const json_t *meta = json_object_get(o, "metadata");
@@ -177,6 +221,8 @@ static void describe_one(const struct api_resource *res, const json_t *o)
 		printf("%-14s%s/%s\n", "Controlled By:", ctl_jpath_str(ref, "kind") ?: "",
 		       ctl_jpath_str(ref, "name") ?: "");
 	}
+	if (!strcmp(res->kind, "Ingress"))
+		describe_ingress(o);
 	json_object_foreach((json_t *)o, k, v) {
 		if (!strcmp(k, "metadata") || !strcmp(k, "kind") || !strcmp(k, "apiVersion"))
 			continue;

@@ -11,8 +11,10 @@
  *   - annotations ingress.gannet.io/errors and ingress.gannet.io/warnings
  *     (newline-separated messages, absent when none) plus a Warning Event
  *     (reason InvalidIngress) whenever the error text changes.
- * Runs in the ingress node's network namespace (--netns or nsenter) so that
- * nginx listens on the node address :80/:443. SIGTERM/SIGINT: our address is
+ * nginx must run in the ingress node's network namespace so that it listens
+ * on the node address :80/:443: start the daemon there (nsenter), or pass
+ * --netns and only nginx goes there while the API traffic stays in the
+ * caller's namespace. SIGTERM/SIGINT: our address is
  * removed from the statuses and nginx stops gracefully. */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +65,20 @@ static volatile sig_atomic_t stopping;
 static struct kubeconfig kc;
 static const char *node_name;
 static const char *listen_addr;
+
+static int host_ns_fd = -1, node_ns_fd = -1;
+
+/* Enter (true) or leave (false) the node namespace given with --netns. */
+static int node_ns(bool enter)
+{
+	if (node_ns_fd < 0)
+		return 0;
+	if (setns(enter ? node_ns_fd : host_ns_fd, CLONE_NEWNET)) {
+		pr_err("setns: %s\n", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
 
 static void on_signal(int sig)
 {
@@ -155,6 +171,19 @@ static int informer_list(struct informer *inf, struct apiclient *c, struct gerr 
 	rc = apiclient_get(c, inf->path, &r, err);
 	if (rc)
 		return rc;
+	if (r.status == 404) {
+		/* A server without this kind (IngressClasses are optional):
+		 * an empty, synced cache; the caller polls again later. */
+		pthread_mutex_lock(&mu);
+		if (!inf->synced || json_object_size(inf->objs)) {
+			json_object_clear(inf->objs);
+			changed_locked();
+		}
+		inf->synced = true;
+		pthread_mutex_unlock(&mu);
+		rc = -ENOENT;
+		goto out;
+	}
 	if (!api_ok(&r)) {
 		rc = gerr_set(err, -EPROTO, "list %s: %ld %s", inf->kind, r.status, r.message);
 		goto out;
@@ -191,6 +220,7 @@ static void *informer_main(void *arg)
 	struct apiclient *c = NULL;
 	bool need_list = true;
 	struct gerr err = { 0 };
+	int logged_404 = 0;
 
 	if (apiclient_new(&kc, &o, &c, &err)) {
 		pr_err("%s informer: %s\n", inf->kind, err.msg);
@@ -204,7 +234,17 @@ static void *informer_main(void *arg)
 
 		memset(&err, 0, sizeof(err));
 		if (need_list) {
-			if (informer_list(inf, c, &err)) {
+			int lr = informer_list(inf, c, &err);
+
+			if (lr == -ENOENT) {
+				if (!logged_404++)
+					pr_info("%s: not served by the API server, polling\n",
+						inf->kind);
+				for (int s = 0; s < 30 && !stopping; s++)
+					sleep(1);
+				continue;
+			}
+			if (lr) {
 				pr_warn("%s\n", err.msg);
 				sleep(1);
 				continue;
@@ -310,6 +350,7 @@ static void post_event(struct apiclient *c, json_t *ing, const char *ns, const c
 	struct gerr err = { 0 };
 	char path[512], ename[300], ts[32];
 	struct timespec now;
+	json_error_t jerr;
 	struct tm tm;
 	json_t *ev;
 
@@ -318,7 +359,7 @@ static void post_event(struct apiclient *c, json_t *ing, const char *ns, const c
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(ename, sizeof(ename), "%.200s.%lx%lx", name, (long)now.tv_sec,
 		 (long)now.tv_nsec);
-	ev = json_pack("{ss ss s{ss ss} s{ss ss ss ss s?s} ss ss ss s{ss ss} ss ss si ss}",
+	ev = json_pack_ex(&jerr, 0, "{ss ss s{ss ss} s{ss ss ss ss ss?} ss ss ss s{ss ss} ss ss si ss}",
 		       "apiVersion", "v1", "kind", "Event",
 		       "metadata", "name", ename, "namespace", ns,
 		       "involvedObject", "kind", "Ingress",
@@ -330,7 +371,9 @@ static void post_event(struct apiclient *c, json_t *ing, const char *ns, const c
 		       "firstTimestamp", ts, "lastTimestamp", ts, "count", 1,
 		       "reportingComponent", "gannet-ingress-controller");
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", ns);
-	if (!ev || apiclient_post(c, path, ev, &r, &err) || !api_ok(&r))
+	if (!ev)
+		pr_warn("event for %s/%s: %s\n", ns, name, jerr.text);
+	else if (apiclient_post(c, path, ev, &r, &err) || !api_ok(&r))
 		pr_warn("event for %s/%s: %s%s\n", ns, name, err.msg, r.message);
 	api_resp_free(&r);
 	json_decref(ev);
@@ -380,9 +423,9 @@ static void sync_ingress(struct apiclient *c, json_t *ing, json_t *st, bool ours
 	}
 	if (ours && (!ann_equal(anns, ANN_ERRORS, errs) || !ann_equal(anns, ANN_WARNINGS, warns))) {
 		snprintf(path, sizeof(path), ING_API "/namespaces/%s/ingresses/%s", ns, name);
-		patch = json_pack("{s{s{s?s s?s}}}", "metadata", "annotations",
+		patch = json_pack("{s{s{ss? ss?}}}", "metadata", "annotations",
 				  ANN_ERRORS, errs, ANN_WARNINGS, warns);
-		/* json_pack's s? turns NULL into null: merge-patch deletes. */
+		/* json_pack's "s?" turns NULL into null: merge-patch deletes. */
 		if (apiclient_patch(c, path, "merge", patch, &r, &err) || !api_ok(&r))
 			pr_warn("annotations of %s/%s: %s%s\n", ns, name, err.msg, r.message);
 		json_decref(patch);
@@ -408,7 +451,8 @@ static void usage(FILE *f)
 		"      --class NAME        IngressClass name (default %s)\n"
 		"      --controller NAME   IngressClass controller (default %s)\n"
 		"      --default-class     also take Ingresses without a class\n"
-		"      --netns PATH        enter this network namespace first\n"
+		"      --netns PATH        run nginx in this network namespace (API\n"
+		"                          connections stay in the caller's)\n"
 		"      --http-port N       (80)   --https-port N   (443)\n"
 		"      --workers N         nginx worker_processes (default: online CPUs)\n"
 		"      --access-log        log requests to STATE/logs/access.log\n"
@@ -494,16 +538,18 @@ int main(int argc, char **argv)
 		ro.worker_processes = n > 0 && n < 64 ? (int)n : 1;
 	}
 
-	/* Enter the node's namespace before any thread or socket exists:
-	 * setns() applies to the calling thread only. */
+	/* --netns: only nginx lives in the node's namespace; the API
+	 * connections stay in ours (the API server may be reachable only
+	 * from here, e.g. on loopback). setns() is per thread and sockets
+	 * keep the namespace they were created in, so the main thread
+	 * switches around the nginx calls (which fork nginx) only. */
 	if (netns) {
-		int fd = open(netns, O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		host_ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		node_ns_fd = open(netns, O_RDONLY | O_CLOEXEC);
+		if (host_ns_fd < 0 || node_ns_fd < 0 || node_ns(true) || node_ns(false)) {
 			pr_err("netns %s: %s\n", netns, strerror(errno));
 			return 1;
 		}
-		close(fd);
 	}
 
 	kcp = kubeconfig_locate(kcpath, &err);
@@ -582,7 +628,9 @@ int main(int argc, char **argv)
 		memset(&err, 0, sizeof(err));
 		if (ing_render(&snap, &ro, &res, &err)) {
 			pr_err("render: %s\n", err.msg);
-		} else if (ngxm_apply(&m, res.conf, res.conf_len, &changed, &err)) {
+		} else if (node_ns(true) ||
+			   (rc = ngxm_apply(&m, res.conf, res.conf_len, &changed, &err),
+			    node_ns(false), rc)) {
 			/* The renderer keeps bad input out of the config, so
 			 * this is an environment problem (address missing,
 			 * nginx broken); the old config keeps serving. */
@@ -632,6 +680,7 @@ int main(int argc, char **argv)
 	}
 	memset(&err, 0, sizeof(err));
 	rc = 0;
+	node_ns(true);
 	if (ngxm_stop(&m, &err)) {
 		pr_err("%s\n", err.msg);
 		rc = 1;

@@ -834,7 +834,10 @@ static void emit(struct rctx *c, FILE *f)
 		"worker_processes %d;\n"
 		"pid nginx.pid;\n"
 		"error_log logs/error.log notice;\n"
-		"events {\n\tworker_connections 1024;\n}\n"
+		/* Small-response tuning: enough connections for many
+		 * keep-alive clients plus their upstream connections. */
+		"worker_rlimit_nofile 16384;\n"
+		"events {\n\tworker_connections 8192;\n}\n"
 		"http {\n"
 		"\t%s\n"
 		"\tclient_body_temp_path tmp/body;\n\tproxy_temp_path tmp/proxy;\n"
@@ -842,6 +845,8 @@ static void emit(struct rctx *c, FILE *f)
 		"\tserver_tokens off;\n"
 		"\tserver_names_hash_bucket_size 128;\n"
 		"\tkeepalive_timeout 60s;\n"
+		"\tkeepalive_requests 100000;\n"
+		"\ttcp_nodelay on;\n"
 		/* Keep-alive to upstreams needs HTTP/1.1 and an empty
 		 * Connection header unless the client is upgrading. */
 		"\tmap $http_upgrade $connection_upgrade {\n\t\tdefault upgrade;\n\t\t'' '';\n\t}\n"
@@ -879,7 +884,10 @@ static void emit(struct rctx *c, FILE *f)
 			 * nginx must not mark a pod down for a 30 s period. */
 			fprintf(f, "\t\tserver %s max_fails=0;\n", addrs[j]);
 		}
-		fprintf(f, "\t\tkeepalive 32;\n\t}\n");
+		/* Idle keep-alive connections per worker; a higher request
+		 * count per connection avoids reconnects under load. */
+		fprintf(f, "\t\tkeepalive 64;\n\t\tkeepalive_requests 100000;\n"
+			"\t\tkeepalive_timeout 60s;\n\t}\n");
 		free(addrs);
 	}
 	free(keys);

@@ -282,7 +282,7 @@ static void test_host_precedence(void)
 	CHECK_STR(route(r.conf, false, "x.bar.example.com", "/"), "404");
 	CHECK_STR(route(r.conf, false, "example.com", "/"), "404");
 	CHECK_STR(route(r.conf, false, "other.org", "/"), "404");
-	CHECK(strstr(r.conf, "upstream up_default_a_80 {\n\t\tserver 10.0.0.1:8080 max_fails=0;\n\t\tkeepalive 32;") != NULL);
+	CHECK(strstr(r.conf, "upstream up_default_a_80 {\n\t\tserver 10.0.0.1:8080 max_fails=0;\n\t\tkeepalive 64;") != NULL);
 	CHECK(strstr(r.conf, "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;") != NULL);
 	CHECK(strstr(r.conf, "proxy_set_header Host $host;") != NULL);
 	CHECK_EQ(json_array_size(json_object_get(json_object_get(r.status, "default/wild"), "errors")), 0);
