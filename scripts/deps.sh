@@ -11,6 +11,7 @@ PKGS=(
 	iproute2 ethtool iptables iperf3 socat curl jq openssl netcat-openbsd iputils-ping
 	runc busybox-static etcd-server etcd-client
 	nginx
+	dnsmasq-base dnsutils
 )
 missing=()
 for p in "${PKGS[@]}"; do
