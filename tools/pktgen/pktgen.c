@@ -639,7 +639,7 @@ static int pg_send_kernel(const struct pg_opts *o, struct pg_result *res, struct
 	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", o->dst_mac[0],
 		 o->dst_mac[1], o->dst_mac[2], o->dst_mac[3], o->dst_mac[4], o->dst_mac[5]);
 	rc = pg_proc_write(dev, "count %llu", count);
-	rc = rc ?: pg_proc_write(dev, "pkt_size %u", o->size + 4);	/* + FCS */
+	rc = rc ?: pg_proc_write(dev, "pkt_size %u", o->size);	/* no FCS, like ours */
 	rc = rc ?: pg_proc_write(dev, "dst_mac %s", mac);
 	rc = rc ?: pg_proc_write(dev, "dst %s", inet_ntop(AF_INET, &o->dst_ip, ip, sizeof(ip)));
 	rc = rc ?: pg_proc_write(dev, "src_min %s", inet_ntop(AF_INET, &o->src_ip, ip, sizeof(ip)));
