@@ -630,7 +630,9 @@ static int dep_sync(struct ctrl *c, struct apiclient *api, const char *key, stru
 	if (!d)
 		return 0;
 	rss = informer_list(informers_get(c->inf, CK_REPLICASET), ns);
-	pods = informer_list(informers_get(c->inf, CK_POD), ns);
+	/* Only Recreate looks at pods: spare the scan otherwise. */
+	pods = strcmp(cj_str(d, "spec.strategy.type") ?: "", "Recreate") ? json_array() :
+	       informer_list(informers_get(c->inf, CK_POD), ns);
 	acts = dep_plan(d, rss, pods);
 	json_array_foreach(acts, i, a) {
 		const char *op = cj_str(a, "op"), *rsn = cj_str(a, "name");

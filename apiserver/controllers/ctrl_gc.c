@@ -10,6 +10,7 @@
 #include "apiserver/controllers/ctrl.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,25 +60,74 @@ static void enqueue_typed(struct ctrl *c, char role, int kind, const json_t *obj
 	wq_add(c->q, key);
 }
 
-/* All cached objects having an ownerReference with this uid. */
+/* Owner uid -> {"<kind>|ns/name": true} of its dependents, maintained by
+ * the handlers (several informer threads, hence the lock), so that an
+ * owner's deletion finds its dependents without scanning every cache. */
+static pthread_mutex_t gc_lock = PTHREAD_MUTEX_INITIALIZER;
+static json_t *gc_index;
+
+static void index_refs(int kind, const json_t *obj, bool add)
+{
+	char key[600], k[512];
+	size_t i;
+	json_t *r;
+
+	if (!obj)
+		return;
+	ctrl_key(obj, k, sizeof(k));
+	snprintf(key, sizeof(key), "%d|%s", kind, k);
+	pthread_mutex_lock(&gc_lock);
+	json_array_foreach(sel_lookup_path(obj, "metadata.ownerReferences"), i, r) {
+		const char *uid = cj_str(r, "uid");
+		json_t *set;
+
+		if (!uid)
+			continue;
+		set = json_object_get(gc_index, uid);
+		if (add) {
+			if (!set) {
+				set = json_object();
+				json_object_set_new(gc_index, uid, set);
+			}
+			json_object_set_new(set, key, json_true());
+		} else if (set) {
+			json_object_del(set, key);
+			if (!json_object_size(set))
+				json_object_del(gc_index, uid);
+		}
+	}
+	pthread_mutex_unlock(&gc_lock);
+}
+
+/* Cached objects having an ownerReference with this uid. */
 static json_t *dependents_of(struct ctrl *c, const char *uid, json_t *kinds_out)
 {
-	json_t *deps = json_array();
+	json_t *deps = json_array(), *keys = json_array(), *v;
+	const char *key;
+	size_t i;
 
-	for (size_t k = 0; k < GC_N; k++) {
-		json_t *all = informer_list(informers_get(c->inf, gc_kinds[k]), NULL), *o, *r;
-		size_t i, j;
+	pthread_mutex_lock(&gc_lock);
+	json_object_foreach(json_object_get(gc_index, uid), key, v)
+		json_array_append_new(keys, json_string(key));
+	pthread_mutex_unlock(&gc_lock);
+	json_array_foreach(keys, i, v) {
+		char buf[600], *rest;
+		const char *ns, *name;
+		int kind = (int)strtol(json_string_value(v), &rest, 10);
+		json_t *o;
 
-		json_array_foreach(all, i, o)
-			json_array_foreach(sel_lookup_path(o, "metadata.ownerReferences"), j, r)
-				if (!strcmp(cj_str(r, "uid") ?: "", uid)) {
-					json_array_append(deps, o);
-					if (kinds_out)
-						json_array_append_new(kinds_out, json_integer(gc_kinds[k]));
-					break;
-				}
-		json_decref(all);
+		if (*rest != '|' || kind < 0 || kind >= CK_COUNT || !c->inf->by_kind[kind])
+			continue;
+		snprintf(buf, sizeof(buf), "%s", rest + 1);
+		ctrl_split_key(buf, &ns, &name);
+		o = informer_get(c->inf->by_kind[kind], ns, name);
+		if (!o)
+			continue;
+		json_array_append_new(deps, o);
+		if (kinds_out)
+			json_array_append_new(kinds_out, json_integer(kind));
 	}
+	json_decref(keys);
 	return deps;
 }
 
@@ -92,6 +142,12 @@ static void on_obj(void *arg, const char *type, const json_t *old, const json_t 
 	struct gc_handler *h = arg;
 	struct ctrl *c = h->c;
 
+	/* Keep the owner index in step with the cache. */
+	index_refs(h->kind, old, false);
+	if (strcmp(type, "DELETED"))
+		index_refs(h->kind, obj, true);
+	else
+		index_refs(h->kind, obj, false);
 	if (!strcmp(type, "DELETED")) {
 		const char *uid = cj_str(obj, "metadata.uid");
 		json_t *kinds = json_array(), *deps, *d;
@@ -115,6 +171,8 @@ static void on_obj(void *arg, const char *type, const json_t *old, const json_t 
 
 static int gc_setup(struct ctrl *c, struct gerr *err)
 {
+	if (!gc_index)
+		gc_index = json_object();
 	for (size_t k = 0; k < GC_N; k++) {
 		int ret;
 
@@ -322,8 +380,17 @@ static int gc_sync(struct ctrl *c, struct apiclient *api, const char *key, struc
 	return sync_owner(c, api, kind, ns, name, err);
 }
 
+static void gc_cleanup(struct ctrl *c)
+{
+	pthread_mutex_lock(&gc_lock);
+	json_decref(gc_index);
+	gc_index = NULL;
+	pthread_mutex_unlock(&gc_lock);
+}
+
 const struct ctrl_desc ctrl_gc_desc = {
 	.name = "gc",
 	.setup = gc_setup,
 	.sync = gc_sync,
+	.cleanup = gc_cleanup,
 };

@@ -166,6 +166,34 @@ static int set_ready(struct ctrl *c, struct apiclient *api, const json_t *node, 
 	return ret;
 }
 
+static int mark_not_ready(struct ctrl *c, struct apiclient *api, const json_t *pod,
+			  struct gerr *err)
+{
+	json_t *conds = json_array(), *patch, *x;
+	char now[64];
+	size_t i;
+	int ret;
+
+	ctrl_format_time(time(NULL), now, sizeof(now));
+	json_array_foreach(sel_lookup_path(pod, "status.conditions"), i, x) {
+		if (!strcmp(cj_str(x, "type") ?: "", "Ready")) {
+			json_t *n = json_deep_copy(x);
+
+			json_object_set_new(n, "status", json_string("False"));
+			json_object_set_new(n, "reason", json_string("NodeUnreachable"));
+			json_object_set_new(n, "lastTransitionTime", json_string(now));
+			json_array_append_new(conds, n);
+		} else {
+			json_array_append(conds, x);
+		}
+	}
+	patch = json_pack("{s:{s:o}}", "status", "conditions", conds);
+	ret = ctrl_write(c, api, CK_POD, "PATCH", cj_str(pod, "metadata.namespace"),
+			 cj_str(pod, "metadata.name"), "status", patch, "merge", NULL, err);
+	json_decref(patch);
+	return ret;
+}
+
 static int nl_sync(struct ctrl *c, struct apiclient *api, const char *key, struct gerr *err)
 {
 	struct nl_state *s = c->priv;
@@ -226,6 +254,14 @@ static int nl_sync(struct ctrl *c, struct apiclient *api, const char *key, struc
 			if (strcmp(cj_str(p, "spec.nodeName") ?: "", key) ||
 			    cj_str(p, "metadata.deletionTimestamp"))
 				continue;
+			/* As Kubernetes' MarkPodsNotReady: endpoints stop
+			 * sending traffic to pods nobody can vouch for. */
+			if (ctrl_pod_ready(p)) {
+				ret = mark_not_ready(c, api, p, err);
+				if (ret && ret != -ENOENT)
+					goto out;
+				ret = 0;
+			}
 			in = nl_evict_in_ms(p, since, now, evict);
 			if (in > 0) {
 				if (in < next)

@@ -267,6 +267,8 @@ J -X POST -d '{"apiVersion":"apps/v1","kind":"DaemonSet","metadata":{"name":"age
 ds_ok() { [ "$(pods_json app%3Dagent | jq '[.items[].spec.nodeName] | unique | length')" = 3 ] &&
 	[ "$(pod_count app%3Dagent)" = 3 ]; }
 wait_for 20 "daemonset: one pod per node" ds_ok && ok "daemonset: one pod on each of the 3 nodes"
+ds_ready() { [ "$(ready_count app%3Dagent)" = 3 ]; }
+wait_for 20 "daemonset pods ready" ds_ready
 
 # ---- node failure ------------------------------------------------------------------
 victim=$(pods_json app%3Dweb | jq -r '[.items[].spec.nodeName] | group_by(.) | max_by(length) | .[0]')
@@ -287,6 +289,10 @@ if wait_for 60 "pods of $victim replaced on the other nodes" moved; then
 fi
 [ "$(pods_json app%3Dagent | jq --arg n "$victim" '[.items[] | select(.spec.nodeName == $n)] | length')" = 1 ] &&
 	ok "daemonset pod on $victim kept (tolerates unreachable)" || fail "daemonset pod on $victim evicted"
+pods_json app%3Dagent | jq -e --arg n "$victim" '[.items[] | select(.spec.nodeName == $n) |
+	select(any(.status.conditions[]; .type == "Ready" and .status == "False" and .reason == "NodeUnreachable"))] | length == 1' >/dev/null &&
+	ok "its pods marked Ready=False (NodeUnreachable)" || fail "pods on $victim still Ready"
+
 rm -f "$T/dead-$victim"
 back() { ! acurl "/api/v1/nodes/$victim" | jq -e 'any(.spec.taints[]?; .key == "node.kubernetes.io/unreachable")' >/dev/null; }
 wait_for 20 "$victim untainted after its lease is renewed again" back && ok "$victim recovered"
