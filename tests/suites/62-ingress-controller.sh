@@ -9,8 +9,8 @@
 # status.loadBalancer, Endpoints add/remove changing the upstreams with no
 # failed request under a continuous loop, apply-to-effect time, an invalid
 # Ingress (missing Service, missing Secret) reported in annotations + an
-# Event and answering 503 for its routes only, gannetctl get/describe, 410
-# re-list, graceful stop withdrawing the address.
+# Event and answering 503 for its routes only, gannetctl get/describe,
+# re-list after an API server restart, graceful stop withdrawing the address.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -44,7 +44,7 @@ APISERVER_NO_TRAP=1
 trap cleanup EXIT
 trap "exit 130" INT TERM HUP
 
-apiserver_start || exit 1
+apiserver_start --watch-cache-size 40 || exit 1
 ingnet_setup || { echo "namespace setup failed"; exit 1; }
 for p in "p1 11" "p2 12" "p3 13"; do
 	# shellcheck disable=SC2086
@@ -253,6 +253,21 @@ ep nosuch "$INGNET_PFX.12"
 only_tls_err() { case "$(ann broken errors)" in *"service default/nosuch"*) return 1;; *nosuch-tls*) return 0;; esac; return 1; }
 if wait_for only_tls_err && wait_for body_is bad.example.com / p2; then ok "Service created: route works, its error gone"; else
 	bad "after fix: $(ann broken errors) / $(cget bad.example.com /)"; fi
+
+# --- API server restart while the controller is frozen: the broken watches
+# (or a 410 for a resourceVersion out of the new watch cache) lead to a
+# re-list, and changes made meanwhile take effect ---
+kill -STOP "$CPID"
+apiserver_stop
+apiserver_restart --watch-cache-size 40 || { bad "apiserver restart"; }
+for i in $(seq 1 50); do ep churn "$INGNET_PFX.$((20 + i % 5))"; done
+ep web1 "$INGNET_PFX.11"
+kill -CONT "$CPID"
+if wait_for body_is v1.example.com / p1 && grep -q "re-listing" "$T/ctrl.log"; then
+	ok "API server restart: watches re-listed, change made meanwhile applied"
+else
+	bad "after restart: $(cget v1.example.com /); $(grep -c re-listing "$T/ctrl.log") re-lists"
+fi
 
 # --- gannetctl ---
 out=$("$CTL" --kubeconfig "$KUBECONFIG" get ingress 2>&1)
