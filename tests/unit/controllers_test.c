@@ -352,6 +352,8 @@ static int sim_deploy_step(struct sim *s)
 
 /* The ReplicaSet controller and kubelets: extra pods go at once, missing
  * ones are created at once and become available one per RS per step. */
+static bool sim_lag;  /* statuses report the previous step's truth */
+
 static void sim_rs_step(struct sim *s)
 {
 	size_t i;
@@ -360,14 +362,23 @@ static void sim_rs_step(struct sim *s)
 
 	json_array_foreach(s->rss, i, rs) {
 		int spec = (int)cj_int(rs, "spec.replicas", 0);
-		int av = (int)cj_int(rs, "status.availableReplicas", 0);
+		int av = (int)cj_int(rs, "x-true.avail", cj_int(rs, "status.availableReplicas", 0));
+		int prev_av = av, prev_n = (int)cj_int(rs, "x-true.n", spec);
 
 		if (av > spec)
 			av = spec;
 		else if (av < spec)
 			av++;
-		json_object_set_new(rs, "status", json_pack("{s:i, s:i, s:i}", "replicas", spec,
-							     "readyReplicas", av, "availableReplicas", av));
+		json_object_set_new(rs, "x-true", json_pack("{s:i, s:i}", "avail", av, "n", spec));
+		if (sim_lag) {
+			/* The ReplicaSet controller has not reported yet. */
+			json_object_set_new(rs, "status", json_pack("{s:i, s:i, s:i}", "replicas", prev_n,
+								     "readyReplicas", prev_av,
+								     "availableReplicas", prev_av));
+		} else {
+			json_object_set_new(rs, "status", json_pack("{s:i, s:i, s:i}", "replicas", spec,
+								     "readyReplicas", av, "availableReplicas", av));
+		}
 		total += spec;
 		avail += av;
 	}
@@ -383,7 +394,8 @@ static bool sim_settled(struct sim *s)
 	json_t *rs;
 
 	json_array_foreach(s->rss, i, rs)
-		if (cj_int(rs, "status.availableReplicas", 0) != cj_int(rs, "spec.replicas", 0))
+		if (cj_int(rs, "status.availableReplicas", 0) != cj_int(rs, "spec.replicas", 0) ||
+		    cj_int(rs, "x-true.avail", 0) != cj_int(rs, "spec.replicas", 0))
 			return false;
 	return true;
 }
@@ -498,6 +510,13 @@ static void test_deploy_rolling_update(void)
 	check_rollout(6, 1, 0);   /* never below 6 available */
 	check_rollout(10, 3, 2);  /* 25% of 10, rounded as Kubernetes */
 	check_rollout(1, 1, 0);
+	/* Statuses one step late (the ReplicaSet controller has not
+	 * reported yet): the bounds must hold on the real pod counts. */
+	sim_lag = true;
+	check_rollout(6, 2, 1);
+	check_rollout(10, 3, 2);
+	check_rollout(6, 0, 1);
+	sim_lag = false;
 }
 
 static void test_deploy_rollback_and_history(void)
