@@ -269,6 +269,14 @@ ds_ok() { [ "$(pods_json app%3Dagent | jq '[.items[].spec.nodeName] | unique | l
 wait_for 20 "daemonset: one pod per node" ds_ok && ok "daemonset: one pod on each of the 3 nodes"
 ds_ready() { [ "$(ready_count app%3Dagent)" = 3 ]; }
 wait_for 20 "daemonset pods ready" ds_ready
+kubectl set image daemonset/agent a=busybox:2 >/dev/null || fail "kubectl set image daemonset"
+ds_updated() {
+	[ "$(pods_json app%3Dagent | jq '[.items[] | select(.spec.containers[0].image == "busybox:2")] | length')" = 3 ] &&
+		ds_ready && ds_ok
+}
+wait_for 40 "daemonset rolling update" ds_updated && ok "daemonset rolled out busybox:2 on the 3 nodes"
+ds_status() { [ "$(acurl /apis/apps/v1/namespaces/default/daemonsets/agent | jq -r '.status | "\(.desiredNumberScheduled) \(.updatedNumberScheduled) \(.numberReady)"')" = "3 3 3" ]; }
+wait_for 10 "daemonset status desired/updated/ready 3" ds_status && ok "daemonset status: desired 3, updated 3, ready 3"
 
 # ---- node failure ------------------------------------------------------------------
 victim=$(pods_json app%3Dweb | jq -r '[.items[].spec.nodeName] | group_by(.) | max_by(length) | .[0]')
