@@ -197,6 +197,11 @@ nn=$(acurl /api/v1/namespaces/default/pods/lonely | jq -r '.spec.nodeName // "no
 [ "$nn" = none ] && ok "--no-scheduler: pod stays unbound" || fail "pod bound to $nn without a scheduler"
 
 kill "${PIDS[@]}" 2>/dev/null
+apiserver_stop
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$APISERVER_LOG"; then
+	fail "sanitizer report in the server log (BUILD=$BUILD)"
+	grep -A 20 -E 'AddressSanitizer|LeakSanitizer|runtime error' "$APISERVER_LOG" | head -40
+fi
 if [ "$FAIL" != 0 ]; then
 	echo "--- server log (tail)"; tail -n 40 "$APISERVER_LOG"
 	exit 1
