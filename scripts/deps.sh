@@ -10,7 +10,7 @@ PKGS=(
 	libyaml-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
 	iproute2 ethtool iptables iperf3 socat curl jq openssl netcat-openbsd iputils-ping
 	runc busybox-static etcd-server etcd-client
-	nginx
+	nginx wrk
 	dnsmasq-base dnsutils
 )
 missing=()

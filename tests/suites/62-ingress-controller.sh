@@ -283,6 +283,27 @@ echo "$out" | grep -E 'v1.example.com +/api +web2:http' >/dev/null &&
 "$CTL" --kubeconfig "$KUBECONFIG" delete ingress hello >/dev/null
 if wait_until '[ "$(ccode v2.example.com /)" = 404 ]'; then ok "deleted Ingress: v2.example.com -> 404"; else bad "after delete: $(ccode v2.example.com /)"; fi
 
+# --- the repo example (examples/ingress), pods standing in for its Deployments ---
+"$CTL" --kubeconfig "$KUBECONFIG" apply -f examples/ingress/ >/dev/null || bad "apply examples/ingress"
+for v in "v1 11" "v2 12"; do
+	set -- $v
+	printf '{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"helloworld-%s","namespace":"default"},"subsets":[{"addresses":[{"ip":"%s"}],"ports":[{"name":"http","port":8080}]}]}\n' \
+		"$1" "$INGNET_PFX.$2" | kapply
+done
+if wait_for body_is helloworld-v1.example.com / p1 && body_is helloworld-v2.example.com / p2; then
+	ok "examples/ingress: helloworld-v1/v2 hosts routed"; else
+	bad "examples/ingress: v1=$(cget helloworld-v1.example.com /) v2=$(cget helloworld-v2.example.com /)"; fi
+examples/ingress/make-tls-secret.sh "$T/hw" >/dev/null &&
+	"$CTL" --kubeconfig "$KUBECONFIG" apply -f "$T/hw/helloworld-tls-secret.yaml" -f examples/ingress/tls/ >/dev/null ||
+	bad "TLS example apply"
+hw() { inx "$INGNET_CLIENT" curl -s -m 3 --cacert "$T/hw/helloworld.crt" --resolve "$1:443:$NODE_IP" "https://$1/"; }
+if wait_until '[ "$(hw helloworld-v2.example.com)" = p2 ]' && [ "$(hw helloworld-v1.example.com)" = p1 ] &&
+   [ "$(ccode helloworld-v1.example.com /)" = 308 ]; then
+	ok "examples/ingress TLS variant: HTTPS with the make-tls-secret.sh certificate, HTTP -> 308"
+else
+	bad "TLS example: v1=$(hw helloworld-v1.example.com) v2=$(hw helloworld-v2.example.com)"
+fi
+
 # --- graceful stop: address withdrawn, nginx gone ---
 NGPID=$(cat "$T/ing/nginx.pid" 2>/dev/null)
 kill -TERM "$CPID"
