@@ -296,6 +296,78 @@ static int count_old_pods(const json_t *pods, struct drs *v, int n, int newi)
 	return c;
 }
 
+/* Kubernetes' getReplicaSetFraction: the share of a scaling event a
+ * ReplicaSet gets, from the size the Deployment had when it was last sized
+ * (its max-replicas annotation). */
+static int rs_fraction(const json_t *d, const struct drs *r, int replicas, int surge)
+{
+	const char *ann = json_string_value(json_object_get(
+		sel_lookup_path(r->rs, "metadata.annotations"), DEP_MAX_ANN));
+	long annotated = ann ? strtol(ann, NULL, 10) : cj_int(d, "status.replicas", 0);
+	double size;
+
+	if (replicas == 0)
+		return -r->spec;
+	if (annotated <= 0)
+		return 0;
+	size = (double)r->spec * (replicas + surge) / (double)annotated;
+	return (int)(size + (size >= 0 ? 0.5 : -0.5)) - r->spec;
+}
+
+static int cmp_size_newer(const void *x, const void *y)
+{
+	const struct drs *a = *(struct drs *const *)x, *b = *(struct drs *const *)y;
+
+	if (a->spec != b->spec)
+		return b->spec - a->spec;
+	return -cmp_created(a, b);
+}
+
+static int cmp_size_older(const void *x, const void *y)
+{
+	const struct drs *a = *(struct drs *const *)x, *b = *(struct drs *const *)y;
+
+	if (a->spec != b->spec)
+		return b->spec - a->spec;
+	return cmp_created(a, b);
+}
+
+/* Spreads a scaling event of `add` replicas over the ReplicaSets in
+ * proportion to their sizes (largest first; leftovers to the largest), as
+ * Kubernetes does mid-rollout so that neither side of the rollout loses
+ * its share. */
+static void proportional_scale(const json_t *d, struct drs *v, int n, int replicas, int surge,
+			       int add)
+{
+	struct drs **order = calloc(n + 1, sizeof(*order));
+	int added = 0;
+
+	if (!order || add == 0) {
+		free(order);
+		return;
+	}
+	for (int j = 0; j < n; j++)
+		order[j] = &v[j];
+	qsort(order, n, sizeof(*order), add > 0 ? cmp_size_newer : cmp_size_older);
+	for (int j = 0; j < n; j++) {
+		int frac = rs_fraction(d, order[j], replicas, surge), left = add - added, prop;
+
+		if (added == add)
+			break;
+		prop = add > 0 ? (frac < left ? frac : left) : (frac > left ? frac : left);
+		if (order[j]->spec + prop < 0)
+			prop = -order[j]->spec;
+		order[j]->spec += prop;
+		added += prop;
+	}
+	if (add - added && n > 0) {
+		order[0]->spec += add - added;
+		if (order[0]->spec < 0)
+			order[0]->spec = 0;
+	}
+	free(order);
+}
+
 json_t *dep_plan(const json_t *d, const json_t *rss, const json_t *pods)
 {
 	json_t *acts = json_array(), *owned = json_array(), *adopt = json_array(),
@@ -494,26 +566,13 @@ scale_only:
 		} else if (active == 1) {
 			v[last].spec = replicas;
 		} else if (active > 1) {
-			add = replicas + surge - total;
 			if (newi >= 0 && v[newi].spec == replicas && v[newi].avail == replicas) {
 				for (int j = 0; j < n; j++)
 					if (j != newi)
 						v[j].spec = 0;
-			} else if (add > 0) {
-				v[newi >= 0 ? newi : last].spec += add;
-			} else if (add < 0) {
-				/* Take from the oldest first, the current one last. */
-				for (int j = 0; j < n && add < 0; j++) {
-					int take;
-
-					if (j == newi || !v[j].spec)
-						continue;
-					take = v[j].spec < -add ? v[j].spec : -add;
-					v[j].spec -= take;
-					add += take;
-				}
-				if (add < 0 && newi >= 0)
-					v[newi].spec += add;
+			} else {
+				add = (replicas > 0 ? replicas + surge : 0) - total;
+				proportional_scale(d, v, n, replicas, surge, add);
 			}
 		}
 		/* Every active ReplicaSet now carries the new desired count. */

@@ -519,6 +519,49 @@ static void test_deploy_rolling_update(void)
 	sim_lag = false;
 }
 
+static void test_deploy_scale_mid_rollout(void)
+{
+	struct sim s;
+
+	sim_init(&s, 10, "RollingUpdate", 3, 2);
+	sim_converge(&s, 100);
+	set_image(&s, "x:2");
+	for (int i = 0; i < 2; i++) {
+		sim_deploy_step(&s);
+		sim_rs_step(&s);
+	}
+	json_t *o = sim_rs_with_image(&s, "x:1"), *nw = sim_rs_with_image(&s, "x:2");
+	CHECK(o && nw);
+	if (!o || !nw)
+		goto out;
+	int o0 = (int)cj_int(o, "spec.replicas", 0), n0 = (int)cj_int(nw, "spec.replicas", 0);
+
+	CHECK(o0 > 0 && o0 < 10 && n0 > 0);
+	CHECK(o0 + n0 <= 13);
+	/* Scale 10 -> 20 in the middle: both ReplicaSets grow in proportion
+	 * (Kubernetes' proportional scaling), within 20 + maxSurge. */
+	json_object_set_new(json_object_get(s.d, "spec"), "replicas", json_integer(20));
+	sim_deploy_step(&s);
+	int o1 = (int)cj_int(o, "spec.replicas", 0), n1 = (int)cj_int(nw, "spec.replicas", 0);
+
+	CHECK(o1 > o0);
+	CHECK(n1 > n0);
+	CHECK_EQ(o1 + n1, 23);
+	CHECK_STR(ann(o, DEP_DESIRED_ANN), "20");
+	CHECK_STR(ann(nw, DEP_MAX_ANN), "23");
+	sim_rs_step(&s);
+	sim_converge(&s, 200);
+	CHECK_EQ(cj_int(nw, "spec.replicas", -1), 20);
+	CHECK_EQ(cj_int(o, "spec.replicas", -1), 0);
+	/* And back down to 4. */
+	json_object_set_new(json_object_get(s.d, "spec"), "replicas", json_integer(4));
+	sim_converge(&s, 200);
+	CHECK_EQ(cj_int(nw, "spec.replicas", -1), 4);
+out:
+	json_decref(s.d);
+	json_decref(s.rss);
+}
+
 static void test_deploy_rollback_and_history(void)
 {
 	struct sim s;
@@ -876,6 +919,7 @@ static void test_informer_cache(void)
 TEST_MAIN(T(test_int_or_percent), T(test_rs_scale_up), T(test_rs_scale_down_order),
 	  T(test_rs_adopt_release), T(test_min_ready), T(test_template_hash),
 	  T(test_deploy_create_and_scale), T(test_deploy_rolling_update),
+	  T(test_deploy_scale_mid_rollout),
 	  T(test_deploy_rollback_and_history), T(test_deploy_recreate), T(test_deploy_pause),
 	  T(test_deploy_adopts_orphan_rs), T(test_daemonset), T(test_ipam),
 	  T(test_node_lifecycle), T(test_gc), T(test_workqueue), T(test_informer_cache))
