@@ -18,6 +18,7 @@
 
 struct cnisrv;
 struct kubelet;
+struct ktls;
 struct metrics;
 
 struct agent {
@@ -31,7 +32,8 @@ struct agent {
 	atomic_bool ready;
 	struct cnisrv *srv;
 	struct metrics *metrics;
-	struct kubelet *kl;             /* API mode (kubelet.c), else NULL */
+	struct kubelet *kl;
+	struct ktls *ktls;              /* HTTPS logs/exec (kubelet_tls.c) */             /* API mode (kubelet.c), else NULL */
 	/* CNI request counters for /metrics, indexed by enum cni_cmd */
 	atomic_ulong cni_ok[6], cni_fail[6];
 };

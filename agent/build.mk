@@ -8,7 +8,7 @@ AGENT_LIBS   := $(shell pkg-config --libs $(AGENT_PKGS)) -lpthread
 # Pure modules shared by the daemon, the plugin and the unit tests.
 AGENT_CORE_OBJS := $(addprefix $(OBJ_DIR)/agent/,ipam.o config.o proto.o cni/cni.o)
 AGENT_OBJS := $(AGENT_CORE_OBJS) \
-	$(addprefix $(OBJ_DIR)/agent/,main.o pods.o cnisrv.o metrics.o kubelet.o)
+	$(addprefix $(OBJ_DIR)/agent/,main.o pods.o cnisrv.o metrics.o kubelet.o kubelet_tls.o)
 CNI_OBJS   := $(OBJ_DIR)/agent/cni/main.o $(OBJ_DIR)/agent/ipam.o \
 	$(OBJ_DIR)/agent/proto.o $(OBJ_DIR)/agent/cni/cni.o
 
@@ -21,7 +21,7 @@ $(BIN_DIR)/gannet-agent: $(AGENT_OBJS) $(BUILD)/lib/libgannet-dataplane.a \
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DP_LIBS) $(RUNTIME_LIBS) $(AGENT_LIBS) \
-		$(shell pkg-config --libs libcurl openssl)
+		$(shell pkg-config --libs libcurl openssl gnutls)
 
 $(BIN_DIR)/gannet-cni: $(CNI_OBJS) $(COMMON_LIB)
 	$(call msg,LD,$@)

@@ -246,6 +246,16 @@ static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct agentcfg *
 				c->sync_ms = (unsigned)n;
 		} else if (!strcmp(k, "podNetnsPrefix")) {
 			ret = set_str(c->netns_prefix, sizeof(c->netns_prefix), k, v, err);
+		} else if (!strcmp(k, "kubeletPort")) {
+			char *end;
+			long n;
+
+			errno = 0;
+			n = v ? strtol(v, &end, 10) : -1;
+			if (!v || errno || *end || n < 1 || n > 65535)
+				ret = gerr_set(err, -EINVAL, "kubeletPort: must be 1..65535");
+			else
+				c->kubelet_port = (unsigned)n;
 		} else if (!strcmp(k, "agentEndpoint")) {
 			ret = set_str(c->agent_endpoint, sizeof(c->agent_endpoint), k, v, err);
 			if (!ret && strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
@@ -305,6 +315,8 @@ static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct agentcfg *
 			 c->node_name);
 	if (!c->lease_sec)
 		c->lease_sec = 10;
+	if (!c->kubelet_port)
+		c->kubelet_port = 10250;
 	if (!c->sync_ms)
 		c->sync_ms = 1000;
 	if (!c->cgroup_parent[0])

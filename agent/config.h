@@ -41,6 +41,7 @@ struct agentcfg {
 	char netns_prefix[48];          /* pod netns names, default "gannet-<node>-" */
 	char cni_bin[256];
 	char cgroup_parent[128];
+	unsigned kubelet_port;          /* HTTPS logs/exec, default 10250 */
 	char agent_endpoint[128];       /* URL the API server proxies logs/exec to
 					 * ("" = http://nodeIP:<metrics port>) */        /* containers' cgroup parent, default gannet/<node> */              /* gannet-cni path, default next to the agent */
 	size_t n_peers;

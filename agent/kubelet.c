@@ -1624,9 +1624,7 @@ static void *node_watch_thread(void *arg)
 
 static int http_port(const struct agent *a)
 {
-	const char *c = strrchr(a->cfg.metrics_addr, ':');
-
-	return c ? atoi(c + 1) : 0;
+	return (int)a->cfg.kubelet_port;
 }
 
 static int node_register(struct kubelet *kl, struct apiclient *c, struct gerr *e)
@@ -1909,7 +1907,7 @@ int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, con
 	if (!logs && !exec)
 		return -1;
 	if (!kl)
-		return reply(c, 503, "agent is not in API mode\n");
+		return reply(c, 503, "agent is not ready\n");
 	rest = url + (logs ? 15 : 6);
 	n = sscanf(rest, "%127[^/]/%255[^/]/%63[^/]", ns, pod, ctr);
 	if (n < 2)
@@ -2093,6 +2091,9 @@ int kubelet_start(struct agent *a, struct gerr *err)
 	ret = rt_open(&ro, &kl->rt, err);
 	if (ret)
 		goto fail;
+	ret = kubelet_tls_start(a, kl->kc.ca.data, kl->kc.ca.len, err);
+	if (ret)
+		goto fail;
 	a->kl = kl;
 	pthread_attr_init(&at);
 	pthread_attr_setstacksize(&at, KL_STACK);
@@ -2118,6 +2119,7 @@ void kubelet_stop(struct agent *a)
 	if (!kl)
 		return;
 	/* Pods keep running: the next agent adopts them. */
+	kubelet_tls_stop(a);
 	atomic_store(&kl->stop, true);
 	if (kl->lease_started)
 		pthread_join(kl->lease_th, NULL);

@@ -16,6 +16,11 @@ int kubelet_pod_cidr(struct agent *a, struct gerr *err);
 /* Component start/stop: no-op unless the config names a kubeconfig. */
 int kubelet_start(struct agent *a, struct gerr *err);
 void kubelet_stop(struct agent *a);
+/* HTTPS server on nodeIP:kubeletPort for logs/exec: client certificates
+ * from the cluster CA (ca_pem) with O=system:masters only. */
+int kubelet_tls_start(struct agent *a, const unsigned char *ca_pem, size_t ca_len,
+		      struct gerr *err);
+void kubelet_tls_stop(struct agent *a);
 /* GET /containerLogs/<ns>/<pod>[/<ctr>]?follow=&tailLines=&timestamps=
  * and POST /exec/<ns>/<pod>[/<ctr>]?command=..&command=.. on the agent's
  * HTTP endpoint. Returns an MHD result, or -1 when url is not one of them. */

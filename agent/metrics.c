@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "agent/agent.h"
-#include "agent/kubelet.h"
 
 struct metrics {
 	struct MHD_Daemon *d;
@@ -175,23 +174,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			       const char *upload_data, size_t *upload_size, void **ptr)
 {
 	struct agent *a = cls;
-	int kr;
 
 	(void)version;
 	(void)upload_data;
-	/* POST bodies (exec) are ignored: first call just acknowledges */
-	if (!*ptr) {
-		*ptr = (void *)1;
-		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-			return MHD_YES;
-	}
-	if (*upload_size) {
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	kr = kubelet_http(a, c, url, method);
-	if (kr >= 0)
-		return (enum MHD_Result)kr;
+	(void)upload_size;
+	(void)ptr;
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
 				 MHD_RESPMEM_PERSISTENT, "text/plain");
@@ -236,8 +223,7 @@ int metrics_start(struct agent *a, struct gerr *err)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return gerr_set(err, -ENOMEM, "out of memory");
-	m->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-				MHD_USE_ERROR_LOG, 0,
+	m->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
 				NULL, NULL, handler, a,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,

@@ -80,11 +80,11 @@ kl_up() {
 	done
 	# and back: the API server proxies pods/log and pods/exec to each
 	# agent at 127.0.0.1:<port> (advertised as agentEndpoint) -> unix
-	# socket -> the agent's nodeIP:9962 inside the node netns
+	# socket -> the agent's HTTPS nodeIP:10250 inside the node netns
 	for ((i = 1; i <= n; i++)); do
 		KL_AGENT_PORT[$i]=$(_apiserver_free_port) || cl_die "no free port"
 		node_bg "$i" socat UNIX-LISTEN:"$CL_DIR/agent$i.sock",fork,unlink-early \
-			TCP:"$(node_ip "$i")":9962 2>/dev/null
+			TCP:"$(node_ip "$i")":10250 2>/dev/null
 		socat TCP-LISTEN:"${KL_AGENT_PORT[$i]}",bind=127.0.0.1,fork,reuseaddr \
 			UNIX-CONNECT:"$CL_DIR/agent$i.sock" 2>/dev/null &
 		CL_BG_PIDS+=($!)
@@ -92,7 +92,7 @@ kl_up() {
 	sleep 0.3
 	for ((i = 1; i <= n; i++)); do
 		kl_config "$i" "$n"
-		echo "agentEndpoint: http://127.0.0.1:${KL_AGENT_PORT[$i]}" >>"$CL_DIR/node$i/agent.yaml"
+		echo "agentEndpoint: https://127.0.0.1:${KL_AGENT_PORT[$i]}" >>"$CL_DIR/node$i/agent.yaml"
 		CL_VERBOSE=${CL_VERBOSE:-1} agent_start "$i" || cl_die "agent $i"
 	done
 }
@@ -120,15 +120,22 @@ wait_for() {
 running_with_ip() {
 	[ "$(podq "$1" .status.phase)" = Running ] && [ "$(podq "$1" '.status.podIP // ""')" != "" ]
 }
-agent_url() { echo "http://$(node_ip "$1"):9962"; }
+# the agent's logs/exec endpoint: HTTPS, client certificate with
+# O=system:masters (the admin's here, the API server's proxy in real use)
+agent_url() { echo "https://$(node_ip "$1"):10250"; }
+acurl_agent() {
+	local n=$1
+	shift
+	in_node "$n" curl -sS -k --cert "$ADMIN_CERT" --key "$ADMIN_KEY" "$@"
+}
 klogs() {   # klogs NODE POD [CONTAINER] [QUERY]
-	in_node "$1" curl -sS --max-time 10 "$(agent_url "$1")/containerLogs/default/$2/${3:-}?${4:-}"
+	acurl_agent "$1" --max-time 10 "$(agent_url "$1")/containerLogs/default/$2/${3:-}?${4:-}"
 }
 kexec() {   # kexec NODE POD CONTAINER -- ARGV...
 	local n=$1 p=$2 c=$3 q="" a
 	shift 4
 	for a in "$@"; do q+="command=$(jq -rn --arg a "$a" '$a|@uri')&"; done
-	in_node "$n" curl -sS --max-time 70 -X POST "$(agent_url "$n")/exec/default/$p/$c?${q%&}"
+	acurl_agent "$n" --max-time 70 -X POST "$(agent_url "$n")/exec/default/$p/$c?${q%&}"
 }
 # jq -e that fails on empty input (plain jq -e exits 0 when given nothing)
 jqe() { [ -n "$1" ] && jq -e "$2" <<<"$1" >/dev/null; }

@@ -22,7 +22,7 @@ kl_up 2
 
 # ---------------------------------------------------------------- node
 t_check "Node node1 registered with InternalIP, capacity, Ready, podCIDR" wait_for 10 ajq /api/v1/nodes/node1 \
-	"(.status.addresses[]|select(.type==\"InternalIP\").address)==\"$(node_ip 1)\" and (.status.capacity.cpu|tonumber)>0 and .status.capacity.pods==\"110\" and (.status.conditions[]|select(.type==\"Ready\").status)==\"True\" and .spec.podCIDR==\"$(node_pod_cidr 1)\" and .status.daemonEndpoints.kubeletEndpoint.Port==9962"
+	"(.status.addresses[]|select(.type==\"InternalIP\").address)==\"$(node_ip 1)\" and (.status.capacity.cpu|tonumber)>0 and .status.capacity.pods==\"110\" and (.status.conditions[]|select(.type==\"Ready\").status)==\"True\" and .spec.podCIDR==\"$(node_pod_cidr 1)\" and .status.daemonEndpoints.kubeletEndpoint.Port==10250"
 L=/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node1
 lease1=$(acurl $L | jq -r .spec.renewTime)
 sleep 2.5
@@ -43,8 +43,15 @@ tail1() { local o; o=$(klogs 1 web main tailLines=1) && [ -n "$o" ] && [ "$(wc -
 t_check "logs: tailLines=1" tail1
 out=$(kexec 1 web main -- sh -c 'echo in-pod $(hostname); exit 3')
 t_check "exec runs in the container (output + exit code): $out" jqe "$out" '.exitCode==3 and (.output|test("in-pod web"))'
-t_check "logs/exec of an unknown pod: 404" bash -c \
-	"[ \"\$(nsenter --net=/run/netns/$(node_ns 1) curl -s -o /dev/null -w '%{http_code}' $(agent_url 1)/containerLogs/default/nope/x)\" = 404 ]"
+code=$(acurl_agent 1 -o /dev/null -w '%{http_code}' "$(agent_url 1)/containerLogs/default/nope/x")
+t_check "logs/exec of an unknown pod: 404 ($code)" test "$code" = 404
+code=$(in_node 1 curl -sk -o /dev/null -w '%{http_code}' -X POST "$(agent_url 1)/exec/default/web/main?command=id")
+t_check "agent exec without a client certificate: 401 ($code)" test "$code" = 401
+code=$(in_node 1 curl -sk -o /dev/null -w '%{http_code}' --cert "$APISERVER_DATA/pki/nodes/node2.crt" \
+	--key "$APISERVER_DATA/pki/nodes/node2.key" -X POST "$(agent_url 1)/exec/default/web/main?command=id")
+t_check "agent exec with another node's credential (system:nodes): 403 ($code)" test "$code" = 403
+code=$(in_node 1 curl -s -o /dev/null -w '%{http_code}' "http://$(node_ip 1):9962/containerLogs/default/web/main")
+t_check "plain HTTP (metrics port) does not serve logs: 404 ($code)" test "$code" = 404
 
 # through the API server (pods/log, pods/exec proxied to the agent)
 t_check "gannetctl logs web (API server -> agent)" bash -c "$(declare -f gctl); CL_BIN=$CL_BIN KUBECONFIG=$KUBECONFIG; gctl logs web | grep -q hello-from-web"
