@@ -860,13 +860,13 @@ static void ctr_start(struct kubelet *kl, struct kpod *p, const json_t *obj, con
 		snprintf(kc->wait_msg, sizeof(kc->wait_msg),
 			 "image \"%s\" is not in the node's image store and Gannet never pulls: %s",
 			 img ?: "", e.msg);
-		goto out;
+		goto retry;
 	}
 	rt_image_info_free(&ii);
 	if (build_spec(kl, p, obj, ctr, kc, &s, keep, msg, sizeof(msg))) {
 		snprintf(kc->wait_reason, sizeof(kc->wait_reason), "CreateContainerConfigError");
 		snprintf(kc->wait_msg, sizeof(kc->wait_msg), "%s", msg);
-		goto out;
+		goto retry;
 	}
 	if (kc->created) {
 		memset(&e, 0, sizeof(e));
@@ -896,6 +896,12 @@ static void ctr_start(struct kubelet *kl, struct kpod *p, const json_t *obj, con
 	memset(&e, 0, sizeof(e));
 	rt_status(kl->rt, kc->id, &kc->st, &e);
 	pr_info("pod %s/%s container %s started (%s)", p->ns, p->name, kc->name, kc->id);
+	goto out;
+retry:
+	/* the image may be imported or the ConfigMap created later: look
+	 * again every 2 s (not every sync: each try may cost API reads) */
+	kc->restart_pending = true;
+	kc->next_start = time(NULL) + 2;
 out:
 	keep_free(keep);
 	/* strv_of/keep hold the arrays; spec pointers die with keep */
