@@ -178,7 +178,7 @@ static int gc_setup(struct ctrl *c, struct gerr *err)
 
 		gc_h[gc_kinds[k]].c = c;
 		gc_h[gc_kinds[k]].kind = gc_kinds[k];
-		ret = informer_add_handler(informers_get(c->inf, gc_kinds[k]), on_obj,
+		ret = informer_add_handler(informers_get_meta(c->inf, gc_kinds[k]), on_obj,
 					   &gc_h[gc_kinds[k]]);
 		if (ret)
 			return gerr_set(err, ret, "too many handlers");
@@ -228,7 +228,7 @@ static int owner_alive(struct ctrl *c, struct apiclient *api, const char *ns, co
 static int sync_dependent(struct ctrl *c, struct apiclient *api, int kind, const char *ns,
 			  const char *name, struct gerr *err)
 {
-	json_t *o = informer_get(informers_get(c->inf, kind), ns, name);
+	json_t *o = informer_get(informers_get_meta(c->inf, kind), ns, name);
 	const json_t *refs = sel_lookup_path(o, "metadata.ownerReferences");
 	size_t n = json_array_size(refs), i;
 	bool *alive = calloc(n + 1, sizeof(*alive)), any_dying = false;
@@ -299,7 +299,7 @@ out:
 static int sync_owner(struct ctrl *c, struct apiclient *api, int kind, const char *ns,
 		      const char *name, struct gerr *err)
 {
-	json_t *o = informer_get(informers_get(c->inf, kind), ns, name), *deps = NULL,
+	json_t *o = informer_get(informers_get_meta(c->inf, kind), ns, name), *deps = NULL,
 	       *kinds = json_array(), *d;
 	bool fg, orphan;
 	size_t i;

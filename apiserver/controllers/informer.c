@@ -231,6 +231,7 @@ struct informer {
 	volatile int *stop;
 	pthread_t thr;
 	bool started;
+	bool meta_only;               /* cache metadata only (see informers_get_meta) */
 };
 
 struct informer *informer_new(const struct ctrl_kind *k)
@@ -297,12 +298,23 @@ static void set_type_meta(const struct ctrl_kind *k, json_t *obj)
 	json_object_set_new(obj, "kind", json_string(k->kind));
 }
 
-void informer_apply(struct informer *inf, const char *type, json_t *obj)
+/* What the cache keeps of obj: a new reference. */
+static json_t *cached_form(struct informer *inf, json_t *obj)
+{
+	if (!inf->meta_only)
+		return json_incref(obj);
+	return json_pack("{s:O?, s:O?, s:O?}", "apiVersion", json_object_get(obj, "apiVersion"),
+			 "kind", json_object_get(obj, "kind"),
+			 "metadata", json_object_get(obj, "metadata"));
+}
+
+void informer_apply(struct informer *inf, const char *type, json_t *obj_in)
 {
 	char key[512];
-	json_t *old;
+	json_t *old, *obj;
 
-	set_type_meta(inf->k, obj);
+	set_type_meta(inf->k, obj_in);
+	obj = cached_form(inf, obj_in);
 
 	ctrl_key(obj, key, sizeof(key));
 	pthread_mutex_lock(&inf->lock);
@@ -318,6 +330,7 @@ void informer_apply(struct informer *inf, const char *type, json_t *obj)
 		notify(inf, old ? "MODIFIED" : "ADDED", old, obj);
 	json_decref(old);
 	set_rv(inf, ctrl_obj_rv(obj));
+	json_decref(obj);
 }
 
 /* Replaces the cache with a fresh list, reporting the differences. */
@@ -331,7 +344,7 @@ static void replace_all(struct informer *inf, json_t *items, int64_t rv)
 	json_array_foreach(items, i, o) {
 		set_type_meta(inf->k, o);
 		ctrl_key(o, k, sizeof(k));
-		json_object_set(fresh, k, o);
+		json_object_set_new(fresh, k, cached_form(inf, o));
 	}
 	pthread_mutex_lock(&inf->lock);
 	old_all = inf->objs;
@@ -536,6 +549,18 @@ struct informer *informers_get(struct informers *f, enum ctrl_kind_id id)
 {
 	if (!f->by_kind[id])
 		f->by_kind[id] = informer_new(&ctrl_kinds[id]);
+	else
+		f->by_kind[id]->meta_only = false;  /* someone needs full objects */
+	return f->by_kind[id];
+}
+
+struct informer *informers_get_meta(struct informers *f, enum ctrl_kind_id id)
+{
+	if (!f->by_kind[id]) {
+		f->by_kind[id] = informer_new(&ctrl_kinds[id]);
+		if (f->by_kind[id])
+			f->by_kind[id]->meta_only = true;
+	}
 	return f->by_kind[id];
 }
 

@@ -80,6 +80,10 @@ struct informers {
 	struct informer *by_kind[CK_COUNT];
 };
 struct informer *informers_get(struct informers *f, enum ctrl_kind_id id);
+/* Same, for a user that needs metadata only (the garbage collector): unless
+ * another user asks for full objects, the cache keeps apiVersion, kind and
+ * metadata, so that Secrets and ConfigMaps do not sit in memory twice. */
+struct informer *informers_get_meta(struct informers *f, enum ctrl_kind_id id);
 int informers_start(struct informers *f, const struct kubeconfig *kc,
 		    volatile int *stop, struct gerr *err);
 bool informers_wait_synced(struct informers *f, long timeout_ms, volatile int *stop);

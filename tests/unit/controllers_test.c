@@ -916,10 +916,34 @@ static void test_informer_cache(void)
 	informer_free(inf);
 }
 
+static void test_informer_meta_only(void)
+{
+	struct informers f = { 0 };
+	struct informer *inf = informers_get_meta(&f, CK_SECRET);
+	json_t *sec = J("{\"metadata\":{\"name\":\"s\",\"namespace\":\"x\",\"resourceVersion\":\"3\"},"
+			"\"data\":{\"k\":\"c2VjcmV0\"}}"), *g;
+
+	informer_apply(inf, "ADDED", sec);
+	g = informer_get(inf, "x", "s");
+	CHECK(g && !json_object_get(g, "data"));
+	CHECK_STR(cj_str(g, "metadata.name"), "s");
+	CHECK_STR(cj_str(g, "kind"), "Secret");
+	json_decref(g);
+	/* A user of full objects wins. */
+	CHECK(informers_get(&f, CK_SECRET) == inf);
+	informer_apply(inf, "MODIFIED", sec);
+	g = informer_get(inf, "x", "s");
+	CHECK(g && json_object_get(g, "data"));
+	json_decref(g);
+	json_decref(sec);
+	informers_join_free(&f);
+}
+
 TEST_MAIN(T(test_int_or_percent), T(test_rs_scale_up), T(test_rs_scale_down_order),
 	  T(test_rs_adopt_release), T(test_min_ready), T(test_template_hash),
 	  T(test_deploy_create_and_scale), T(test_deploy_rolling_update),
 	  T(test_deploy_scale_mid_rollout),
 	  T(test_deploy_rollback_and_history), T(test_deploy_recreate), T(test_deploy_pause),
 	  T(test_deploy_adopts_orphan_rs), T(test_daemonset), T(test_ipam),
-	  T(test_node_lifecycle), T(test_gc), T(test_workqueue), T(test_informer_cache))
+	  T(test_node_lifecycle), T(test_gc), T(test_workqueue), T(test_informer_cache),
+	  T(test_informer_meta_only))
