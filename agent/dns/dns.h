@@ -12,10 +12,11 @@
  *    every instance watches: updates are visible in ~1 ms without a signal;
  *  - SRV and CNAME records go to a records file served by a "back" dnsmasq
  *    on 127.0.0.1:<port>; the "front" dnsmasq (the one pods query, never
- *    restarted) forwards the cluster domain to it through a --servers-file.
- *    A records change = start a new back on the other port, point the
- *    servers-file at it, SIGHUP the front, stop the old back: no moment
- *    where the service address is closed. */
+ *    restarted) forwards the cluster domain to both back ports with
+ *    --all-servers. Records change = start a new back on the other port,
+ *    stop the old one: the service address never closes and the front's
+ *    configuration never changes (changing its server list on SIGHUP
+ *    drops replies in flight; measured in docs/dns.md). */
 #ifndef GANNET_AGENT_DNS_H
 #define GANNET_AGENT_DNS_H
 
@@ -131,7 +132,7 @@ struct dnsm_opts {
 	const char *bin;               /* NULL = /usr/sbin/dnsmasq */
 	const char *user;              /* --user; NULL = dnsmasq's default (nobody) */
 	int ttl;                       /* --local-ttl; 0 = DNS_DEFAULT_TTL */
-	int grace_ms;                  /* old back kept after a switch; 0 = 200 */
+	int grace_ms;                  /* old back kept after a switch; 0 = 50 */
 };
 
 struct dnsm {

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Manager of the node's cluster DNS dnsmasq processes: one "front" that
- * pods query (never restarted: A records arrive through its --hostsdir,
- * the route to the back through its --servers-file on SIGHUP) and one
- * "back" on 127.0.0.1 that serves the srv-host=/cname= records, which
- * dnsmasq only reads at start. A records change starts a new back on the
- * other port before the old one stops. Processes run in the node's
+ * pods query (never restarted: A records arrive through its --hostsdir)
+ * and one "back" on 127.0.0.1 that serves the srv-host=/cname= records,
+ * which dnsmasq only reads at start. The front forwards the cluster domain
+ * to BOTH back ports with --all-servers, so a change of records starts a
+ * new back on the other port, then stops the old one, without touching the
+ * front: the front never sees its server list change (changing it on
+ * SIGHUP loses the replies to queries in flight, and dnsmasq then parks
+ * identical queries on the lost one for ~2 s), a dead port costs nothing
+ * (its ICMP error is ignored, the live back answers), and --cache-size=0
+ * means no stale forwarded answer outlives a switch. Processes run in the node's
  * network namespace (setns in the forked child before exec) and daemonize:
  * dnsmasq's launcher exits only after the daemon has bound its sockets and
  * with a non-zero status if it could not, so a successful spawn means the
@@ -270,6 +275,8 @@ static int start_front(struct dnsm *m, struct gerr *err)
 	for (const char *const *l = m->o.listen; l && *l; l++)
 		arg(&a, "--listen-address=%s", *l);
 	arg(&a, "--servers-file=%s", m->servers);
+	arg(&a, "--all-servers");
+	arg(&a, "--cache-size=0");
 	rc = spawn(m, "front", a.v, err);
 	args_free(&a);
 	return rc;
@@ -297,20 +304,27 @@ static void back_pidfile(struct dnsm *m, int port, char *buf, size_t len)
 	snprintf(buf, len, "%s/back-%d.pid", m->dir, port);
 }
 
-static int write_servers(struct dnsm *m, int port)
+/* Both back ports, always (see the top of the file), then upstreams. Only
+ * rewritten (and the front sent SIGHUP) when it differs. */
+static int write_servers(struct dnsm *m, bool *changed)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	int rc;
+	int rc = 0;
+	*changed = false;
 	if (!f)
 		return -ENOMEM;
-	fprintf(f, "server=/%s/127.0.0.1#%d\n", m->o.domain ? m->o.domain : DNS_DEFAULT_DOMAIN,
-		port);
+	for (int p = m->o.back_port; p <= m->o.back_port + 1; p++)
+		fprintf(f, "server=/%s/127.0.0.1#%d\n",
+			m->o.domain ? m->o.domain : DNS_DEFAULT_DOMAIN, p);
 	for (const char *const *u = m->o.upstreams; u && *u; u++)
 		fprintf(f, "server=%s\n", *u);
 	fclose(f);
-	rc = write_atomic(m, m->servers, buf, len);
+	if (!same_content(m->servers, buf, len)) {
+		rc = write_atomic(m, m->servers, buf, len);
+		*changed = !rc;
+	}
 	free(buf);
 	return rc;
 }
@@ -341,15 +355,17 @@ int dnsm_init(struct dnsm *m, const struct dnsm_opts *o, struct gerr *err)
 	chmod(m->dir, 0755);
 	chmod(m->hostsdir, 0755);
 
-	/* Adopt: the active back is the one the servers-file points at. */
-	char *s = slurp(m->servers, NULL), *h = s ? strchr(s, '#') : NULL;
-	if (h) {
-		int port = atoi(h + 1);
+	/* Adopt a running back (after an interrupted switch both may run:
+	 * take the newer; dnsm_apply replaces the other one if needed). */
+	time_t newest = 0;
+	for (int port = m->o.back_port; port <= m->o.back_port + 1; port++) {
+		struct stat st;
 		back_pidfile(m, port, p, sizeof(p));
-		if (live_pid(p))
+		if (live_pid(p) && !stat(p, &st) && (!m->active_port || st.st_mtime > newest)) {
 			m->active_port = port;
+			newest = st.st_mtime;
+		}
 	}
-	free(s);
 	return 0;
 }
 
@@ -412,20 +428,13 @@ switch_back:;
 		return gerr_set(err, rc, "%s: %s", rec, strerror(-rc));
 	if ((rc = start_back(m, port, rec, err)))
 		return rc;
-	if ((rc = write_servers(m, port)))
-		return gerr_set(err, rc, "%s: %s", m->servers, strerror(-rc));
 	m->active_port = port;
 	if (changed_records)
 		*changed_records = true;
-	if (dnsm_front_pid(m)) {
-		if ((rc = dnsm_reload(m, err)))
-			return rc;
-	}
 	if (old) {
-		/* Replies to queries the front forwarded to the old back just
-		 * before the switch are still accepted only while the old one
-		 * lives; give them a moment. */
-		int g = m->o.grace_ms > 0 ? m->o.grace_ms : 200;
+		/* Queries the front sent before the new back was up reached
+		 * only the old one: let it answer them. */
+		int g = m->o.grace_ms > 0 ? m->o.grace_ms : 50;
 		struct timespec ts = { g / 1000, (long)(g % 1000) * 1000000L };
 		nanosleep(&ts, NULL);
 		back_pidfile(m, old, pf, sizeof(pf));
@@ -433,15 +442,15 @@ switch_back:;
 		snprintf(rec, sizeof(rec), "%s/records-%d.conf", m->dir, old);
 		unlink(rec);
 	}
-front:
-	if (!dnsm_front_pid(m)) {
-		if (!m->active_port)
-			return gerr_set(err, -EIO, "no dnsmasq back instance");
-		if ((rc = write_servers(m, m->active_port)))
-			return gerr_set(err, rc, "%s: %s", m->servers, strerror(-rc));
-		if ((rc = start_front(m, err)))
-			return rc;
-	}
+front:;
+	bool sv_changed;
+	if ((rc = write_servers(m, &sv_changed)))
+		return gerr_set(err, rc, "%s: %s", m->servers, strerror(-rc));
+	if (!dnsm_front_pid(m))
+		return start_front(m, err);
+	/* upstreams changed (the domain is fixed per state dir) */
+	if (sv_changed)
+		return dnsm_reload(m, err);
 	return 0;
 }
 
