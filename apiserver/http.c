@@ -9,6 +9,7 @@
 #include "apiserver/proxy.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -1962,6 +1963,26 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* libmicrohttpd's own messages, through our log. A watch whose client
+ * went away ends with an "application error" by design (watch_reader
+ * notices the hang-up): with in-process loops re-watching every few
+ * seconds that would be a line every second, so it is debug output. */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	if (strstr(msg, "Closing connection (application error") ||
+	    strstr(msg, "Closing connection (application reported error"))
+		pr_debug("httpd: %s", msg);
+	else
+		pr_warn("httpd: %s", msg);
+}
+
 int http_start(struct apiserver *as, const char *cert_pem, const char *key_pem,
 	       const char *ca_pem, struct gerr *err)
 {
@@ -1990,6 +2011,7 @@ int http_start(struct apiserver *as, const char *cert_pem, const char *key_pem,
 				MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
 				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 				MHD_OPTION_END);
 	if (!h->d) {
 		free(h->cert);
