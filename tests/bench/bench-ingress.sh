@@ -7,7 +7,8 @@
 # a fabric namespace (tests/lib/ingressnet.sh). In the same run:
 #   1. wrk to the pod IP directly (baseline) vs to the node address through
 #      the ingress: requests/s, p50/p99 latency, ratio (target: overhead
-#      < 30 %), and the CPU the ingress nginx spent per proxied request;
+#      < 30 %), and the CPU the ingress nginx spent per proxied request
+#      next to what the pod's nginx spends answering one;
 #   2. time from `gannetctl apply` of a changed Ingress (backend switched
 #      between two Services) to the first request answered by the new
 #      backend, N times: p50/p99 (target: < 1 s).
@@ -90,10 +91,11 @@ answer() { inx "$INGNET_CLIENT" curl -s -m 2 -H 'Host: web.test' "http://$NODE_I
 for _ in $(seq 1 100); do [ "$(answer)" = p1 ] && break; sleep 0.1; done
 [ "$(answer)" = p1 ] || { echo "ingress not serving"; tail "$T/ctrl.log"; exit 1; }
 
-# CPU ticks (user+system) of the ingress nginx master and workers.
-ingress_ticks() {
+# CPU ticks (user+system) of an nginx master (pid file) and its workers.
+ingress_ticks() { nginx_ticks "$T/ing/nginx.pid"; }
+nginx_ticks() {
 	local m p s=0
-	m=$(cat "$T/ing/nginx.pid" 2>/dev/null) || { echo 0; return; }
+	m=$(cat "$1" 2>/dev/null) || { echo 0; return; }
 	for p in $m $(pgrep -P "$m"); do
 		s=$((s + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
 	done
@@ -111,9 +113,11 @@ load() {
 }
 # Two rounds, interleaved, so that noise from other work on the machine
 # hits both sides; the table shows the mean.
-d_rps=0 i_rps=0 d50=0 d99=0 i50=0 i99=0 ticks=0 reqs=0
+d_rps=0 i_rps=0 d50=0 d99=0 i50=0 i99=0 ticks=0 reqs=0 pticks=0 preqs=0
 for r in 1 2; do
+	t0=$(nginx_ticks "$T/pod-p1/nginx.pid")
 	read -r a b c <<<"$(load "http://$INGNET_PFX.11:8080/")"
+	pticks=$((pticks + $(nginx_ticks "$T/pod-p1/nginx.pid") - t0)); preqs=$((preqs + a * DUR))
 	d_rps=$((d_rps + a)); d50=$(awk -v x="$d50" -v y="$b" 'BEGIN { print x + y }')
 	d99=$(awk -v x="$d99" -v y="$c" 'BEGIN { print x + y }')
 	t0=$(ingress_ticks)
@@ -144,5 +148,7 @@ printf '%-30s %10s %10s %10s\n' "path" "req/s" "p50 ms" "p99 ms"
 awk -v r=$((d_rps / 2)) -v a="$d50" -v b="$d99" 'BEGIN { printf "%-30s %10d %10.3f %10.3f\n", "direct to pod IP (baseline)", r, a / 2, b / 2 }'
 awk -v r=$((i_rps / 2)) -v a="$i50" -v b="$i99" 'BEGIN { printf "%-30s %10d %10.3f %10.3f\n", "through the ingress", r, a / 2, b / 2 }'
 awk -v d="$d_rps" -v i="$i_rps" 'BEGIN { if (d > 0) printf "ingress/direct throughput ratio: %.2f (overhead %.0f %%; target < 30 %%)\n", i / d, (1 - i / d) * 100 }'
-awk -v t="$ticks" -v n="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "ingress nginx CPU per proxied request: %.1f us\n", t / hz / n * 1e6 }'
+awk -v t="$ticks" -v n="$reqs" -v pt="$pticks" -v pn="$preqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+	if (n > 0 && pn > 0) printf "CPU per request: ingress nginx %.1f us (proxying), pod nginx %.1f us (answering, direct run)\n",
+		t / hz / n * 1e6, pt / hz / pn * 1e6 }'
 echo "Ingress change -> effect via gannetctl apply, $NCH changes: p50 $(pct 50) ms, p99 $(pct 99) ms, max $(pct 100) ms (target < 1000)"
