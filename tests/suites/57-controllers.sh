@@ -108,7 +108,8 @@ fake_kubelet() {
 			[ -e "$T/dead-$n" ] && continue
 			J -X PATCH -H 'Content-Type: application/merge-patch+json' \
 				-d "{\"spec\":{\"renewTime\":\"$(now_micro)\"}}" \
-				"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/$n" >/dev/null 2>&1
+				"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/$n" >/dev/null 2>>"$T/kubelet.log" ||
+				echo "$(date +%T) lease $n: renew failed" >>"$T/kubelet.log"
 		done
 		acurl /api/v1/pods 2>/dev/null | jq -r '.items[] | select(.metadata.deletionTimestamp == null) |
 			[.metadata.namespace, .metadata.name, (.spec.nodeName // ""),
@@ -357,6 +358,8 @@ wait_for 20 "namespace deletion removes its contents" empty && ok "namespace tea
 if [ "$FAIL" != 0 ]; then
 	echo "--- controller-manager log (tail)"
 	tail -n 60 "$T/cm.log"
+	echo "--- fake kubelet errors (tail)"
+	tail -n 20 "$T/kubelet.log" 2>/dev/null
 	exit 1
 fi
 echo "all controller checks passed"
