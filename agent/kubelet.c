@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,7 @@ struct kctr {
 	json_t *last_term;       /* lastState.terminated */
 	char wait_reason[64];
 	char wait_msg[512];
+	char last_event[64];     /* last waiting reason reported as an Event */
 	bool ready;
 	int live_fail, ready_fail;
 	time_t next_live, next_ready;
@@ -231,6 +233,51 @@ out:
 			close(pout[i]);
 	}
 	return ret;
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+/* core/v1 Event about a pod (or one of its containers), as kubelet emits
+ * them: `gannetctl describe` / `kubectl get events` show why a pod is not
+ * running. Best effort: a failed write is only logged at debug level. */
+static void kl_event(struct kubelet *kl, const struct kpod *p, const char *ctr, bool warning,
+		     const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+static void kl_event(struct kubelet *kl, const struct kpod *p, const char *ctr, bool warning,
+		     const char *reason, const char *fmt, ...)
+{
+	char msg[1024], name[300], ts[40], fp[100], path[300];
+	struct timespec now;
+	struct api_resp r;
+	struct gerr e = { 0 };
+	json_t *ev, *io;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	clock_gettime(CLOCK_REALTIME, &now);
+	ts_fmt(now.tv_sec, ts, sizeof(ts));
+	snprintf(name, sizeof(name), "%.200s.%llx", p->name,
+		 (unsigned long long)now.tv_sec * 1000000000ULL + (unsigned long long)now.tv_nsec);
+	io = json_pack("{s:s, s:s, s:s, s:s, s:s}", "apiVersion", "v1", "kind", "Pod", "namespace",
+		       p->ns, "name", p->name, "uid", p->uid);
+	if (ctr) {
+		snprintf(fp, sizeof(fp), "spec.containers{%s}", ctr);
+		json_object_set_new(io, "fieldPath", json_string(fp));
+	}
+	ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o, s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:i,"
+		       " s:s, s:s}",
+		       "apiVersion", "v1", "kind", "Event", "metadata", "name", name, "namespace", p->ns,
+		       "involvedObject", io, "reason", reason, "message", msg, "type",
+		       warning ? "Warning" : "Normal", "source", "component", "kubelet", "host",
+		       kl->a->cfg.node_name, "firstTimestamp", ts, "lastTimestamp", ts, "count", 1,
+		       "reportingComponent", "gannet-agent", "reportingInstance", kl->a->cfg.node_name);
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", p->ns);
+	if (api_call(kl, "POST", path, NULL, ev, &r, &e) || !api_ok(&r))
+		pr_debug("event %s for %s/%s: %s", reason, p->ns, p->name, e.msg[0] ? e.msg : r.message);
+	api_resp_free(&r);
+	json_decref(ev);
 }
 
 /* ---- pod sandbox: netns + CNI --------------------------------------------- */
@@ -884,6 +931,7 @@ static void ctr_start(struct kubelet *kl, struct kpod *p, const json_t *obj, con
 		kc->next_start = now + rt_backoff_next(&kc->bo, now, 0);
 		kc->restart_pending = true;
 		pr_warn("pod %s/%s container %s: %s", p->ns, p->name, kc->name, e.msg);
+		kl_event(kl, p, kc->name, true, "Failed", "Error: %s", e.msg);
 		goto out;
 	}
 	kc->created = true;
@@ -896,8 +944,14 @@ static void ctr_start(struct kubelet *kl, struct kpod *p, const json_t *obj, con
 	memset(&e, 0, sizeof(e));
 	rt_status(kl->rt, kc->id, &kc->st, &e);
 	pr_info("pod %s/%s container %s started (%s)", p->ns, p->name, kc->name, kc->id);
+	kl_event(kl, p, kc->name, false, "Started", "Started container %s", kc->name);
+	kc->last_event[0] = 0;
 	goto out;
 retry:
+	if (strcmp(kc->last_event, kc->wait_reason)) {
+		kl_event(kl, p, kc->name, true, kc->wait_reason, "%s", kc->wait_msg);
+		snprintf(kc->last_event, sizeof(kc->last_event), "%s", kc->wait_reason);
+	}
 	/* the image may be imported or the ConfigMap created later: look
 	 * again every 2 s (not every sync: each try may cost API reads) */
 	kc->restart_pending = true;
@@ -942,6 +996,10 @@ static void ctr_sync(struct kubelet *kl, struct kpod *p, const json_t *obj, cons
 				kc->bo.restarts++;
 				kc->restart_pending = true;
 				kc->next_start = now + d;
+				if (d)
+					kl_event(kl, p, kc->name, true, "BackOff",
+						 "Back-off %us restarting failed container %s", d,
+						 kc->name);
 			} else {
 				kc->done = true;
 			}
@@ -966,6 +1024,9 @@ static void ctr_sync(struct kubelet *kl, struct kpod *p, const json_t *obj, cons
 
 			pr_info("pod %s/%s container %s failed liveness probe, will be restarted",
 				p->ns, p->name, kc->name);
+			kl_event(kl, p, kc->name, true, "Unhealthy", "Liveness probe failed");
+			kl_event(kl, p, kc->name, false, "Killing",
+				 "Container %s failed liveness probe, will be restarted", kc->name);
 			kc->live_fail = 0;
 			memset(&e, 0, sizeof(e));
 			rt_stop(kl->rt, kc->id, json_object_get(json_object_get(obj, "spec"),
@@ -982,6 +1043,8 @@ static void ctr_sync(struct kubelet *kl, struct kpod *p, const json_t *obj, cons
 			kc->ready_fail = 0;
 			kc->ready = true;
 		} else if (r == 0 && ++kc->ready_fail >= probe_int(rp, "failureThreshold", 3)) {
+			if (kc->ready || kc->ready_fail == probe_int(rp, "failureThreshold", 3))
+				kl_event(kl, p, kc->name, true, "Unhealthy", "Readiness probe failed");
 			kc->ready = false;
 		}
 	} else {
@@ -1261,10 +1324,12 @@ static void *pod_worker(void *arg)
 			break;
 		}
 		if (!p->admitted && !p->rejected) {
-			if (admit(kl, p, obj))
+			if (admit(kl, p, obj)) {
 				p->admitted = true;
-			else
+			} else {
 				p->rejected = true;
+				kl_event(kl, p, NULL, true, p->reject_reason, "%s", p->reject_msg);
+			}
 		}
 		if (p->admitted) {
 			if (!p->sandbox && now >= p->sandbox_retry && sandbox_up(kl, p))

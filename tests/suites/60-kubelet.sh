@@ -171,6 +171,10 @@ t_check "other pods unaffected (web Running, restartCount still 1)" pjq web \
 	'.status.phase=="Running" and .status.containerStatuses[0].restartCount==1 and .status.containerStatuses[0].state.running!=null'
 t_check "web still serves" http_web
 
+t_check "Events: Started, liveness Unhealthy+Killing, readiness Unhealthy, ErrImageNeverPull, OutOfmemory" \
+	ajq /api/v1/namespaces/default/events \
+	'[.items[] | "\(.involvedObject.name)/\(.reason)/\(.source.host)"] as $r | (["web/Started/node1","live/Killing/node1","live/Unhealthy/node1","noimage/ErrImageNeverPull/node1","huge/OutOfmemory/node1","notready/Unhealthy/node1"] - $r) == []'
+
 # ---------------------------------------------------------------- deletion
 cuid=$(podq client .metadata.uid)
 cip=$(podq client .status.podIP)
