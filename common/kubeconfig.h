@@ -18,7 +18,7 @@
 /* Default locations tried in order when neither --kubeconfig nor
  * $KUBECONFIG names a file. */
 #define KUBECONFIG_HOME_PATH   ".kube/config"   /* relative to $HOME */
-#define KUBECONFIG_SERVER_PATH "/var/lib/gannet/server/admin.kubeconfig"
+#define KUBECONFIG_SERVER_PATH "/var/lib/gannet/admin.kubeconfig"
 
 struct kc_blob {
 	unsigned char *data;     /* NUL-terminated for convenience */
