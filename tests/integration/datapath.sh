@@ -210,11 +210,17 @@ echo "# a node joins: existing agents reload peers on SIGHUP"
 t_check "node4 added (agents 1-3 reloaded)" cluster_add_node
 t_check "CNI ADD pod n4a on node4" pod_add 4 n4a
 if [ -n "${CL_POD_IP[n4a]:-}" ]; then
-	sleep 0.5   # SIGHUP handling is asynchronous
+	# SIGHUP handling is asynchronous: give the reload up to 5 s.
+	both_ways() {
+		local t
+		for t in 1 2 3 4 5; do
+			in_pod n4a ping -c1 -W1 "$(pod_ip "$1")" >/dev/null &&
+				in_pod "$1" ping -c1 -W1 "$(pod_ip n4a)" >/dev/null && return 0
+		done
+		return 1
+	}
 	for p in n1a n2b n3a; do
-		t_check "new node's pod n4a <-> $p" bash -c \
-			"nsenter --net=/run/netns/$(pod_ns n4a) ping -c1 -W2 $(pod_ip $p) >/dev/null &&
-			 nsenter --net=/run/netns/$(pod_ns $p) ping -c1 -W2 $(pod_ip n4a) >/dev/null"
+		t_check "new node's pod n4a <-> $p" both_ways $p
 	done
 fi
 
