@@ -14,7 +14,8 @@
 # (never forwarded), an added service (A only: hostsdir/inotify; with SRV:
 # back switch) resolving within 2 s (latency printed), no failed query
 # during back switches under a query loop, re-apply of the same snapshot
-# keeps both processes (adoption), a removed service -> NXDOMAIN, stop.
+# keeps both processes (adoption), a removed service -> NXDOMAIN, upstream
+# forwarding of other names only (never cluster names), stop.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -263,6 +264,22 @@ t0=$(now_ms)
 while [ "$(status web.default.svc.cluster.local)" != NXDOMAIN ] && [ $(( $(now_ms) - t0 )) -lt 3000 ]; do :; done
 expect "removed service -> NXDOMAIN" "NXDOMAIN" "$(status web.default.svc.cluster.local)"
 expect "other services still there" "10.96.7.7" "$(qs api.default.svc.cluster.local)"
+
+# ---- upstream: other names are forwarded, cluster names never are. The
+# "upstream" is a dnsmasq on the node's 127.0.0.53 that would answer cluster
+# names with a bogus address if it were ever asked.
+nsenter --net=/run/netns/$NODE /usr/sbin/dnsmasq --conf-file=/dev/null --no-resolv --no-hosts \
+	--bind-interfaces --listen-address=127.0.0.53 --pid-file="$T/upstream.pid" \
+	--address=/example.org/192.0.2.7 --address=/cluster.local/192.0.2.66 ||
+	bad "upstream dnsmasq did not start"
+"$CLI" "${APPLY[@]}" --upstream 127.0.0.53 "$T/s4.yaml" >/dev/null 2>&1 || bad "apply with upstream"
+expect "non-cluster name forwarded upstream" "192.0.2.7" "$(qs www.example.org)"
+expect "unknown cluster name still NXDOMAIN (not forwarded)" "NXDOMAIN" \
+	"$(status nope.default.svc.cluster.local)"
+expect "unknown SRV still NXDOMAIN" "NXDOMAIN" "$(status SRV _x._tcp.nope.default.svc.cluster.local)"
+expect "cluster names still local" "10.96.7.7" "$(qs api.default.svc.cluster.local)"
+expect "front kept across an upstream change" "$FRONT" "$(cat "$D/front.pid")"
+kill "$(cat "$T/upstream.pid")" 2>/dev/null
 
 # ---- stop
 "$CLI" stop --dir "$D" --back-port 10053 || bad "stop"
