@@ -81,6 +81,8 @@ struct kpod {
 	pthread_t th;
 	/* worker-private */
 	char netns[128];
+	char netns_path[160];    /* what containers and probes join */
+	bool host_network;       /* spec.hostNetwork: the node's netns, no CNI */
 	char ip[INET_ADDRSTRLEN];
 	bool sandbox;
 	char sandbox_err[512];
@@ -335,6 +337,13 @@ static int sandbox_up(struct kubelet *kl, struct kpod *p)
 	const char *addr;
 	int ret;
 
+	if (p->host_network) {
+		struct in_addr ia = { kl->a->cfg.node_ip };
+
+		inet_ntop(AF_INET, &ia, p->ip, sizeof(p->ip));
+		p->sandbox = true;
+		return 0;
+	}
 	if (!netns_exists(p->netns)) {
 		ret = ip_cmd("netns", "add", p->netns, NULL, NULL, NULL);
 		if (ret) {
@@ -372,6 +381,10 @@ static void sandbox_down(struct kubelet *kl, struct kpod *p)
 {
 	char out[1024];
 
+	if (p->host_network) {
+		p->sandbox = false;
+		return;
+	}
 	if (cni_invoke(kl, p, "DEL", out, sizeof(out)))
 		pr_warn("pod %s/%s: CNI DEL: %s", p->ns, p->name, out);
 	if (netns_exists(p->netns))
@@ -606,7 +619,7 @@ static int build_spec(struct kubelet *kl, struct kpod *p, const json_t *obj, con
 	int ret;
 
 	snprintf(pod_dir, sizeof(pod_dir), "%s/%s", kl->pod_root, p->uid);
-	snprintf(netns_path, sizeof(netns_path), "/run/netns/%s", p->netns);
+	snprintf(netns_path, sizeof(netns_path), "%s", p->netns_path);
 	s->id = kc->id;
 	s->name = kc->name;
 	s->pod_uid = p->uid;
@@ -777,9 +790,12 @@ static bool admit(struct kubelet *kl, struct kpod *p, const json_t *obj)
 	json_array_foreach(ctrs, i, c) {
 		json_t *res = json_object_get(c, "resources");
 
-		if ((q = jpath2(res, "requests", "cpu")) && !rt_parse_cpu(q, &x))
+		/* a limit without a request means request = limit */
+		if ((q = jpath2(res, "requests", "cpu") ?: jpath2(res, "limits", "cpu")) &&
+		    !rt_parse_cpu(q, &x))
 			cpu += x;
-		if ((q = jpath2(res, "requests", "memory")) && !rt_parse_memory(q, &x))
+		if ((q = jpath2(res, "requests", "memory") ?: jpath2(res, "limits", "memory")) &&
+		    !rt_parse_memory(q, &x))
 			mem += x;
 	}
 	if (cpu > kl->cpu_milli) {
@@ -823,7 +839,7 @@ static int probe_due(struct kubelet *kl, struct kpod *p, struct kctr *kc, const 
 	if (now < started + probe_int(pr, "initialDelaySeconds", 0) || now < *next)
 		return -1;
 	*next = now + probe_int(pr, "periodSeconds", 10);
-	snprintf(netns, sizeof(netns), "/run/netns/%s", p->netns);
+	snprintf(netns, sizeof(netns), "%s", p->netns_path);
 	rp.timeout_sec = probe_int(pr, "timeoutSeconds", 1);
 	if ((h = json_object_get(pr, "exec"))) {
 		json_t *c = json_object_get(h, "command"), *v;
@@ -855,7 +871,8 @@ static int probe_due(struct kubelet *kl, struct kpod *p, struct kctr *kc, const 
 	} else {
 		return 1;
 	}
-	if (rt_probe_run(kl->rt, kc->id, netns, &rp, &ok, msg, sizeof(msg), &e))
+	if (rt_probe_run(kl->rt, kc->id, p->host_network ? NULL : netns, &rp, &ok, msg, sizeof(msg),
+			 &e))
 		ok = false;
 	pr_debug("pod %s/%s container %s probe: %s (%s)", p->ns, p->name, kc->name,
 		 ok ? "ok" : "failed", msg);
@@ -1232,6 +1249,12 @@ static void pod_init(struct kubelet *kl, struct kpod *p, const json_t *obj)
 	size_t i;
 
 	snprintf(p->netns, sizeof(p->netns), "%s%.13s", kl->a->cfg.netns_prefix, p->uid);
+	p->host_network = json_is_true(json_object_get(json_object_get(obj, "spec"), "hostNetwork"));
+	if (p->host_network)
+		/* the agent runs in the node's netns */
+		snprintf(p->netns_path, sizeof(p->netns_path), "/proc/%d/ns/net", (int)getpid());
+	else
+		snprintf(p->netns_path, sizeof(p->netns_path), "/run/netns/%s", p->netns);
 	if (jstr(ost, "startTime"))
 		snprintf(p->start_time, sizeof(p->start_time), "%s", jstr(ost, "startTime"));
 	else
@@ -1266,7 +1289,7 @@ static void pod_init(struct kubelet *kl, struct kpod *p, const json_t *obj)
 				kc->st.state == RT_RUNNING ? "running" : "not running");
 		}
 	}
-	if (netns_exists(p->netns) && jstr(ost, "podIP")) {
+	if ((p->host_network || netns_exists(p->netns)) && jstr(ost, "podIP")) {
 		p->sandbox = true;
 		snprintf(p->ip, sizeof(p->ip), "%s", jstr(ost, "podIP"));
 		pr_info("pod %s/%s: sandbox %s (%s) adopted", p->ns, p->name, p->netns, p->ip);

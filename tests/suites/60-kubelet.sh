@@ -142,6 +142,12 @@ mkpod nocm 1 "[{\"name\":\"c\",$BB,\"command\":[\"true\"],\"env\":[{\"name\":\"G
 t_check "env from a missing ConfigMap -> CreateContainerConfigError naming it" wait_for 15 pjq nocm \
 	'.status.containerStatuses[0].state.waiting.reason=="CreateContainerConfigError" and (.status.containerStatuses[0].state.waiting.message|test("missing"))'
 
+mkpod hostnet 1 "[{\"name\":\"h\",$BB,\"command\":[\"httpd\",\"-f\",\"-p\",\"18080\",\"-h\",\"/etc\"]}]" '{"hostNetwork":true}'
+t_check "hostNetwork pod Running with the node's IP" wait_for 20 pjq hostnet \
+	"(.status.phase==\"Running\") and .status.podIP==\"$(node_ip 1)\""
+t_check "hostNetwork pod listens in the node's netns ($(node_ip 1):18080)" wait_for 10 bash -c \
+	"nsenter --net=/run/netns/$(node_ns 1) curl -sf --max-time 2 http://$(node_ip 1):18080/hostname | grep -q hostnet"
+
 # ---------------------------------------------------------------- bad input
 mkpod noimage 1 '[{"name":"x","image":"no-such-image:1.0","command":["true"]}]'
 mkpod badcmd 1 "[{\"name\":\"x\",$BB,\"command\":[\"/no/such/binary\"]}]"
