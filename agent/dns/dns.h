@@ -144,7 +144,8 @@ struct dnsm {
 };
 
 /* Sets up dir, dir/hosts.d/ and adopts running instances (pid files), so a
- * restarted agent keeps serving. No process is started here. */
+ * restarted agent keeps serving. No process is started here. One struct
+ * dnsm (one dir) must be driven by one thread at a time. */
 int dnsm_init(struct dnsm *m, const struct dnsm_opts *o, struct gerr *err);
 /* Installs rendered files: hosts atomically (picked up by inotify), and if
  * the records changed or no back runs, switches to a new back instance.

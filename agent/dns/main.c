@@ -39,6 +39,7 @@ static void usage(FILE *f)
 		"                [--port N] [--back-port N] [--upstream IP] [--user U] SNAPSHOT|-\n"
 		"       gannet-dns-render stop --dir DIR [--back-port N]\n"
 		"       gannet-dns-render resolv [-n NS] [--pod POD.yaml] [--dns IP] [-d DOMAIN]\n"
+		"                [--host-resolv FILE] [-o DIR]\n"
 		"  -d, --domain D      cluster domain (default %s)\n"
 		"  -o, --out DIR       write hosts and records.conf into DIR\n"
 		"      --ttl N         record TTL (default %d)\n"

@@ -281,6 +281,16 @@ expect "cluster names still local" "10.96.7.7" "$(qs api.default.svc.cluster.loc
 expect "front kept across an upstream change" "$FRONT" "$(cat "$D/front.pid")"
 kill "$(cat "$T/upstream.pid")" 2>/dev/null
 
+# ---- a listen address the node does not have: dnsmasq's own message,
+# nothing left running for that state dir
+out=$("$CLI" apply --dir "$T/bad" --netns /run/netns/$NODE -l 10.99.99.99 --back-port 10153 \
+	"$T/s4.yaml" 2>&1)
+rc=$?
+[ $rc != 0 ] && [[ "$out" == *"annot assign requested address"* ]] &&
+	ok "unbindable listen address reported" || bad "unbindable listen address: rc=$rc $out"
+"$CLI" stop --dir "$T/bad" --back-port 10153 >/dev/null 2>&1
+expect "served addresses unaffected" "10.96.7.7" "$(qs api.default.svc.cluster.local)"
+
 # ---- stop
 "$CLI" stop --dir "$D" --back-port 10053 || bad "stop"
 sleep 0.1
