@@ -136,7 +136,7 @@ bool ctrl_is_controlled_by(const json_t *obj, const json_t *owner)
 	return ref && uid && !strcmp(json_string_value(json_object_get(ref, "uid")) ?: "", uid);
 }
 
-void ctrl_claim(const json_t *owner, const json_t *selector, const json_t *objs,
+bool ctrl_claim(const json_t *owner, const json_t *selector, const json_t *objs,
 		json_t *owned, json_t *adopt, json_t *release)
 {
 	struct selector sel = { 0 };
@@ -148,6 +148,8 @@ void ctrl_claim(const json_t *owner, const json_t *selector, const json_t *objs,
 	size_t i;
 	json_t *o;
 
+	if (!sel_ok || empty)
+		goto out;
 	json_array_foreach(objs, i, o) {
 		bool match = sel_ok && !empty &&
 			sel_match_labels(&sel, sel_lookup_path(o, "metadata.labels"));
@@ -165,8 +167,10 @@ void ctrl_claim(const json_t *owner, const json_t *selector, const json_t *objs,
 		json_array_append(owned, o);
 		json_array_append(adopt, o);
 	}
+out:
 	if (sel_ok)
 		sel_free(&sel);
+	return sel_ok && !empty;
 }
 
 /* ---- runner ---------------------------------------------------------------- */

@@ -83,8 +83,10 @@ bool ctrl_is_controlled_by(const json_t *obj, const json_t *owner);
  * fills owned (controlled by owner and matching selector, or orphans that
  * match and get adopted), adopt (the orphans among owned) and release
  * (controlled by owner but no longer matching). Objects being deleted are
- * never adopted. Arrays hold references to the objects. */
-void ctrl_claim(const json_t *owner, const json_t *selector, const json_t *objs,
+ * never adopted. Arrays hold references to the objects. Returns false when
+ * the selector is empty or invalid: the caller must then create nothing,
+ * or it would create pods forever without ever owning one. */
+bool ctrl_claim(const json_t *owner, const json_t *selector, const json_t *objs,
 		json_t *owned, json_t *adopt, json_t *release);
 
 /* ---- ReplicaSet ------------------------------------------------------------- */

@@ -131,14 +131,15 @@ json_t *ds_plan(const json_t *ds, const json_t *nodes, const json_t *pods, time_
 	const char *nn;
 	size_t i;
 
-	ctrl_claim(ds, sel_lookup_path(ds, "spec.selector"), pods, owned, adopt, release);
+	bool sel_ok = ctrl_claim(ds, sel_lookup_path(ds, "spec.selector"), pods, owned, adopt, release);
+
 	json_array_foreach(adopt, i, x)
 		json_array_append_new(acts, json_pack("{s:s, s:s}", "op", "adopt", "name",
 						      cj_str(x, "metadata.name")));
 	json_array_foreach(release, i, x)
 		json_array_append_new(acts, json_pack("{s:s, s:s}", "op", "release", "name",
 						      cj_str(x, "metadata.name")));
-	if (cj_str(ds, "metadata.deletionTimestamp"))
+	if (!sel_ok || cj_str(ds, "metadata.deletionTimestamp"))
 		goto out;
 	dep_template_hash(sel_lookup_path(ds, "spec.template"),
 			  cj_int(ds, "status.collisionCount", 0), hash, sizeof(hash));

@@ -383,14 +383,15 @@ json_t *dep_plan(const json_t *d, const json_t *rss, const json_t *pods)
 	char buf[64];
 	size_t i;
 
-	ctrl_claim(d, sel_lookup_path(d, "spec.selector"), rss, owned, adopt, release);
+	bool sel_ok = ctrl_claim(d, sel_lookup_path(d, "spec.selector"), rss, owned, adopt, release);
+
 	json_array_foreach(adopt, i, x)
 		json_array_append_new(acts, json_pack("{s:s, s:s}", "op", "adopt",
 						      "name", cj_str(x, "metadata.name")));
 	json_array_foreach(release, i, x)
 		json_array_append_new(acts, json_pack("{s:s, s:s}", "op", "release",
 						      "name", cj_str(x, "metadata.name")));
-	if (cj_str(d, "metadata.deletionTimestamp") || dep_fenceposts(d, &surge, &unavail))
+	if (!sel_ok || cj_str(d, "metadata.deletionTimestamp") || dep_fenceposts(d, &surge, &unavail))
 		goto out;
 
 	n = (int)json_array_size(owned);

@@ -143,7 +143,8 @@ int rs_compute(const json_t *rs, const json_t *pods, time_t now, struct rs_plan 
 	p->del = json_array();
 	p->adopt = json_array();
 	p->release = json_array();
-	ctrl_claim(rs, sel_lookup_path(rs, "spec.selector"), pods, owned, p->adopt, p->release);
+	if (!ctrl_claim(rs, sel_lookup_path(rs, "spec.selector"), pods, owned, p->adopt, p->release))
+		deleting = true;  /* unusable selector: act on nothing */
 	json_array_foreach(owned, i, x)
 		if (ctrl_pod_active(x))
 			json_array_append(active, x);

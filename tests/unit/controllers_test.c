@@ -205,6 +205,14 @@ static void test_rs_adopt_release(void)
 	CHECK_EQ(json_array_size(p.adopt), 0);
 	CHECK_EQ(p.create, 0);
 	rs_plan_free(&p);
+
+	/* An empty selector owns nothing and must create nothing. */
+	json_object_set_new(json_object_get(rs, "spec"), "selector", json_object());
+	json_object_del(json_object_get(rs, "metadata"), "deletionTimestamp");
+	rs_compute(rs, pods, 0, &p);
+	CHECK_EQ(p.create, 0);
+	CHECK_EQ(json_array_size(p.adopt), 0);
+	rs_plan_free(&p);
 	json_decref(pods);
 	json_decref(rs);
 }
