@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Service load balancing, live: the cgroup socket programs (connect4,
+# Service load balancing. (1) BPF_PROG_RUN tests (tests/bpf/test_lb.c):
+# per-packet DNAT/reverse NAT with checksums recomputed independently,
+# Maglev slot lookup = userspace table, conntrack hit after a backend set
+# change, remote-backend replies at underlay decap, affinity, drops.
+# (2) Live: the cgroup socket programs (connect4,
 # sendmsg4, recvmsg4, getpeername4) attached to a throwaway cgroup v2
 # directory, services programmed through gannet-dp (libgannet-dataplane),
 # clients and backends in a throwaway netns. Checks: TCP and UDP (connected
@@ -14,12 +18,13 @@ set -u
 cd "${GANNET_ROOT:-$(dirname "$0")/../..}"
 BUILD=${BUILD:-build}
 GDP=$PWD/$BUILD/bin/gannet-dp
+TLB=$PWD/$BUILD/tests/test_lb
 CLI=$PWD/tests/bpf/lb-client.py
 
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (BPF, netns, cgroup)"
 mountpoint -q /sys/fs/bpf || skip "bpffs not mounted at /sys/fs/bpf"
-[ -x "$GDP" ] || { echo "build first: $GDP"; exit 1; }
+[ -x "$GDP" ] && [ -x "$TLB" ] || { echo "build first: $GDP $TLB"; exit 1; }
 for t in ip nsenter jq socat python3; do
 	command -v $t >/dev/null || skip "$t not installed"
 done
@@ -38,8 +43,11 @@ PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	# forked per-connection children (echo; cat) die with their netns
+	# sockets; any left in our netns are ours
+	for p in $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
 	"$GDP" -r "$PINROOT" -n $NODE destroy >/dev/null 2>&1
-	rm -rf "$PINROOT"
+	rm -rf "$PINROOT" "$PINROOT-prog"
 	ip netns del "$NS" 2>/dev/null
 	rmdir "$CG" 2>/dev/null
 }
@@ -51,15 +59,29 @@ gdp() { "$GDP" -r "$PINROOT" -n $NODE "$@"; }
 incg() { sh -c 'echo $$ > "$0/cgroup.procs" && ns=$1 && shift && exec nsenter --net="/run/netns/$ns" "$@"' "$CG" "$NS" "$@"; }
 outcg() { nsenter --net="/run/netns/$NS" "$@"; }
 
+echo "== BPF_PROG_RUN tests"
+GNT_TEST_PINDIR=$PINROOT-prog "$TLB" || bad "test_lb"
+
+echo "== live: socket LB"
 ip netns add "$NS"
 outcg ip link set lo up
 outcg ip addr add 10.244.1.10/32 dev lo
 outcg ip addr add 10.244.1.11/32 dev lo
 mkdir "$CG" || skip "cannot create cgroup $CG"
 for b in 10 11; do
-	outcg socat TCP-LISTEN:8080,bind=10.244.1.$b,fork,reuseaddr SYSTEM:"echo b$b; cat" &
+	# nsenter execs socat: $! is socat's pid (a function would be a subshell)
+	nsenter --net=/run/netns/$NS socat TCP-LISTEN:8080,bind=10.244.1.$b,fork,reuseaddr \
+		SYSTEM:"echo b$b; cat" </dev/null >/dev/null 2>&1 &
 	PIDS+=($!)
-	outcg socat UDP-RECVFROM:5353,bind=10.244.1.$b,fork SYSTEM:"echo u$b" &
+	# UDP: one socket answering every datagram (socat's forking UDP
+	# server lets children race the parent for the next datagram)
+	nsenter --net=/run/netns/$NS python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 5353))
+while True:
+    d, a = s.recvfrom(100)
+    s.sendto(sys.argv[2].encode() + b"\n", a)' 10.244.1.$b u$b </dev/null >/dev/null 2>&1 &
 	PIDS+=($!)
 done
 
@@ -74,7 +96,10 @@ gdp svc-add --vip $VIP --port 80 --proto tcp \
 gdp svc-add --vip $VIP --port 53 --proto udp \
 	--backend 10.244.1.10:5353 --backend 10.244.1.11:5353 >/dev/null || bad "svc-add udp"
 # wait for the servers
-for i in $(seq 50); do outcg ss -ltn | grep -q 10.244.1.11:8080 && break; sleep 0.1; done
+for i in $(seq 50); do
+	[ "$(outcg ss -ltnH | grep -c ':8080')" = 2 ] && [ "$(outcg ss -lunH | grep -c ':5353')" = 2 ] && break
+	sleep 0.1
+done
 
 echo "== ClusterIP at the socket"
 seen=""

@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Service load-balancing datapath tests through BPF_PROG_RUN: the node is
+ * loaded and programmed through libgannet-dataplane (dp_open,
+ * dp_service_upsert: the real userspace path) with pins under a private
+ * /sys/fs/bpf/gannet-test-* directory; hand-built packets go into the
+ * pinned pod and underlay programs. Checked independently of the
+ * datapath: the backend chosen equals the userspace Maglev table at the
+ * flow hash's slot (and that table equals a fresh maglev_build()), the
+ * rewritten headers, IPv4 and TCP/UDP checksums recomputed from scratch,
+ * conntrack keeping a flow on its backend after the backend set changed,
+ * reverse NAT of replies from local (pod program) and remote (underlay
+ * decap) backends, affinity, no-backend drops, headless refusal and the
+ * per-service counters. Needs root; nothing is attached anywhere. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
+#include <netinet/in.h>
+
+#include "bpf/lib/common.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/maglev.h"
+#include "tests/bpf/pktbuild.h"
+#include "tests/unit/test.h"
+
+static const uint8_t MAC_A[6]  = { 0x02, 0xaa, 0, 0, 0, 0x01 };
+static const uint8_t MAC_HA[6] = { 0x02, 0xaa, 0, 0, 0, 0xf1 };
+static const uint8_t MAC_B[6]  = { 0x02, 0xbb, 0, 0, 0, 0x02 };
+static const uint8_t MAC_HB[6] = { 0x02, 0xbb, 0, 0, 0, 0xf2 };
+static const uint8_t MAC_ZERO[6] = { 0 };    /* lo: PACKET_HOST under PROG_RUN */
+
+static char pin_root[128];
+static struct dp_node *dp;
+static int prog_pod = -1, prog_ul = -1;
+static int fd_services = -1, fd_backends = -1, fd_svc_stats = -1, fd_stats = -1;
+static uint32_t *maglev;
+static size_t maglev_bytes;
+
+#define VIP "10.96.0.10"
+#define IP_A "10.244.1.2"
+#define IP_B "10.244.1.3"          /* local backend */
+#define IP_C "10.244.2.5"          /* remote backend on node 192.168.77.2 */
+
+static uint32_t ip4(const char *s)
+{
+	uint32_t a = 0;
+
+	inet_pton(AF_INET, s, &a);
+	return a;
+}
+
+static int pin_fd(const char *name)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/n1/%s", pin_root, name);
+	return bpf_obj_get(p);
+}
+
+/* ------------------------------------------------------------ reference */
+
+/* the datapath's flow hash (bpf/lib/vxlan.h flow_hash with no skb hash),
+ * written out again here */
+static uint32_t ref_hash(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+			 uint8_t proto)
+{
+	uint8_t pb[4];
+	uint32_t ports, h;
+
+	memcpy(pb, &sport, 2);
+	memcpy(pb + 2, &dport, 2);
+	memcpy(&ports, pb, 4);
+	h = saddr ^ (daddr * 0x9e3779b1U) ^ (ports * 0x85ebca6bU) ^ proto;
+	h ^= h >> 16;
+	h *= 0x7feb352dU;
+	h ^= h >> 15;
+	h *= 0x846ca68bU;
+	h ^= h >> 16;
+	return h;
+}
+
+/* L4 checksum over the pseudo-header and segment; 0 = valid */
+static uint16_t l4_sum(const struct iphdr *ip)
+{
+	size_t l4len = ntohs(ip->tot_len) - ip->ihl * 4;
+	uint8_t buf[PKT_MAX + 12];
+
+	memcpy(buf, &ip->saddr, 4);
+	memcpy(buf + 4, &ip->daddr, 4);
+	buf[8] = 0;
+	buf[9] = ip->protocol;
+	buf[10] = (uint8_t)(l4len >> 8);
+	buf[11] = (uint8_t)l4len;
+	memcpy(buf + 12, (const uint8_t *)ip + ip->ihl * 4, l4len);
+	return pkt_csum(buf, l4len + 12);
+}
+
+static void l4_fill(struct pkt *p, size_t ip_off)
+{
+	struct iphdr *ip = (struct iphdr *)(p->buf + ip_off);
+	uint8_t *l4 = (uint8_t *)ip + ip->ihl * 4;
+	uint16_t *csum = (uint16_t *)(l4 + (ip->protocol == IPPROTO_TCP ? 16 : 6));
+
+	*csum = 0;
+	*csum = l4_sum(ip);
+	if (ip->protocol == IPPROTO_UDP && !*csum)
+		*csum = 0xffff;
+}
+
+static int ipsum_ok(const struct iphdr *ip)
+{
+	return pkt_csum(ip, ip->ihl * 4) == 0;
+}
+
+/* ------------------------------------------------------------ packets */
+
+static void mk_pkt(struct pkt *p, const char *src, const char *dst, uint8_t proto,
+		   uint16_t sport, uint16_t dport, int csum)
+{
+	memset(p, 0, sizeof(*p));
+	pkt_eth(p, MAC_HA, MAC_A, ETH_P_IP);
+	pkt_ipv4(p, src, dst, proto, 64);
+	if (proto == IPPROTO_TCP)
+		pkt_tcp(p, sport, dport);
+	else
+		pkt_udp(p, sport, dport);
+	pkt_payload(p, 32);
+	pkt_finish(p);
+	if (csum)
+		l4_fill(p, ETH_HLEN);
+}
+
+struct result {
+	int ret;
+	uint8_t out[PKT_MAX + 256];
+	uint32_t len;
+};
+
+static int run(int fd, const struct pkt *in, struct result *r)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->buf, .data_size_in = (uint32_t)in->len,
+		    .data_out = r->out, .data_size_out = sizeof(r->out), .repeat = 1);
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	err = bpf_prog_test_run_opts(fd, &o);
+	r->ret = err ? -1000 : (int)o.retval;
+	r->len = o.data_size_out;
+	return err;
+}
+
+/* IPv4 header of the delivered packet: at 14, or inner at 14 + 50 when
+ * encapsulated (*outer set) */
+static const struct iphdr *out_ip(const struct result *r, const struct iphdr **outer)
+{
+	const struct iphdr *ip = (const struct iphdr *)(r->out + ETH_HLEN);
+
+	*outer = NULL;
+	if (ip->protocol == IPPROTO_UDP && ntohs(((const struct udphdr *)(ip + 1))->dest) == 8472) {
+		*outer = ip;
+		return (const struct iphdr *)(r->out + ETH_HLEN + GNT_VXLAN_OVERHEAD);
+	}
+	return ip;
+}
+
+static uint16_t l4_port(const struct iphdr *ip, int dst)
+{
+	const uint16_t *pp = (const uint16_t *)((const uint8_t *)ip + ip->ihl * 4);
+
+	return ntohs(pp[dst ? 1 : 0]);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static struct dp_service svc_tcp = { .port = 80, .proto = IPPROTO_TCP };
+static const struct dp_backend BE_B = { .port = 8080, .local = true };
+static const struct dp_backend BE_C = { .port = 8080 };
+
+static int upsert(struct dp_service *s, const struct dp_backend *b, size_t n)
+{
+	struct gerr err = { 0 };
+	int ret = dp_service_upsert(dp, s, b, n, &err);
+
+	if (ret)
+		fprintf(stderr, "  upsert: %s\n", err.msg);
+	return ret;
+}
+
+/* Backend the datapath must pick for a new flow: the service's active
+ * userspace table at slot hash % M. */
+static uint32_t expected_backend(const struct dp_service *s, uint32_t h)
+{
+	struct gnt_svc_key k = { .vip = s->vip, .port = htons(s->port), .proto = s->proto };
+	struct gnt_svc_val v;
+	struct gnt_backend be;
+	uint32_t id;
+
+	if (bpf_map_lookup_elem(fd_services, &k, &v))
+		return 0;
+	id = maglev[((size_t)v.id * 2 + v.table) * GNT_MAGLEV_STRIDE + h % GNT_MAGLEV_M];
+	if (bpf_map_lookup_elem(fd_backends, &id, &be))
+		return 0;
+	return be.ip;
+}
+
+static uint64_t svc_packets(uint32_t id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct gnt_stat v[ncpu];
+	uint64_t n = 0;
+
+	if (bpf_map_lookup_elem(fd_svc_stats, &id, v))
+		return 0;
+	for (int c = 0; c < ncpu; c++)
+		n += v[c].packets;
+	return n;
+}
+
+static uint64_t drop_count(int reason)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct gnt_stat v[ncpu];
+	uint32_t slot = GNT_STATS_DROP_BASE + (uint32_t)-reason;
+	uint64_t n = 0;
+
+	if (bpf_map_lookup_elem(fd_stats, &slot, v))
+		return 0;
+	for (int c = 0; c < ncpu; c++)
+		n += v[c].packets;
+	return n;
+}
+
+/* Sends A:sport -> VIP:80 TCP through the pod program; checks the DNAT
+ * and returns the backend address it went to (0 on failure). */
+static uint32_t send_syn(uint16_t sport)
+{
+	const struct iphdr *ip, *outer;
+	struct result r;
+	struct pkt p;
+
+	mk_pkt(&p, IP_A, VIP, IPPROTO_TCP, sport, 80, 1);
+	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
+	ip = out_ip(&r, &outer);
+	CHECK(ipsum_ok(ip));
+	CHECK_EQ(l4_sum(ip), 0);                 /* TCP checksum valid */
+	CHECK_EQ(ip->saddr, ip4(IP_A));
+	CHECK_EQ(l4_port(ip, 0), sport);
+	CHECK_EQ(l4_port(ip, 1), 8080);
+	CHECK_EQ(ip->ttl, 63);
+	if (ip->daddr == ip4(IP_C)) {
+		CHECK(outer != NULL);
+		if (outer) {
+			CHECK_EQ(outer->daddr, ip4("192.168.77.2"));
+			CHECK(ipsum_ok(outer));
+		}
+	} else {
+		CHECK_EQ(ip->daddr, ip4(IP_B));
+		CHECK(outer == NULL);
+		CHECK(!memcmp(r.out, MAC_B, 6));   /* local delivery MACs */
+	}
+	return r.ret == TC_ACT_REDIRECT ? ip->daddr : 0;
+}
+
+/* ------------------------------------------------------------ tests */
+
+static struct dp_backend be2[2];
+
+static void test_maglev_table_matches_userspace(void)
+{
+	struct gnt_svc_key k = { .vip = svc_tcp.vip, .port = htons(80), .proto = IPPROTO_TCP };
+	struct maglev_backend mb[2];
+	uint32_t ref[GNT_MAGLEV_M];
+	struct gnt_svc_val v;
+	const uint32_t *t;
+
+	CHECK_EQ(bpf_map_lookup_elem(fd_services, &k, &v), 0);
+	CHECK_EQ(v.count, 2);
+	t = maglev + ((size_t)v.id * 2 + v.table) * GNT_MAGLEV_STRIDE;
+	/* ids as allocated: read back which id each backend got */
+	for (int i = 0; i < 2; i++) {
+		uint32_t id = 0;
+
+		for (int s = 0; s < GNT_MAGLEV_M && !id; s++) {
+			struct gnt_backend gb;
+
+			if (!bpf_map_lookup_elem(fd_backends, &t[s], &gb) && gb.ip == be2[i].ip)
+				id = t[s];
+		}
+		CHECK(id != 0);
+		mb[i].key = maglev_backend_key(be2[i].ip, htons(be2[i].port), IPPROTO_TCP);
+		mb[i].weight = 1;
+		mb[i].id = id;
+	}
+	CHECK_EQ(maglev_build(mb, 2, ref, GNT_MAGLEV_M), 0);
+	CHECK(!memcmp(ref, t, sizeof(ref)));
+}
+
+static void test_dnat_follows_maglev(void)
+{
+	int nb = 0, nc = 0;
+	uint64_t before = svc_packets(svc_tcp.id);
+
+	for (uint16_t sport = 40000; sport < 40016; sport++) {
+		uint32_t h = ref_hash(ip4(IP_A), ip4(VIP), htons(sport), htons(80), IPPROTO_TCP);
+		uint32_t want = expected_backend(&svc_tcp, h);
+		uint32_t got = send_syn(sport);
+
+		CHECK(want != 0);
+		CHECK_EQ(got, want);
+		nb += got == ip4(IP_B);
+		nc += got == ip4(IP_C);
+	}
+	printf("  16 flows: %d to the local backend, %d to the remote one\n", nb, nc);
+	CHECK(nb > 0 && nc > 0);
+	CHECK_EQ(svc_packets(svc_tcp.id) - before, 16);
+}
+
+/* flow 40000..: find one that went to B, remove B, the flow stays on B
+ * (conntrack), a new flow that would have gone to B goes to C */
+static void test_ct_keeps_flow_after_change(void)
+{
+	uint16_t on_b = 0, new_b = 0;
+
+	for (uint16_t s = 40000; s < 40016 && !on_b; s++)
+		if (expected_backend(&svc_tcp, ref_hash(ip4(IP_A), ip4(VIP), htons(s), htons(80),
+							 IPPROTO_TCP)) == ip4(IP_B))
+			on_b = s;
+	for (uint16_t s = 41000; s < 41100 && !new_b; s++)
+		if (expected_backend(&svc_tcp, ref_hash(ip4(IP_A), ip4(VIP), htons(s), htons(80),
+							 IPPROTO_TCP)) == ip4(IP_B))
+			new_b = s;
+	CHECK(on_b && new_b);
+	CHECK_EQ(upsert(&svc_tcp, &be2[1], 1), 0);          /* only C left */
+	CHECK_EQ(send_syn(on_b), ip4(IP_B));                 /* conntrack hit */
+	CHECK_EQ(send_syn(new_b), ip4(IP_C));                /* miss: new table */
+	CHECK_EQ(upsert(&svc_tcp, be2, 2), 0);
+	/* the flow created while only C existed stays on C */
+	CHECK_EQ(send_syn(new_b), ip4(IP_C));
+}
+
+/* B's reply to a flow it got through the VIP leaves the pod program with
+ * the VIP as source */
+static void test_revnat_local_reply(void)
+{
+	const struct iphdr *ip, *outer;
+	uint16_t s = 0;
+	struct result r;
+	struct pkt p;
+
+	for (uint16_t x = 40000; x < 40016 && !s; x++)
+		if (expected_backend(&svc_tcp, ref_hash(ip4(IP_A), ip4(VIP), htons(x), htons(80),
+							 IPPROTO_TCP)) == ip4(IP_B))
+			s = x;
+	CHECK(s != 0);
+	send_syn(s);
+	mk_pkt(&p, IP_B, IP_A, IPPROTO_TCP, 8080, s, 1);
+	memcpy(p.buf, MAC_HB, 6);
+	memcpy(p.buf + 6, MAC_B, 6);
+	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
+	ip = out_ip(&r, &outer);
+	CHECK(outer == NULL);
+	CHECK_EQ(ip->saddr, ip4(VIP));
+	CHECK_EQ(l4_port(ip, 0), 80);
+	CHECK_EQ(ip->daddr, ip4(IP_A));
+	CHECK_EQ(l4_port(ip, 1), s);
+	CHECK(ipsum_ok(ip));
+	CHECK_EQ(l4_sum(ip), 0);
+	CHECK(!memcmp(r.out, MAC_A, 6));
+
+	/* an unrelated packet from B is not touched */
+	mk_pkt(&p, IP_B, IP_A, IPPROTO_TCP, 8080, 9, 1);
+	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	ip = out_ip(&r, &outer);
+	CHECK_EQ(ip->saddr, ip4(IP_B));
+	CHECK_EQ(l4_port(ip, 0), 8080);
+}
+
+/* C's reply arrives VXLAN-encapsulated at node 1: after decap the
+ * underlay program restores the VIP */
+static void test_revnat_remote_reply(void)
+{
+	static const uint8_t MAC_I[6] = { 0x02, 0x11, 0, 0, 0, 0x22 };
+	const struct iphdr *ip;
+	uint16_t s = 0;
+	struct result r;
+	struct pkt p;
+
+	for (uint16_t x = 40000; x < 40016 && !s; x++)
+		if (expected_backend(&svc_tcp, ref_hash(ip4(IP_A), ip4(VIP), htons(x), htons(80),
+							 IPPROTO_TCP)) == ip4(IP_C))
+			s = x;
+	CHECK(s != 0);
+	send_syn(s);
+	memset(&p, 0, sizeof(p));
+	pkt_eth(&p, MAC_ZERO, MAC_I, ETH_P_IP);
+	pkt_ipv4(&p, "192.168.77.2", "192.168.77.1", IPPROTO_UDP, 64);
+	pkt_udp(&p, 50000, 8472);
+	pkt_vxlan(&p, 77, 0x08000000);
+	pkt_eth(&p, MAC_I, MAC_I, ETH_P_IP);
+	pkt_ipv4(&p, IP_C, IP_A, IPPROTO_TCP, 63);
+	pkt_tcp(&p, 8080, s);
+	pkt_payload(&p, 32);
+	pkt_finish(&p);
+	l4_fill(&p, ETH_HLEN + GNT_VXLAN_OVERHEAD);
+	CHECK_EQ(run(prog_ul, &p, &r), 0);
+	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
+	CHECK_EQ(r.len, p.len - GNT_VXLAN_OVERHEAD);
+	ip = (const struct iphdr *)(r.out + ETH_HLEN);
+	CHECK_EQ(ip->saddr, ip4(VIP));
+	CHECK_EQ(l4_port(ip, 0), 80);
+	CHECK_EQ(ip->daddr, ip4(IP_A));
+	CHECK(ipsum_ok(ip));
+	CHECK_EQ(l4_sum(ip), 0);
+	CHECK(!memcmp(r.out, MAC_A, 6));
+}
+
+static void test_udp_checksums(void)
+{
+	struct dp_service su = { .port = 53, .proto = IPPROTO_UDP, .vip = ip4(VIP) };
+	struct dp_backend b = { .ip = ip4(IP_B), .port = 5353, .local = true };
+	const struct iphdr *ip, *outer;
+	struct result r;
+	struct pkt p;
+
+	CHECK_EQ(upsert(&su, &b, 1), 0);
+	mk_pkt(&p, IP_A, VIP, IPPROTO_UDP, 33333, 53, 1);
+	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
+	ip = out_ip(&r, &outer);
+	CHECK_EQ(ip->daddr, ip4(IP_B));
+	CHECK_EQ(l4_port(ip, 1), 5353);
+	CHECK(ipsum_ok(ip));
+	CHECK_EQ(l4_sum(ip), 0);
+	/* no checksum (0) stays "no checksum" */
+	mk_pkt(&p, IP_A, VIP, IPPROTO_UDP, 33334, 53, 0);
+	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	ip = out_ip(&r, &outer);
+	CHECK_EQ(ip->daddr, ip4(IP_B));
+	CHECK_EQ(((const struct udphdr *)(ip + 1))->check, 0);
+	CHECK(ipsum_ok(ip));
+	dp_service_delete(dp, &su, NULL);
+}
+
+static void test_no_backend_drop(void)
+{
+	struct dp_service s0 = { .port = 81, .proto = IPPROTO_TCP, .vip = ip4(VIP) };
+	uint64_t before = drop_count(GNT_DROP_NO_BACKEND);
+	struct result r;
+	struct pkt p;
+
+	CHECK_EQ(upsert(&s0, NULL, 0), 0);
+	mk_pkt(&p, IP_A, VIP, IPPROTO_TCP, 40000, 81, 1);
+	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(r.ret, TC_ACT_SHOT);
+	CHECK_EQ(drop_count(GNT_DROP_NO_BACKEND) - before, 1);
+	dp_service_delete(dp, &s0, NULL);
+	/* deleted: the VIP is just an address again (not in the cluster
+	 * CIDR -> to the stack) */
+	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(r.ret, TC_ACT_OK);
+}
+
+static void test_affinity(void)
+{
+	struct dp_service sa = { .port = 82, .proto = IPPROTO_TCP, .vip = ip4(VIP),
+				 .flags = DP_SVC_F_AFFINITY, .affinity_timeout = 30 };
+	struct dp_backend b[2] = { { .ip = ip4(IP_B), .port = 8082, .local = true },
+				   { .ip = ip4(IP_C), .port = 8082 } };
+	const struct iphdr *ip, *outer;
+	uint32_t first = 0;
+	int same = 1, would_differ = 0;
+	struct result r;
+	struct pkt p;
+
+	CHECK_EQ(upsert(&sa, b, 2), 0);
+	for (uint16_t s = 42000; s < 42016; s++) {
+		uint32_t h = ref_hash(ip4(IP_A), ip4(VIP), htons(s), htons(82), IPPROTO_TCP);
+
+		mk_pkt(&p, IP_A, VIP, IPPROTO_TCP, s, 82, 1);
+		CHECK_EQ(run(prog_pod, &p, &r), 0);
+		ip = out_ip(&r, &outer);
+		if (!first)
+			first = ip->daddr;
+		same &= ip->daddr == first;
+		would_differ |= expected_backend(&sa, h) != first;
+	}
+	CHECK(same);
+	CHECK(would_differ);      /* without affinity Maglev would have spread */
+	dp_service_delete(dp, &sa, NULL);
+}
+
+static void test_headless_refused(void)
+{
+	struct dp_service sh = { .port = 80, .proto = IPPROTO_TCP, .vip = 0 };
+	struct gerr err = { 0 };
+
+	CHECK_EQ(dp_service_upsert(dp, &sh, be2, 2, &err), -EINVAL);
+	CHECK(strstr(err.msg, "headless") != NULL);
+}
+
+/* ------------------------------------------------------------ main */
+
+static void cleanup(void)
+{
+	if (maglev)
+		munmap(maglev, maglev_bytes);
+	dp_close(dp);
+	if (pin_root[0]) {
+		/* dp_destroy detaches from each endpoint's ifindex: ours are
+		 * fake (lo), so forget them first - nothing may touch the
+		 * root netns */
+		int fd = pin_fd("gnt_endpoints");
+		uint32_t k = ip4(IP_A);
+
+		if (fd >= 0) {
+			bpf_map_delete_elem(fd, &k);
+			k = ip4(IP_B);
+			bpf_map_delete_elem(fd, &k);
+			close(fd);
+		}
+		dp_destroy(pin_root, "n1", NULL, NULL);
+	}
+	rmdir(pin_root);
+}
+
+int main(void)
+{
+	static const struct t_case cases[] = {
+		T(test_maglev_table_matches_userspace), T(test_dnat_follows_maglev),
+		T(test_ct_keeps_flow_after_change), T(test_revnat_local_reply),
+		T(test_revnat_remote_reply), T(test_udp_checksums), T(test_no_backend_drop),
+		T(test_affinity), T(test_headless_refused),
+	};
+	struct dp_config cfg = {
+		.node_name = "n1", .node_ip = ip4("192.168.77.1"),
+		.pod_cidr = ip4("10.244.1.0"), .pod_prefix_len = 24,
+		.cluster_cidr = ip4("10.244.0.0"), .cluster_prefix_len = 16,
+	};
+	struct dp_remote rem = { .pod_cidr = ip4("10.244.2.0"), .prefix_len = 24,
+				 .node_ip = ip4("192.168.77.2") };
+	struct gnt_endpoint ea = { .ifindex = 1, .identity = 5 }, eb = ea;
+	struct gerr err = { 0 };
+	uint32_t k;
+	int fd_ep, fd_mg, ret;
+
+	if (getenv("GNT_TEST_PINDIR"))
+		snprintf(pin_root, sizeof(pin_root), "%s", getenv("GNT_TEST_PINDIR"));
+	else
+		snprintf(pin_root, sizeof(pin_root), "/sys/fs/bpf/gannet-test-lb-%d", (int)getpid());
+	cfg.pin_root = pin_root;
+	ret = dp_open(&cfg, &dp, &err);
+	if (ret) {
+		fprintf(stderr, "dp_open: %s\n", err.msg);
+		cleanup();
+		return 1;
+	}
+	/* both pods on "lo" (BPF_PROG_RUN's ifindex) so either may send */
+	memcpy(ea.mac, MAC_A, 6);
+	memcpy(ea.host_mac, MAC_HA, 6);
+	memcpy(eb.mac, MAC_B, 6);
+	memcpy(eb.host_mac, MAC_HB, 6);
+	fd_ep = pin_fd("gnt_endpoints");
+	k = ip4(IP_A);
+	ret = bpf_map_update_elem(fd_ep, &k, &ea, BPF_ANY);
+	k = ip4(IP_B);
+	ret |= bpf_map_update_elem(fd_ep, &k, &eb, BPF_ANY);
+	close(fd_ep);
+	ret |= dp_remote_upsert(dp, &rem, &err);
+	prog_pod = pin_fd("prog_pod");
+	prog_ul = pin_fd("prog_underlay_tc");
+	fd_services = pin_fd("gnt_services");
+	fd_backends = pin_fd("gnt_backends");
+	fd_svc_stats = pin_fd("gnt_svc_stats");
+	fd_stats = pin_fd("gnt_stats");
+	fd_mg = pin_fd("gnt_maglev");
+	if (fd_mg >= 0) {
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+
+		bpf_obj_get_info_by_fd(fd_mg, &info, &len);
+		maglev_bytes = (size_t)info.max_entries * info.value_size;
+		maglev = mmap(NULL, maglev_bytes, PROT_READ, MAP_SHARED, fd_mg, 0);
+		if (maglev == MAP_FAILED)
+			maglev = NULL;
+		close(fd_mg);
+	}
+	svc_tcp.vip = ip4(VIP);
+	be2[0] = BE_B;
+	be2[0].ip = ip4(IP_B);
+	be2[1] = BE_C;
+	be2[1].ip = ip4(IP_C);
+	be2[1].node_ip = ip4("192.168.77.2");
+	if (ret || prog_pod < 0 || prog_ul < 0 || fd_services < 0 || fd_backends < 0 ||
+	    fd_svc_stats < 0 || fd_stats < 0 || !maglev || upsert(&svc_tcp, be2, 2)) {
+		fprintf(stderr, "setup failed (%s)\n", err.msg[0] ? err.msg : strerror(errno));
+		cleanup();
+		return 1;
+	}
+	ret = t_run(cases, sizeof(cases) / sizeof(cases[0]));
+	cleanup();
+	return ret;
+}
