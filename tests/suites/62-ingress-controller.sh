@@ -320,6 +320,14 @@ st=$(ps -o stat= -p "$NGPID" 2>/dev/null)
 [ -n "$NGPID" ] && case "$st" in ""|Z*) true;; *) false;; esac && ok "nginx stopped" ||
 	bad "nginx $NGPID still running ($st)"
 
+# With BUILD=build-san the controller is the ASan+UBSan build: any report
+# in its log is a failure.
+if grep -qE "runtime error|AddressSanitizer|LeakSanitizer" "$T/ctrl.log"; then
+	bad "sanitizer report in the controller log"
+else
+	ok "no sanitizer report in the controller log"
+fi
+
 if [ $fails -gt 0 ]; then
 	echo "--- controller log"; tail -n 40 "$T/ctrl.log"
 	echo "$fails check(s) failed"; exit 1
