@@ -9,10 +9,16 @@
 
 #include "common/kubeconfig.h"
 
+/* Defaults: a dead node's pods are evicted 40 + 10 s after its last lease
+ * renewal, leaving their replacements about 10 s to start within the 60 s
+ * the project promises. */
+#define CTRL_DEFAULT_NODE_GRACE_MS   40000
+#define CTRL_DEFAULT_EVICTION_MS     10000
+
 struct ctrl_options {
 	const char *controllers;     /* comma-separated names, NULL/"" or "*" = all */
-	long node_grace_ms;          /* lease age before NotReady; 0 = 40 s */
-	long eviction_timeout_ms;    /* NotReady (unreachable) to eviction; 0 = 15 s */
+	long node_grace_ms;          /* lease age before NotReady; 0 = default */
+	long eviction_timeout_ms;    /* NotReady (unreachable) to eviction; 0 = default */
 	const char *cluster_cidr;    /* NULL = 10.244.0.0/16 */
 	int node_cidr_mask;          /* 0 = 24 */
 };

@@ -197,8 +197,8 @@ static int mark_not_ready(struct ctrl *c, struct apiclient *api, const json_t *p
 static int nl_sync(struct ctrl *c, struct apiclient *api, const char *key, struct gerr *err)
 {
 	struct nl_state *s = c->priv;
-	long grace = c->o->node_grace_ms > 0 ? c->o->node_grace_ms : 40000;
-	long evict = c->o->eviction_timeout_ms > 0 ? c->o->eviction_timeout_ms : 15000;
+	long grace = c->o->node_grace_ms > 0 ? c->o->node_grace_ms : CTRL_DEFAULT_NODE_GRACE_MS;
+	long evict = c->o->eviction_timeout_ms > 0 ? c->o->eviction_timeout_ms : CTRL_DEFAULT_EVICTION_MS;
 	json_t *node = informer_get(informers_get(c->inf, CK_NODE), NULL, key);
 	json_t *lease = informer_get(informers_get(c->inf, CK_LEASE), NL_LEASE_NS, key);
 	json_t *st, *pods = NULL;

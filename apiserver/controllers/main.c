@@ -2,7 +2,7 @@
 /* gannet-controller-manager: runs the controllers out of the API server
  * process (gannet-apiserver runs the same code as threads).
  *   gannet-controller-manager --kubeconfig F [--controllers a,b]
- *       [--node-grace 40s] [--eviction-timeout 15s]
+ *       [--node-grace 40s] [--eviction-timeout 10s]
  *       [--cluster-cidr 10.244.0.0/16] [--node-cidr-mask-size 24] [-v] */
 #include <errno.h>
 #include <getopt.h>
@@ -104,8 +104,8 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	pr_info("controllers against %s (node grace %ld ms, eviction %ld ms)", kc.server,
-		o.node_grace_ms ? o.node_grace_ms : 40000,
-		o.eviction_timeout_ms ? o.eviction_timeout_ms : 15000);
+		o.node_grace_ms ? o.node_grace_ms : CTRL_DEFAULT_NODE_GRACE_MS,
+		o.eviction_timeout_ms ? o.eviction_timeout_ms : CTRL_DEFAULT_EVICTION_MS);
 	ret = controllers_run(&kc, &o, &stop_flag);
 	kubeconfig_free(&kc);
 	return ret ? 1 : 0;
