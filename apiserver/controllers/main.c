@@ -44,7 +44,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: gannet-controller-manager [--kubeconfig FILE] [--controllers LIST]\n"
 		   "         [--node-grace DUR] [--eviction-timeout DUR] [--cluster-cidr CIDR]\n"
 		   "         [--node-cidr-mask-size N] [-v]\n"
-		   "controllers: %s (default: all)\n", controllers_names());
+		   "controllers: %s (default: all)\n"
+		   "defaults: --node-grace 40s --eviction-timeout 10s --cluster-cidr 10.244.0.0/16\n"
+		   "          --node-cidr-mask-size 24\n", controllers_names());
 }
 
 int main(int argc, char **argv)
