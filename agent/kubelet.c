@@ -91,6 +91,8 @@ struct kpod {
 	struct kctr c[KL_MAX_CTRS];
 	size_t nc;
 	bool admitted, rejected;
+	int ready_state;         /* -1 unknown, 0 not ready, 1 ready */
+	char ready_ts[40];       /* last Ready transition */
 	char reject_reason[64], reject_msg[256];
 	json_t *last_status;
 };
@@ -1168,8 +1170,16 @@ static json_t *pod_status(struct kubelet *kl, struct kpod *p, const json_t *obj)
 		json_object_set_new(st, "message", json_string(p->sandbox_err));
 	json_array_append_new(conds, cond("PodScheduled", true, NULL, ts));
 	json_array_append_new(conds, cond("Initialized", true, NULL, ts));
-	json_array_append_new(conds, cond("ContainersReady", all_ready, "ContainersNotReady", ts));
-	json_array_append_new(conds, cond("Ready", all_ready, "ContainersNotReady", ts));
+	/* lastTransitionTime moves only when readiness flips (a first value
+	 * comes from an adopted status, else the start time) */
+	if (p->ready_state != (int)all_ready) {
+		if (p->ready_state >= 0 || !p->ready_ts[0])
+			ts_fmt(time(NULL), p->ready_ts, sizeof(p->ready_ts));
+		p->ready_state = all_ready;
+	}
+	json_array_append_new(conds, cond("ContainersReady", all_ready, "ContainersNotReady",
+					  p->ready_ts));
+	json_array_append_new(conds, cond("Ready", all_ready, "ContainersNotReady", p->ready_ts));
 	json_object_set_new(st, "conditions", conds);
 	return st;
 }
@@ -1255,6 +1265,19 @@ static void pod_init(struct kubelet *kl, struct kpod *p, const json_t *obj)
 		snprintf(p->netns_path, sizeof(p->netns_path), "/proc/%d/ns/net", (int)getpid());
 	else
 		snprintf(p->netns_path, sizeof(p->netns_path), "/run/netns/%s", p->netns);
+	p->ready_state = -1;
+	{
+		json_t *c2;
+		size_t k;
+
+		json_array_foreach(json_object_get(ost, "conditions"), k, c2)
+			if (jstr(c2, "type") && !strcmp(jstr(c2, "type"), "Ready") &&
+			    jstr(c2, "lastTransitionTime") && jstr(c2, "status")) {
+				snprintf(p->ready_ts, sizeof(p->ready_ts), "%s",
+					 jstr(c2, "lastTransitionTime"));
+				p->ready_state = !strcmp(jstr(c2, "status"), "True");
+			}
+	}
 	if (jstr(ost, "startTime"))
 		snprintf(p->start_time, sizeof(p->start_time), "%s", jstr(ost, "startTime"));
 	else

@@ -195,7 +195,7 @@ t_check "deleted pod: IP freed in IPAM" wait_for 10 bash -c "! grep -q '$cuid' $
 t_check "deleted pod: netns removed" wait_for 10 bash -c "[ ! -e /run/netns/$CL_RUN-k2-${cuid:0:13} ]"
 
 # ---------------------------------------------------------------- adoption
-st_of() { pod_json web | jq -c '[.status.containerStatuses[0].state.running.startedAt, .status.containerStatuses[0].restartCount, .status.podIP]'; }
+st_of() { pod_json web | jq -c '[.status.containerStatuses[0].state.running.startedAt, .status.containerStatuses[0].restartCount, .status.podIP, (.status.conditions[]|select(.type=="Ready")|.status, .lastTransitionTime)]'; }
 before=$(st_of)
 wpid=$(rt_state 1 web main | jq -r .pid)
 ctrs_before=$(runc --root "$CL_DIR/node1/state/runtime/runc" list -q | sort)
@@ -203,7 +203,7 @@ agent_kill 1 KILL
 agent_start 1 || cl_die "agent 1 restart"
 sleep 3
 after=$(st_of)
-t_check "after agent SIGKILL+restart: web adopted (same start time, restartCount, IP: $after)" \
+t_check "after agent SIGKILL+restart: web adopted (same start time, restartCount, IP, Ready transition: $after)" \
 	bash -c "[[ '$before' == '[\"20'* ]] && [ '$before' = '$after' ] && kill -0 $wpid && [ \"\$(runc --root $CL_DIR/node1/state/runtime/runc state k$(podq web .metadata.uid | cut -c1-13)-main | jq -r .pid)\" = $wpid ]"
 t_check "after restart: the same containers exist (nothing recreated or lost)" bash -c \
 	"[ \"\$(runc --root $CL_DIR/node1/state/runtime/runc list -q | sort)\" = '$ctrs_before' ]"
