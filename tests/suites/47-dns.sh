@@ -11,7 +11,8 @@
 # private mount namespace with that file on /etc/resolv.conf), headless ->
 # ready pod IPs only, per-pod hostname records, SRV for named ports
 # (ClusterIP and headless), ExternalName -> CNAME, unknown -> NXDOMAIN
-# (never forwarded), an added service (A only: hostsdir/inotify; with SRV:
+# (never forwarded), wget by service name (short and full) from the pod,
+# an added service (A only: hostsdir/inotify; with SRV:
 # back switch) resolving within 2 s (latency printed), no failed query
 # during back switches under a query loop, re-apply of the same snapshot
 # keeps both processes (adoption), a removed service -> NXDOMAIN, upstream
@@ -177,6 +178,22 @@ if [ -x /bin/busybox ]; then
 		_ "$T/resolv-default.conf" "/run/netns/$POD" 2>&1)
 	[[ "$bb" == *"10.96.5.5"* ]] && ok "busybox nslookup via resolv.conf" ||
 		bad "busybox nslookup: $bb"
+fi
+
+# ---- wget by service name from the pod (issue 5's acceptance shape). No
+# services datapath here: the "ClusterIP" is an address of the node with a
+# busybox httpd on it, so this checks name -> IP -> connection. (No wget -T:
+# this busybox segfaults with it; timeout(1) bounds the request.)
+if [ -x /bin/busybox ]; then
+	ip -n "$NODE" addr add 10.96.5.5/32 dev lo
+	mkdir -p "$T/www" && echo "hello from web" >"$T/www/index.html"
+	nsenter --net=/run/netns/$NODE busybox httpd -p 10.96.5.5:80 -h "$T/www"
+	for u in http://web.default.svc.cluster.local/ http://web/; do
+		got=$(unshare -m --propagation private sh -c \
+			'mount --bind "$1" /etc/resolv.conf && exec timeout 5 nsenter --net="$2" busybox wget -q -O - "$3"' \
+			_ "$T/resolv-default.conf" "/run/netns/$POD" "$u" 2>&1)
+		expect "wget $u from a pod" "hello from web" "$got"
+	done
 fi
 
 # ---- re-apply of the same snapshot: nothing restarted
