@@ -377,6 +377,18 @@ int dp_open(const struct dp_config *cfg, struct dp_node **out, struct gerr *err)
 		bpf_map__set_max_entries(dp->pod->maps.gnt_ipcache, cfg->max_ipcache);
 		bpf_map__set_max_entries(dp->ul->maps.gnt_ipcache, cfg->max_ipcache);
 	}
+	if (cfg->max_services) {
+		struct bpf_object *objs[] = { dp->pod->obj, dp->ul->obj, dp->sock->obj };
+
+		for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+			bpf_map__set_max_entries(bpf_object__find_map_by_name(objs[i], "gnt_services"),
+						 cfg->max_services);
+			bpf_map__set_max_entries(bpf_object__find_map_by_name(objs[i], "gnt_svc_stats"),
+						 cfg->max_services);
+			bpf_map__set_max_entries(bpf_object__find_map_by_name(objs[i], "gnt_maglev"),
+						 cfg->max_services * GNT_MAGLEV_STRIDE);
+		}
+	}
 	drop_incompatible_pins(dp->pod->obj);
 	drop_incompatible_pins(dp->ul->obj);
 	drop_incompatible_pins(dp->sock->obj);

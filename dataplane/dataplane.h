@@ -41,6 +41,9 @@ struct dp_config {
 	 * (entries lost until the agent's next sync). */
 	uint32_t max_endpoints;
 	uint32_t max_ipcache;
+	/* Added: service ids (0 = GNT_SERVICES_MAX 1024). The Maglev array
+	 * takes 2 tables * 1022 slots * 4 bytes = 8 KiB per service id. */
+	uint32_t max_services;
 };
 
 struct dp_node;                       /* opaque */

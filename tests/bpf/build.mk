@@ -24,3 +24,13 @@ $(BUILD)/tests/test_lb: $(OBJ_DIR)/tests/bpf/test_lb.o $(DP_LIB) $(COMMON_LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DP_LIBS)
 
 TEST_BINS += $(BUILD)/tests/test_lb
+
+# Service benchmark driver (tests/bench/bench-services.sh).
+$(OBJ_DIR)/tests/bench/svc_bench.o: $(BPF_SKELS)
+$(OBJ_DIR)/tests/bench/svc_bench.o: CFLAGS += -fno-sanitize=alignment
+$(BUILD)/tests/svc_bench: $(OBJ_DIR)/tests/bench/svc_bench.o $(DP_LIB) $(COMMON_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DP_LIBS)
+
+TEST_BINS += $(BUILD)/tests/svc_bench

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Services: Gannet's BPF service path vs kube-proxy-shaped iptables rules,
+# with 1 / 1,000 / 10,000 / 100,000 ClusterIP services (2 backends each),
+# all in the same run:
+#  - Gannet (tests/bench/svc_bench.c, through libgannet-dataplane, pins
+#    under /sys/fs/bpf/gannet-test-*, nothing attached): pod program ns per
+#    packet by BPF_PROG_RUN for a packet of an established service flow
+#    (conntrack hit), the first packet of new flows, and a non-service pod
+#    packet (baseline); time to program all services from scratch and one
+#    change (median of 101).
+#  - iptables (in a throwaway netns): KUBE-SERVICES -> KUBE-SVC-* ->
+#    KUBE-SEP-* with `-m statistic --mode random --probability` and DNAT in
+#    the nat table, exactly kube-proxy's shape; iptables-restore from
+#    scratch, and one change as kube-proxy's sync writes it (the whole
+#    ruleset restored); cost of a new flow's first packet (it traverses
+#    KUBE-SERVICES; later packets hit conntrack) as the increase over the
+#    same sender with no rules.
+# Env: SVC_COUNTS (default "1 1000 10000 100000"), IPT_MAX (largest count
+# tried with iptables, default 100000).
+set -u
+cd "${GANNET_ROOT:-$(dirname "$0")/../..}"
+BUILD=${BUILD:-build}
+SB=$PWD/$BUILD/tests/svc_bench
+COUNTS=${SVC_COUNTS:-1 1000 10000 100000}
+IPT_MAX=${IPT_MAX:-100000}
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root"
+mountpoint -q /sys/fs/bpf || skip "bpffs not mounted"
+[ -x "$SB" ] || { echo "build first: $SB" >&2; exit 1; }
+for t in iptables-restore python3 nsenter jq; do command -v $t >/dev/null || skip "$t missing"; done
+
+NS=gnt-svcb-$$
+PIN=/sys/fs/bpf/gannet-test-svcb-$$
+TMP=$(mktemp -d)
+cleanup() { ip netns del $NS 2>/dev/null; rm -rf "$PIN" "$TMP"; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+mkdir -p "$PIN"
+ip netns add $NS
+nsx() { nsenter --net=/run/netns/$NS "$@"; }
+nsx ip link set lo up
+nsx ip route add 10.96.0.0/12 dev lo
+nsx ip route add 10.244.0.0/16 dev lo
+
+# kube-proxy-shaped ruleset for N services; $2 = generation (one change:
+# service N/2 gets other backends)
+gen_rules() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+n, gen = int(sys.argv[1]), int(sys.argv[2])
+out = ["*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
+       ":POSTROUTING ACCEPT [0:0]", ":KUBE-SERVICES - [0:0]"]
+chains, rules = [], []
+def ip(i):
+    i += 1
+    return "10.96.%d.%d" % (i >> 8 & 255, i & 255) if i < 65536 else "10.%d.%d.%d" % (96 + (i >> 16), i >> 8 & 255, i & 255)
+def pod(k):
+    k %= 2000
+    return "10.244.%d.%d" % (1 + k // 250, 2 + k % 250)
+for i in range(n):
+    svc = "KUBE-SVC-%012X" % i
+    chains.append(":%s - [0:0]" % svc)
+    rules.append("-A KUBE-SERVICES -d %s/32 -p udp -m comment --comment \"ns/svc-%d:http cluster IP\" -m udp --dport 80 -j %s" % (ip(i), i, svc))
+    g = gen if i == n // 2 else 0
+    for k in range(2):
+        sep = "KUBE-SEP-%011X%d" % (i, k)
+        chains.append(":%s - [0:0]" % sep)
+        if k == 0:
+            rules.append("-A %s -m comment --comment ns/svc-%d:http -m statistic --mode random --probability 0.50000000000 -j %s" % (svc, i, sep))
+        else:
+            rules.append("-A %s -m comment --comment ns/svc-%d:http -j %s" % (svc, i, sep))
+        rules.append("-A %s -p udp -m comment --comment ns/svc-%d:http -m udp -j DNAT --to-destination %s:8080" % (sep, i, pod(i * 2 + k + g)))
+out += chains
+out += ["-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES",
+        "-A OUTPUT -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"]
+out += rules
+out.append("COMMIT")
+print("\n".join(out))
+PY
+}
+
+# mean ns per first packet of a new UDP flow to the VIP of service $1
+# (a fresh socket per packet = a fresh source port = a conntrack miss)
+new_flow_ns() {
+	nsx python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+i, count = int(sys.argv[1]) + 1, int(sys.argv[2])
+vip = "10.96.%d.%d" % (i >> 8 & 255, i & 255) if i < 65536 else "10.%d.%d.%d" % (96 + (i >> 16), i >> 8 & 255, i & 255)
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
+t = time.perf_counter()
+for s in socks:
+    s.sendto(b"x", (vip, 80))
+dt = time.perf_counter() - t
+print("%.0f" % (dt / count * 1e9))
+PY
+}
+
+now() { date +%s.%N; }
+
+printf '%-9s | %-33s | %-22s | %-30s\n' "" "Gannet BPF_PROG_RUN ns/packet" "Gannet programming" "iptables (kube-proxy shape)"
+printf '%-9s | %9s %9s %9s %3s | %10s %10s | %9s %9s %10s\n' services "est.flow" "new flow" "no-svc" "" "all (s)" "1 chg(ms)" "restore s" "1 chg (s)" "new flow ns"
+base_nf=""
+declare -A G
+for n in $COUNTS; do
+	js=$("$SB" -r "$PIN" -n "$n") || { echo "svc_bench failed for $n" >&2; exit 1; }
+	G[$n]=$js
+	hit=$(jq -r .ns_svc_hit <<<"$js"); nf=$(jq -r .ns_svc_new_flow <<<"$js")
+	nos=$(jq -r .ns_no_svc <<<"$js"); pa=$(jq -r .program_all_s <<<"$js")
+	ch=$(jq -r .change_ms <<<"$js")
+	ir="-" ic="-" inf="-"
+	if [ "$n" -le "$IPT_MAX" ]; then
+		[ -n "$base_nf" ] || { nsx iptables -t nat -F; base_nf=$(new_flow_ns 0 3000); }
+		gen_rules "$n" 0 > "$TMP/r0"
+		gen_rules "$n" 7 > "$TMP/r1"
+		nsx iptables -t nat -F; nsx iptables -t nat -X
+		t0=$(now); nsx iptables-restore < "$TMP/r0"; t1=$(now)
+		ir=$(echo "$t1 - $t0" | bc -l | xargs printf '%.3f')
+		t0=$(now); nsx iptables-restore < "$TMP/r1"; t1=$(now)
+		ic=$(echo "$t1 - $t0" | bc -l | xargs printf '%.3f')
+		cnt=3000; [ "$n" -ge 10000 ] && cnt=300; [ "$n" -ge 100000 ] && cnt=50
+		v=$(new_flow_ns $((n / 2)) $cnt)
+		inf=$((v - base_nf))
+		nsx iptables -t nat -F; nsx iptables -t nat -X
+	fi
+	printf '%-9s | %9s %9s %9s %3s | %10s %10s | %9s %9s %10s\n' "$n" "$hit" "$nf" "$nos" "" "$pa" "$ch" "$ir" "$ic" "$inf"
+done
+first=$(echo $COUNTS | awk '{print $1}'); last=$(echo $COUNTS | awk '{print $NF}')
+h1=$(jq -r .ns_svc_hit <<<"${G[$first]}"); h2=$(jq -r .ns_svc_hit <<<"${G[$last]}")
+n1=$(jq -r .ns_svc_new_flow <<<"${G[$first]}"); n2=$(jq -r .ns_svc_new_flow <<<"${G[$last]}")
+echo
+echo "Gannet per-packet growth $first -> $last services: established flow x$(echo "$h2 / $h1" | bc -l | xargs printf '%.3f'), new flow x$(echo "$n2 / $n1" | bc -l | xargs printf '%.3f') (target < 1.10)"
+echo "notes: BPF_PROG_RUN figures are the median kernel-timed duration of single-packet runs (includes the harness's constant timer overhead); iptables new-flow cost = sender's ns per first packet minus the same with no rules (${base_nf} ns); one iptables change = full iptables-restore as kube-proxy's sync writes it; $(nproc) CPUs, kernel $(uname -r), $(iptables -V)"
