@@ -22,6 +22,7 @@
 
 #include "agent/agent.h"
 #include "agent/kubelet.h"
+#include "agent/services.h"
 #include "agent/runtime/runtime.h"
 #include "dataplane/link.h"
 
@@ -228,6 +229,8 @@ static const struct component components[] = {
 	{ "ready", ready_start, ready_stop },
 	{ "cni", cnisrv_start, cnisrv_stop },
 	/* API mode: runs pods through the CNI socket, so after it */
+	/* API mode: Services/Endpoints -> BPF maps, socket LB, cluster DNS */
+	{ "services", services_start, services_stop },
 	{ "kubelet", kubelet_start, kubelet_stop },
 };
 #define N_COMPONENTS ((int)(sizeof(components) / sizeof(components[0])))

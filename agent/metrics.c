@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/services.h"
 
 struct metrics {
 	struct MHD_Daemon *d;
@@ -128,6 +129,12 @@ static char *render(struct agent *a)
 		  "# TYPE gannet_endpoints gauge\ngannet_endpoints %zu\n", eps);
 	sb_printf(&b, "# HELP gannet_remote_nodes Remote pod CIDRs in the datapath.\n"
 		  "# TYPE gannet_remote_nodes gauge\ngannet_remote_nodes %zu\n", remotes);
+	{
+		char *svc = services_metrics_text(a);   /* API mode: per-service counters */
+
+		sb_printf(&b, "%s", svc ? svc : "");
+		free(svc);
+	}
 	if (!ipam_store_lock(&a->ipam, &p, NULL)) {
 		sb_printf(&b, "# HELP gannet_ipam_allocated Pod IPs allocated on this node.\n"
 			  "# TYPE gannet_ipam_allocated gauge\ngannet_ipam_allocated %zu\n"

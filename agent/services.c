@@ -1,0 +1,823 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* gannet-agent, API mode: Services + Endpoints (+ Nodes for backend node
+ * IPs) from the API server into the node's BPF service maps.
+ *
+ * Three informers (list + watch, re-list on a watch ERROR such as 410
+ * Expired or on a broken stream) keep caches keyed "<ns>/<name>"; one sync
+ * thread turns the caches into the desired set of frontends
+ * (ClusterIP:port, nodeIP:nodePort, externalIPs:port, LoadBalancer ingress
+ * IP:port) with their ready backends, and calls dp_service_upsert only for
+ * frontends whose programming changed (a fingerprint per frontend), and
+ * dp_service_delete for frontends that went away. The first sync runs once
+ * every cache is listed and removes pinned services the API no longer has
+ * (the maps survive agent restarts). The same thread feeds cluster DNS
+ * (dnssync.c). The socket LB is attached to the cgroup v2 directory that
+ * holds this node's pod containers. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/services.h"
+#include "common/apiclient.h"
+#include "common/kubeconfig.h"
+
+#define SVC_WATCH_MS   30000     /* watch reconnect period (bounds stop time) */
+#define SVC_DEBOUNCE_MS 50       /* coalesce bursts of events into one sync */
+#define SVC_MAX_BACKENDS 1000    /* below the Maglev table size */
+
+enum { INF_SVC, INF_EP, INF_NODE, N_INF };
+
+static const char *const inf_path[N_INF] = {
+	"/api/v1/services", "/api/v1/endpoints", "/api/v1/nodes",
+};
+
+struct svcsync {
+	struct agent *a;
+	struct kubeconfig kc;
+	pthread_mutex_t lock;          /* caches, listed, gen */
+	pthread_cond_t cv;
+	json_t *cache[N_INF];          /* "<ns>/<name>" -> object */
+	bool listed[N_INF];
+	unsigned long gen;             /* bumped on every cache change */
+	atomic_bool stop;
+	pthread_t th[N_INF], sync_th;
+	bool th_started[N_INF], sync_started;
+	/* sync thread only, except labels (lock) */
+	json_t *applied;               /* frontend key -> fingerprint */
+	json_t *labels;                /* frontend key -> [ns, name, port] (lock) */
+	bool dns_on;
+};
+
+static struct svcsync *g_ss;     /* one agent per process (g_lock) */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static const char *jpath2(const json_t *o, const char *a, const char *b)
+{
+	return jstr(json_object_get(o, a), b);
+}
+
+static void obj_key(const json_t *obj, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", jpath2(obj, "metadata", "namespace") ?: "",
+		 jpath2(obj, "metadata", "name") ?: "");
+}
+
+static bool ss_sleep(struct svcsync *ss, long ms)
+{
+	while (ms > 0 && !atomic_load(&ss->stop)) {
+		long s = ms > 100 ? 100 : ms;
+
+		nanosleep(&(struct timespec){ 0, s * 1000000L }, NULL);
+		ms -= s;
+	}
+	return !atomic_load(&ss->stop);
+}
+
+static void kick(struct svcsync *ss)
+{
+	ss->gen++;
+	pthread_cond_signal(&ss->cv);
+}
+
+/* ---- informers --------------------------------------------------------------- */
+
+struct inf_ctx {
+	struct svcsync *ss;
+	int kind;
+	char rv[32];
+	bool relist;
+};
+
+static int inf_event(const char *type, json_t *obj, void *arg)
+{
+	struct inf_ctx *w = arg;
+	struct svcsync *ss = w->ss;
+	const char *rv = jpath2(obj, "metadata", "resourceVersion");
+	char key[400];
+
+	if (!strcmp(type, "ERROR")) {
+		/* 410 Expired (or any error object): our resourceVersion is
+		 * gone, only a fresh list is consistent again */
+		w->relist = true;
+		return 1;
+	}
+	if (rv)
+		snprintf(w->rv, sizeof(w->rv), "%s", rv);
+	if (strcmp(type, "BOOKMARK")) {
+		obj_key(obj, key, sizeof(key));
+		pthread_mutex_lock(&ss->lock);
+		if (!strcmp(type, "DELETED"))
+			json_object_del(ss->cache[w->kind], key);
+		else
+			json_object_set(ss->cache[w->kind], key, obj);
+		kick(ss);
+		pthread_mutex_unlock(&ss->lock);
+	}
+	return atomic_load(&ss->stop);
+}
+
+static void *inf_thread(void *arg)
+{
+	struct inf_ctx w = { 0 };
+	struct svcsync *ss;
+	struct apiclient *c = NULL;
+	char path[300];
+
+	w = *(struct inf_ctx *)arg;
+	free(arg);
+	ss = w.ss;
+	while (!atomic_load(&ss->stop)) {
+		struct api_resp r = { 0 };
+		struct gerr e = { 0 };
+		json_t *items, *it, *fresh;
+		size_t i;
+		char key[400];
+
+		if (!c && apiclient_new(&ss->kc, &(struct apiclient_opts){ .timeout_ms = 30000 },
+					&c, &e)) {
+			pr_warn("services: API client: %s", e.msg);
+			ss_sleep(ss, 1000);
+			continue;
+		}
+		if (apiclient_get(c, inf_path[w.kind], &r, &e) || !api_ok(&r)) {
+			pr_warn("services: list %s: %s", inf_path[w.kind],
+				e.msg[0] ? e.msg : r.message);
+			api_resp_free(&r);
+			ss_sleep(ss, 1000);
+			continue;
+		}
+		items = json_object_get(r.body, "items");
+		snprintf(w.rv, sizeof(w.rv), "%s",
+			 jpath2(r.body, "metadata", "resourceVersion") ?: "0");
+		fresh = json_object();
+		json_array_foreach(items, i, it) {
+			obj_key(it, key, sizeof(key));
+			json_object_set(fresh, key, it);
+		}
+		pthread_mutex_lock(&ss->lock);
+		json_decref(ss->cache[w.kind]);
+		ss->cache[w.kind] = fresh;
+		ss->listed[w.kind] = true;
+		kick(ss);
+		pthread_mutex_unlock(&ss->lock);
+		api_resp_free(&r);
+		w.relist = false;
+		while (!atomic_load(&ss->stop) && !w.relist) {
+			long code = 0;
+			int ret;
+
+			memset(&e, 0, sizeof(e));
+			snprintf(path, sizeof(path),
+				 "%s?watch=true&allowWatchBookmarks=true&resourceVersion=%s",
+				 inf_path[w.kind], w.rv);
+			ret = apiclient_watch(c, path, SVC_WATCH_MS, inf_event, &w, &code, &e);
+			if (ret && ret != -ETIMEDOUT) {
+				pr_debug("services: watch %s: %s", inf_path[w.kind], e.msg);
+				w.relist = true;
+				ss_sleep(ss, 500);
+			}
+		}
+	}
+	apiclient_free(c);
+	return NULL;
+}
+
+/* ---- desired state ------------------------------------------------------------ */
+
+static const char *node_internal_ip(const json_t *n)
+{
+	json_t *addrs = json_object_get(json_object_get(n, "status"), "addresses"), *ad;
+	size_t i;
+
+	json_array_foreach(addrs, i, ad)
+		if (jstr(ad, "type") && !strcmp(jstr(ad, "type"), "InternalIP"))
+			return jstr(ad, "address");
+	return NULL;
+}
+
+static int proto_of(const char *p)
+{
+	if (!p || !strcmp(p, "TCP"))
+		return IPPROTO_TCP;
+	if (!strcmp(p, "UDP"))
+		return IPPROTO_UDP;
+	return -1;                 /* SCTP: not in the datapath */
+}
+
+static int be_cmp(const void *x, const void *y)
+{
+	const struct dp_backend *a = x, *b = y;
+
+	if (a->ip != b->ip)
+		return ntohl(a->ip) < ntohl(b->ip) ? -1 : 1;
+	return (int)a->port - (int)b->port;
+}
+
+/* Ready backends of one service port from its Endpoints. Endpoints ports
+ * carry the service port's name and the resolved targetPort number (named
+ * targetPorts are resolved per pod by whoever wrote the Endpoints), so the
+ * match is by name; a lone unnamed port matches the lone subset port. */
+static size_t backends_of(struct svcsync *ss, const json_t *ep, const json_t *sp,
+			  size_t n_svc_ports, int proto, struct dp_backend *out)
+{
+	const char *pname = jstr(sp, "name") ?: "";
+	json_t *subsets = json_object_get(ep, "subsets"), *sub, *pp, *ad;
+	size_t i, j, n = 0;
+
+	json_array_foreach(subsets, i, sub) {
+		json_t *ports = json_object_get(sub, "ports");
+		long port = 0;
+
+		json_array_foreach(ports, j, pp) {
+			const char *n2 = jstr(pp, "name") ?: "";
+
+			if (proto_of(jstr(pp, "protocol")) != proto)
+				continue;
+			if (!strcmp(n2, pname) ||
+			    (n_svc_ports == 1 && json_array_size(ports) == 1))
+				port = (long)json_integer_value(json_object_get(pp, "port"));
+		}
+		if (port <= 0 || port > 65535)
+			continue;
+		/* notReadyAddresses are never backends: a pod failing its
+		 * readiness probe gets no new connections */
+		json_array_foreach(json_object_get(sub, "addresses"), j, ad) {
+			const char *ip = jstr(ad, "ip"), *node = jstr(ad, "nodeName"), *nip = NULL;
+			struct dp_backend *b = &out[n];
+			struct in_addr ia;
+			char nk[300];
+
+			if (n >= SVC_MAX_BACKENDS || !ip || inet_pton(AF_INET, ip, &ia) != 1)
+				continue;
+			memset(b, 0, sizeof(*b));
+			b->ip = ia.s_addr;
+			b->port = (uint16_t)port;
+			if (node) {
+				snprintf(nk, sizeof(nk), "/%s", node);
+				nip = node_internal_ip(json_object_get(ss->cache[INF_NODE], nk));
+				b->local = !strcmp(node, ss->a->cfg.node_name);
+			}
+			if (nip && inet_pton(AF_INET, nip, &ia) == 1)
+				b->node_ip = ia.s_addr;
+			else if (b->local)
+				b->node_ip = ss->a->cfg.node_ip;
+			n++;
+		}
+	}
+	qsort(out, n, sizeof(*out), be_cmp);
+	/* the same address in two subsets counts once */
+	for (i = 1, j = n ? 1 : 0; i < n; i++)
+		if (be_cmp(&out[i], &out[j - 1]))
+			out[j++] = out[i];
+	return n ? j : 0;
+}
+
+static void fe_key(const struct dp_service *s, char *buf, size_t len)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &s->vip, ip, sizeof(ip));
+	snprintf(buf, len, "%s:%u/%s/%s", ip, s->port, s->proto == IPPROTO_UDP ? "UDP" : "TCP",
+		 s->scope == DP_SVC_SCOPE_EXTERNAL ? "external" : "cluster");
+}
+
+/* Everything dp_service_upsert takes, as text: equal text = nothing to do. */
+static char *fingerprint(const struct dp_service *s, const struct dp_backend *be, size_t n)
+{
+	size_t cap = 64 + n * 48, len;
+	char *p = malloc(cap), ip[INET_ADDRSTRLEN], nip[INET_ADDRSTRLEN];
+
+	if (!p)
+		return NULL;
+	len = (size_t)snprintf(p, cap, "f=%u t=%u", s->flags, s->affinity_timeout);
+	for (size_t i = 0; i < n; i++) {
+		inet_ntop(AF_INET, &be[i].ip, ip, sizeof(ip));
+		inet_ntop(AF_INET, &be[i].node_ip, nip, sizeof(nip));
+		len += (size_t)snprintf(p + len, cap - len, " %s:%u@%s%s", ip, be[i].port, nip,
+					be[i].local ? "L" : "");
+	}
+	return p;
+}
+
+struct desired {
+	json_t *fe;                    /* key -> fingerprint */
+	json_t *svc;                   /* key -> [vip, port, proto, scope, flags, timeout] */
+	json_t *be;                    /* key -> [[ip, port, node_ip, local], ...] */
+	json_t *labels;                /* key -> [ns, name, port] */
+};
+
+static void want(struct desired *d, const struct dp_service *s, const struct dp_backend *be,
+		 size_t n, const char *ns, const char *name, const char *port)
+{
+	char key[128], *fp = fingerprint(s, be, n);
+	json_t *arr = json_array();
+
+	if (!fp || !arr) {
+		free(fp);
+		json_decref(arr);
+		return;
+	}
+	fe_key(s, key, sizeof(key));
+	json_object_set_new(d->fe, key, json_string(fp));
+	json_object_set_new(d->svc, key, json_pack("[IIIIII]", (json_int_t)s->vip,
+						   (json_int_t)s->port, (json_int_t)s->proto,
+						   (json_int_t)s->scope, (json_int_t)s->flags,
+						   (json_int_t)s->affinity_timeout));
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("[IIIb]", (json_int_t)be[i].ip,
+						     (json_int_t)be[i].port,
+						     (json_int_t)be[i].node_ip, be[i].local));
+	json_object_set_new(d->be, key, arr);
+	json_object_set_new(d->labels, key, json_pack("[sss]", ns, name, port));
+	free(fp);
+}
+
+/* One Service -> its frontends. Headless services (clusterIP None) have
+ * no VIP: DNS answers with pod IPs instead (dnssync.c). */
+static void service_desired(struct svcsync *ss, const json_t *svc, struct desired *d,
+			    struct dp_backend *be)
+{
+	const json_t *spec = json_object_get(svc, "spec");
+	const char *ns = jpath2(svc, "metadata", "namespace") ?: "",
+		   *name = jpath2(svc, "metadata", "name") ?: "",
+		   *cip = jstr(spec, "clusterIP"), *type = jstr(spec, "type") ?: "ClusterIP";
+	json_t *ports = json_object_get(spec, "ports"), *sp, *x, *ep;
+	bool external_ok = !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer");
+	uint32_t flags = 0, timeout = 0;
+	struct in_addr vip = { 0 };
+	char ekey[400];
+	size_t i, j;
+
+	if (!strcmp(type, "ExternalName"))
+		return;
+	if (cip && strcmp(cip, "None") && inet_pton(AF_INET, cip, &vip) != 1)
+		vip.s_addr = 0;
+	if (jstr(spec, "sessionAffinity") && !strcmp(jstr(spec, "sessionAffinity"), "ClientIP")) {
+		json_t *t = json_object_get(json_object_get(json_object_get(spec,
+					"sessionAffinityConfig"), "clientIP"), "timeoutSeconds");
+
+		flags |= DP_SVC_F_AFFINITY;
+		timeout = json_is_integer(t) && json_integer_value(t) > 0 ?
+			(uint32_t)json_integer_value(t) : 0;
+	}
+	snprintf(ekey, sizeof(ekey), "%s/%s", ns, name);
+	ep = json_object_get(ss->cache[INF_EP], ekey);
+	json_array_foreach(ports, i, sp) {
+		int proto = proto_of(jstr(sp, "protocol"));
+		long port = (long)json_integer_value(json_object_get(sp, "port"));
+		long np = (long)json_integer_value(json_object_get(sp, "nodePort"));
+		struct dp_service s = { .proto = (uint8_t)proto, .port = (uint16_t)port,
+					.flags = flags, .affinity_timeout = timeout };
+		char pl[16];
+		const char *plabel = jstr(sp, "name");
+		size_t n;
+
+		if (proto < 0 || port <= 0 || port > 65535)
+			continue;
+		if (!plabel || !*plabel) {
+			snprintf(pl, sizeof(pl), "%ld", port);
+			plabel = pl;
+		}
+		n = backends_of(ss, ep, sp, json_array_size(ports), proto, be);
+		if (vip.s_addr) {
+			s.vip = vip.s_addr;
+			s.scope = DP_SVC_SCOPE_CLUSTER;
+			want(d, &s, be, n, ns, name, plabel);
+		} else {
+			continue;          /* headless: no frontend at all */
+		}
+		s.scope = DP_SVC_SCOPE_EXTERNAL;
+		if (jstr(spec, "externalTrafficPolicy") &&
+		    !strcmp(jstr(spec, "externalTrafficPolicy"), "Local"))
+			s.flags |= DP_SVC_F_LOCAL_ONLY;
+		if (external_ok && np > 0 && np <= 65535) {
+			s.vip = ss->a->cfg.node_ip;
+			s.port = (uint16_t)np;
+			want(d, &s, be, n, ns, name, plabel);
+			s.port = (uint16_t)port;
+		}
+		json_array_foreach(json_object_get(spec, "externalIPs"), j, x) {
+			struct in_addr ia;
+
+			if (json_string_value(x) && inet_pton(AF_INET, json_string_value(x), &ia) == 1) {
+				s.vip = ia.s_addr;
+				want(d, &s, be, n, ns, name, plabel);
+			}
+		}
+		if (!strcmp(type, "LoadBalancer"))
+			json_array_foreach(json_object_get(json_object_get(json_object_get(svc,
+						"status"), "loadBalancer"), "ingress"), j, x) {
+				struct in_addr ia;
+
+				if (jstr(x, "ip") && inet_pton(AF_INET, jstr(x, "ip"), &ia) == 1) {
+					s.vip = ia.s_addr;
+					want(d, &s, be, n, ns, name, plabel);
+				}
+			}
+	}
+}
+
+/* ---- programming ------------------------------------------------------------------ */
+
+static void svc_from_json(const json_t *v, struct dp_service *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->vip = (uint32_t)json_integer_value(json_array_get(v, 0));
+	s->port = (uint16_t)json_integer_value(json_array_get(v, 1));
+	s->proto = (uint8_t)json_integer_value(json_array_get(v, 2));
+	s->scope = (uint8_t)json_integer_value(json_array_get(v, 3));
+	s->flags = (uint32_t)json_integer_value(json_array_get(v, 4));
+	s->affinity_timeout = (uint32_t)json_integer_value(json_array_get(v, 5));
+}
+
+static int collect_pinned(const struct dp_service *svc, const struct dp_backend *be,
+			  const uint32_t *slots, size_t n, const struct dp_service_stats *st,
+			  void *arg)
+{
+	char key[128];
+
+	(void)be; (void)slots; (void)n; (void)st;
+	fe_key(svc, key, sizeof(key));
+	json_object_set_new(arg, key, json_pack("[IIII]", (json_int_t)svc->vip,
+						(json_int_t)svc->port, (json_int_t)svc->proto,
+						(json_int_t)svc->scope));
+	return 0;
+}
+
+static void program(struct svcsync *ss, struct desired *d, bool first)
+{
+	struct agent *a = ss->a;
+	struct dp_backend *be = NULL;
+	struct gerr e = { 0 };
+	const char *key;
+	json_t *v;
+	void *tmp;
+	unsigned up = 0, del = 0;
+
+	pthread_mutex_lock(&a->dp_lock);
+	if (!a->dp)
+		goto out;
+	if (first) {
+		/* maps outlive the agent: whatever the API no longer has goes */
+		json_t *pinned = json_object();
+
+		if (dp_service_foreach(a->dp, collect_pinned, pinned, &e))
+			pr_warn("services: reading pinned services: %s", e.msg);
+		json_object_foreach(pinned, key, v) {
+			struct dp_service s = { 0 };
+
+			if (json_object_get(d->fe, key))
+				continue;
+			svc_from_json(v, &s);
+			memset(&e, 0, sizeof(e));
+			if (dp_service_delete(a->dp, &s, &e))
+				pr_warn("services: delete stale %s: %s", key, e.msg);
+			else
+				del++;
+		}
+		json_decref(pinned);
+		json_object_clear(ss->applied);
+	}
+	be = calloc(SVC_MAX_BACKENDS, sizeof(*be));
+	if (!be)
+		goto out;
+	json_object_foreach(d->fe, key, v) {
+		json_t *old = json_object_get(ss->applied, key), *bl = json_object_get(d->be, key), *b;
+		struct dp_service s;
+		size_t i, n = 0;
+
+		if (old && json_equal(old, v))
+			continue;
+		svc_from_json(json_object_get(d->svc, key), &s);
+		json_array_foreach(bl, i, b) {
+			if (n >= SVC_MAX_BACKENDS)
+				break;
+			be[n].ip = (uint32_t)json_integer_value(json_array_get(b, 0));
+			be[n].port = (uint16_t)json_integer_value(json_array_get(b, 1));
+			be[n].node_ip = (uint32_t)json_integer_value(json_array_get(b, 2));
+			be[n].local = json_is_true(json_array_get(b, 3));
+			be[n].weight = 0;
+			n++;
+		}
+		memset(&e, 0, sizeof(e));
+		if (dp_service_upsert(a->dp, &s, be, n, &e)) {
+			/* not recorded as applied: retried at the next sync */
+			pr_warn("services: %s: %s", key, e.msg);
+			continue;
+		}
+		json_object_set(ss->applied, key, v);
+		up++;
+		pr_info("services: %s -> %zu backend(s)", key, n);
+	}
+	json_object_foreach_safe(ss->applied, tmp, key, v) {
+		struct dp_service s = { 0 };
+		struct in_addr ia;
+		char ip[INET_ADDRSTRLEN], proto[8], scope[16];
+		unsigned port;
+
+		(void)v;
+		if (json_object_get(d->fe, key))
+			continue;
+		/* key is "<ip>:<port>/<proto>/<scope>" (fe_key) */
+		if (sscanf(key, "%15[0-9.]:%u/%7[A-Z]/%15[a-z]", ip, &port, proto, scope) != 4 ||
+		    inet_pton(AF_INET, ip, &ia) != 1) {
+			json_object_del(ss->applied, key);
+			continue;
+		}
+		s.vip = ia.s_addr;
+		s.port = (uint16_t)port;
+		s.proto = strcmp(proto, "UDP") ? IPPROTO_TCP : IPPROTO_UDP;
+		s.scope = strcmp(scope, "external") ? DP_SVC_SCOPE_CLUSTER : DP_SVC_SCOPE_EXTERNAL;
+		memset(&e, 0, sizeof(e));
+		if (dp_service_delete(a->dp, &s, &e) && e.code != -ENOENT) {
+			pr_warn("services: delete %s: %s", key, e.msg);
+			continue;
+		}
+		json_object_del(ss->applied, key);
+		del++;
+		pr_info("services: %s removed", key);
+	}
+out:
+	pthread_mutex_unlock(&a->dp_lock);
+	free(be);
+	if (up || del)
+		pr_debug("services: %u programmed, %u removed", up, del);
+}
+
+static void *sync_thread(void *arg)
+{
+	struct svcsync *ss = arg;
+	unsigned long seen = 0;
+	bool first = true;
+
+	while (!atomic_load(&ss->stop)) {
+		struct desired d = { json_object(), json_object(), json_object(), json_object() };
+		struct dp_backend *be = calloc(SVC_MAX_BACKENDS, sizeof(*be));
+		json_t *svcs = json_array(), *eps = json_array(), *v;
+		struct timespec ts;
+		const char *key;
+		bool ready;
+
+		pthread_mutex_lock(&ss->lock);
+		while (!atomic_load(&ss->stop) && ss->gen == seen) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&ss->cv, &ss->lock, &ts);
+		}
+		pthread_mutex_unlock(&ss->lock);
+		if (atomic_load(&ss->stop) || !be || !d.fe || !d.svc || !d.be || !d.labels) {
+			free(be);
+			json_decref(d.fe); json_decref(d.svc); json_decref(d.be); json_decref(d.labels);
+			json_decref(svcs); json_decref(eps);
+			continue;
+		}
+		ss_sleep(ss, SVC_DEBOUNCE_MS);
+		pthread_mutex_lock(&ss->lock);
+		seen = ss->gen;
+		ready = ss->listed[INF_SVC] && ss->listed[INF_EP] && ss->listed[INF_NODE];
+		if (ready) {
+			json_object_foreach(ss->cache[INF_SVC], key, v) {
+				service_desired(ss, v, &d, be);
+				json_array_append(svcs, v);
+			}
+			json_object_foreach(ss->cache[INF_EP], key, v)
+				json_array_append(eps, v);
+		}
+		pthread_mutex_unlock(&ss->lock);
+		if (ready) {
+			struct gerr e = { 0 };
+
+			program(ss, &d, first);
+			first = false;
+			pthread_mutex_lock(&ss->lock);
+			json_decref(ss->labels);
+			ss->labels = json_incref(d.labels);
+			pthread_mutex_unlock(&ss->lock);
+			if (ss->dns_on && dnssync_apply(svcs, eps, &e))
+				pr_warn("cluster DNS: %s", e.msg);
+		}
+		free(be);
+		json_decref(d.fe); json_decref(d.svc); json_decref(d.be); json_decref(d.labels);
+		json_decref(svcs); json_decref(eps);
+	}
+	return NULL;
+}
+
+/* ---- socket LB ------------------------------------------------------------------- */
+
+/* runc places containers at <cgroupParent>/<id> in every hierarchy,
+ * including the unified one of a hybrid (v1 + v2) host, where cgroup BPF
+ * lives: attach there so every pod process of this node is covered. */
+static int sock_lb_attach(struct agent *a, struct gerr *err)
+{
+	char parent[200], path[PATH_MAX], *p;
+	const char *root = access("/sys/fs/cgroup/cgroup.controllers", F_OK) ?
+		"/sys/fs/cgroup/unified" : "/sys/fs/cgroup";
+	int ret;
+
+	if (a->cfg.cgroup_parent[0])
+		snprintf(parent, sizeof(parent), "%s", a->cfg.cgroup_parent);
+	else
+		snprintf(parent, sizeof(parent), "gannet/%s", a->cfg.node_name);
+	/* systemd-style "slice:prefix:name" parents are not paths */
+	if (strchr(parent, ':'))
+		return gerr_set(err, -EINVAL, "cgroupParent %s is not a cgroupfs path", parent);
+	snprintf(path, sizeof(path), "%s/%s", root, parent[0] == '/' ? parent + 1 : parent);
+	/* runc creates it with the first container: create it now so the
+	 * links exist before any pod connects */
+	for (p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
+		*p = 0;
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return gerr_set(err, -errno, "mkdir %s: %s", path, strerror(errno));
+	pthread_mutex_lock(&a->dp_lock);
+	ret = a->dp ? dp_sock_attach(a->dp, path, err) : gerr_set(err, -ENODEV, "no dataplane");
+	pthread_mutex_unlock(&a->dp_lock);
+	if (!ret)
+		pr_info("services: socket LB attached to %s", path);
+	return ret;
+}
+
+/* ---- metrics ------------------------------------------------------------------- */
+
+struct mctx {
+	char *buf;
+	size_t len;
+	FILE *f;
+	json_t *labels;
+};
+
+static void prom_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static int metric_cb(const struct dp_service *svc, const struct dp_backend *be,
+		     const uint32_t *slots, size_t n, const struct dp_service_stats *st, void *arg)
+{
+	struct mctx *m = arg;
+	char key[128];
+	json_t *l;
+
+	(void)be; (void)slots; (void)n;
+	fe_key(svc, key, sizeof(key));
+	l = json_object_get(m->labels, key);
+	fputs("gannet_service_packets_total{namespace=\"", m->f);
+	prom_escape(m->f, json_string_value(json_array_get(l, 0)) ?: "");
+	fputs("\",name=\"", m->f);
+	prom_escape(m->f, json_string_value(json_array_get(l, 1)) ?: "");
+	fputs("\",port=\"", m->f);
+	prom_escape(m->f, json_string_value(json_array_get(l, 2)) ?: "");
+	fprintf(m->f, "\",frontend=\"%s\"} %llu\n", key, (unsigned long long)st->packets);
+	fputs("gannet_service_bytes_total{namespace=\"", m->f);
+	prom_escape(m->f, json_string_value(json_array_get(l, 0)) ?: "");
+	fputs("\",name=\"", m->f);
+	prom_escape(m->f, json_string_value(json_array_get(l, 1)) ?: "");
+	fputs("\",port=\"", m->f);
+	prom_escape(m->f, json_string_value(json_array_get(l, 2)) ?: "");
+	fprintf(m->f, "\",frontend=\"%s\"} %llu\n", key, (unsigned long long)st->bytes);
+	return 0;
+}
+
+char *services_metrics_text(struct agent *a)
+{
+	struct svcsync *ss;
+	struct mctx m = { 0 };
+	struct gerr e = { 0 };
+
+	pthread_mutex_lock(&g_lock);
+	ss = g_ss;
+	if (!ss) {
+		pthread_mutex_unlock(&g_lock);
+		return strdup("");
+	}
+	m.f = open_memstream(&m.buf, &m.len);
+	if (!m.f) {
+		pthread_mutex_unlock(&g_lock);
+		return NULL;
+	}
+	pthread_mutex_lock(&ss->lock);
+	m.labels = json_incref(ss->labels);
+	pthread_mutex_unlock(&ss->lock);
+	fputs("# HELP gannet_service_packets_total Packets (and socket translations) per "
+	      "service frontend, from the BPF maps.\n"
+	      "# TYPE gannet_service_packets_total counter\n", m.f);
+	pthread_mutex_lock(&a->dp_lock);
+	if (a->dp && dp_service_foreach(a->dp, metric_cb, &m, &e))
+		pr_debug("services metrics: %s", e.msg);
+	pthread_mutex_unlock(&a->dp_lock);
+	json_decref(m.labels);
+	pthread_mutex_unlock(&g_lock);
+	fclose(m.f);
+	return m.buf;
+}
+
+/* ---- component ------------------------------------------------------------------- */
+
+int services_start(struct agent *a, struct gerr *err)
+{
+	struct svcsync *ss;
+	struct gerr e = { 0 };
+	int ret;
+
+	if (!a->cfg.kubeconfig[0])
+		return 0;
+	ss = calloc(1, sizeof(*ss));
+	if (!ss)
+		return gerr_set(err, -ENOMEM, "out of memory");
+	ss->a = a;
+	pthread_mutex_init(&ss->lock, NULL);
+	pthread_cond_init(&ss->cv, NULL);
+	for (int i = 0; i < N_INF; i++)
+		ss->cache[i] = json_object();
+	ss->applied = json_object();
+	ss->labels = json_object();
+	ret = kubeconfig_load(a->cfg.kubeconfig, NULL, &ss->kc, err);
+	if (ret) {
+		for (int i = 0; i < N_INF; i++)
+			json_decref(ss->cache[i]);
+		json_decref(ss->applied);
+		json_decref(ss->labels);
+		free(ss);
+		return gerr_wrap(err, "services: kubeconfig %s", a->cfg.kubeconfig);
+	}
+	/* without the socket LB, pods still reach services through the
+	 * per-packet translation in the pod program */
+	if (sock_lb_attach(a, &e))
+		pr_warn("services: socket LB not attached (per-packet fallback only): %s", e.msg);
+	memset(&e, 0, sizeof(e));
+	ss->dns_on = !dnssync_init(a, &e);
+	if (!ss->dns_on)
+		pr_warn("cluster DNS disabled: %s", e.msg);
+	pthread_mutex_lock(&g_lock);
+	g_ss = ss;
+	pthread_mutex_unlock(&g_lock);
+	for (int i = 0; i < N_INF; i++) {
+		struct inf_ctx *w = calloc(1, sizeof(*w));
+
+		if (!w)
+			continue;
+		w->ss = ss;
+		w->kind = i;
+		ss->th_started[i] = !pthread_create(&ss->th[i], NULL, inf_thread, w);
+		if (!ss->th_started[i])
+			free(w);
+	}
+	ss->sync_started = !pthread_create(&ss->sync_th, NULL, sync_thread, ss);
+	return 0;
+}
+
+void services_stop(struct agent *a)
+{
+	struct svcsync *ss = g_ss;
+
+	(void)a;
+	if (!ss)
+		return;
+	/* programmed services, the socket LB and dnsmasq stay: the datapath
+	 * and DNS keep serving while the agent is away */
+	atomic_store(&ss->stop, true);
+	pthread_mutex_lock(&ss->lock);
+	pthread_cond_broadcast(&ss->cv);
+	pthread_mutex_unlock(&ss->lock);
+	for (int i = 0; i < N_INF; i++)
+		if (ss->th_started[i])
+			pthread_join(ss->th[i], NULL);
+	if (ss->sync_started)
+		pthread_join(ss->sync_th, NULL);
+	pthread_mutex_lock(&g_lock);
+	g_ss = NULL;
+	pthread_mutex_unlock(&g_lock);
+	for (int i = 0; i < N_INF; i++)
+		json_decref(ss->cache[i]);
+	json_decref(ss->applied);
+	json_decref(ss->labels);
+	kubeconfig_free(&ss->kc);
+	free(ss);
+}
