@@ -36,6 +36,7 @@
 
 #include "agent/agent.h"
 #include "agent/kubelet.h"
+#include "agent/services.h"
 #include "agent/runtime/runtime.h"
 #include "common/apiclient.h"
 #include "common/kubeconfig.h"
@@ -692,7 +693,7 @@ static int build_spec(struct kubelet *kl, struct kpod *p, const json_t *obj, con
 		static const char *const etc[] = { "hosts", "resolv.conf", "hostname" };
 		struct gerr e = { 0 };
 
-		if (!rt_vol_pod_etc(pod_dir, s->hostname, p->ip, NULL, NULL, 0, &e)) {
+		if (!dnssync_pod_etc(obj, pod_dir, s->hostname, p->ip, &e)) {
 			for (int k = 0; k < 3; k++) {
 				snprintf(hpath, sizeof(hpath), "%s/etc/%s", pod_dir, etc[k]);
 				m[nm].source = keep_str(keep, hpath, strlen(hpath));
