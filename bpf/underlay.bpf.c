@@ -144,6 +144,18 @@ static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
 	case UL_DROP:
 		return XDP_DROP;
 	default:
+		/* NodePort/LB frontends are translated here, then delivered
+		 * by the tc program like any plain traffic to a pod */
+		switch (lb_xdp_nodeport(data, data_end)) {
+		case 0:
+			break;
+		case 1:
+			*code = GNT_FWD_NODEPORT;
+			return XDP_PASS;
+		default:
+			*code = GNT_DROP_NO_BACKEND;
+			return XDP_DROP;
+		}
 		/* plain traffic (pod-bound or not) is the tc program's job */
 		*code = GNT_FWD_UNDERLAY_PASS;
 		return XDP_PASS;

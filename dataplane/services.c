@@ -462,6 +462,11 @@ int dp_service_upsert(struct dp_node *dp, struct dp_service *svc,
 			ret = gerr_set(err, -EINVAL, "backend %zu has no address or port", i);
 			goto fail;
 		}
+		/* External frontends (NodePort/LB at XDP) forward to local
+		 * backends only: forwarding to another node is not
+		 * implemented yet (docs/services.md) */
+		if (svc->scope == DP_SVC_SCOPE_EXTERNAL && !backends[i].local)
+			continue;
 		ret = be_acquire(lb, &backends[i], svc->proto, &bid, err);
 		if (ret)
 			goto fail;

@@ -509,6 +509,81 @@ static void test_headless_refused(void)
 	CHECK(strstr(err.msg, "headless") != NULL);
 }
 
+/* NodePort at XDP: client -> node IP:30080 is DNATed to the local backend
+ * in place (checksums valid, XDP_PASS for tc delivery), the non-local
+ * backend is never chosen, and the backend's reply leaves the pod program
+ * with the node IP:nodePort as source. */
+static void test_nodeport_xdp(void)
+{
+	struct dp_service sn = { .port = 30080, .proto = IPPROTO_TCP, .vip = ip4("192.168.77.1"),
+				 .scope = DP_SVC_SCOPE_EXTERNAL, .flags = DP_SVC_F_LOCAL_ONLY };
+	struct dp_backend b[2] = { { .ip = ip4(IP_B), .port = 8080, .local = true },
+				   { .ip = ip4(IP_C), .port = 8080,
+				     .node_ip = ip4("192.168.77.2") } };
+	const struct iphdr *ip, *outer;
+	int prog_xdp = pin_fd("prog_underlay_xdp");
+	uint64_t before;
+	struct result r;
+	struct pkt p;
+
+	CHECK(prog_xdp >= 0);
+	CHECK_EQ(upsert(&sn, b, 2), 0);
+	before = svc_packets(sn.id);
+	for (uint16_t s = 5000; s < 5008; s++) {
+		mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_TCP, s, 30080, 1);
+		CHECK_EQ(run(prog_xdp, &p, &r), 0);
+		CHECK_EQ(r.ret, 2 /* XDP_PASS */);
+		ip = (const struct iphdr *)(r.out + ETH_HLEN);
+		CHECK_EQ(ip->daddr, ip4(IP_B));         /* only the local one */
+		CHECK_EQ(l4_port(ip, 1), 8080);
+		CHECK_EQ(ip->saddr, ip4("203.0.113.9"));  /* client IP kept */
+		CHECK(ipsum_ok(ip));
+		CHECK_EQ(l4_sum(ip), 0);
+	}
+	CHECK_EQ(svc_packets(sn.id) - before, 8);
+	/* UDP without checksum keeps none */
+	{
+		struct dp_service su = sn;
+
+		su.proto = IPPROTO_UDP;
+		CHECK_EQ(upsert(&su, b, 2), 0);
+		mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_UDP, 6000, 30080, 0);
+		CHECK_EQ(run(prog_xdp, &p, &r), 0);
+		ip = (const struct iphdr *)(r.out + ETH_HLEN);
+		CHECK_EQ(ip->daddr, ip4(IP_B));
+		CHECK_EQ(((const struct udphdr *)(ip + 1))->check, 0);
+		CHECK(ipsum_ok(ip));
+		mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_UDP, 6001, 30080, 1);
+		CHECK_EQ(run(prog_xdp, &p, &r), 0);
+		ip = (const struct iphdr *)(r.out + ETH_HLEN);
+		CHECK_EQ(l4_sum(ip), 0);
+		dp_service_delete(dp, &su, NULL);
+	}
+	/* the reply */
+	mk_pkt(&p, IP_B, "203.0.113.9", IPPROTO_TCP, 8080, 5000, 1);
+	memcpy(p.buf, MAC_HB, 6);
+	memcpy(p.buf + 6, MAC_B, 6);
+	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(r.ret, TC_ACT_OK);                  /* to the stack, routed out */
+	ip = out_ip(&r, &outer);
+	CHECK_EQ(ip->saddr, ip4("192.168.77.1"));
+	CHECK_EQ(l4_port(ip, 0), 30080);
+	CHECK(ipsum_ok(ip));
+	CHECK_EQ(l4_sum(ip), 0);
+	/* not a frontend: untouched */
+	mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_TCP, 5000, 30081, 1);
+	CHECK_EQ(run(prog_xdp, &p, &r), 0);
+	CHECK_EQ(r.ret, 2);
+	CHECK(!memcmp(r.out, p.buf, p.len));
+	/* only remote backends: dropped at XDP */
+	CHECK_EQ(upsert(&sn, &b[1], 1), 0);
+	mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_TCP, 7000, 30080, 1);
+	CHECK_EQ(run(prog_xdp, &p, &r), 0);
+	CHECK_EQ(r.ret, 1 /* XDP_DROP */);
+	dp_service_delete(dp, &sn, NULL);
+	close(prog_xdp);
+}
+
 /* ------------------------------------------------------------ main */
 
 static void cleanup(void)
@@ -540,7 +615,7 @@ int main(void)
 		T(test_maglev_table_matches_userspace), T(test_dnat_follows_maglev),
 		T(test_ct_keeps_flow_after_change), T(test_revnat_local_reply),
 		T(test_revnat_remote_reply), T(test_udp_checksums), T(test_no_backend_drop),
-		T(test_affinity), T(test_headless_refused),
+		T(test_affinity), T(test_headless_refused), T(test_nodeport_xdp),
 	};
 	struct dp_config cfg = {
 		.node_name = "n1", .node_ip = ip4("192.168.77.1"),
