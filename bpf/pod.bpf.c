@@ -195,6 +195,7 @@ static __always_inline int pod_handle(struct __sk_buff *skb, int *code)
 	struct gnt_ipcache_key key = { .prefixlen = 32 };
 	const struct gnt_endpoint *src, *dst;
 	const struct gnt_ipcache_val *rt;
+	int from_node = 0;
 	struct cursor c;
 	struct ethhdr *eth;
 	struct iphdr *ip;
@@ -262,6 +263,8 @@ static __always_inline int pod_handle(struct __sk_buff *skb, int *code)
 			*code = err ? err : GNT_DROP_TRUNCATED;
 			return TC_ACT_SHOT;
 		}
+		/* reply of a NodePort flow: now from the node's own address */
+		from_node = ip->saddr == cfg_node_ip;
 	}
 
 	dst = bpf_map_lookup_elem(&gnt_endpoints, &ip->daddr);
@@ -280,6 +283,13 @@ static __always_inline int pod_handle(struct __sk_buff *skb, int *code)
 	if (in_prefix(ip->daddr, cfg_cluster_net, cfg_cluster_mask)) {
 		*code = GNT_DROP_NO_ROUTE;
 		return TC_ACT_SHOT;
+	}
+	/* The stack would drop a packet arriving on a pod veth with the
+	 * node's own address as source (martian): send a NodePort reply
+	 * straight out of the underlay, the kernel resolving the next hop. */
+	if (from_node && cfg_underlay_ifindex) {
+		*code = GNT_FWD_NODEPORT_REPLY;
+		return bpf_redirect_neigh(cfg_underlay_ifindex, NULL, 0, 0);
 	}
 	*code = GNT_FWD_STACK;
 	return TC_ACT_OK;

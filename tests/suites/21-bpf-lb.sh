@@ -36,31 +36,34 @@ ok()   { echo "ok   $*"; }
 bad()  { echo "FAIL $*"; fails=$((fails + 1)); }
 
 NS=gnt-lb-$$
-PINROOT=/sys/fs/bpf/gannet-test-lb-$$
+LBPIN=/sys/fs/bpf/gannet-test-lb-$$
 NODE=n1
 CG=$CG2/gannet-test-lb-$$
 PIDS=()
+SFX=glb$$ PINROOT=/sys/fs/bpf/gannet-test-lbt-$$
+. tests/bpf/netns-lib.sh
 cleanup() {
+	topo_cleanup
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	# forked per-connection children (echo; cat) die with their netns
 	# sockets; any left in our netns are ours
 	for p in $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
-	"$GDP" -r "$PINROOT" -n $NODE destroy >/dev/null 2>&1
-	rm -rf "$PINROOT" "$PINROOT-prog"
+	"$GDP" -r "$LBPIN" -n $NODE destroy >/dev/null 2>&1
+	rm -rf "$LBPIN" "$LBPIN-prog"
 	ip netns del "$NS" 2>/dev/null
 	rmdir "$CG" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-gdp() { "$GDP" -r "$PINROOT" -n $NODE "$@"; }
+gdp() { "$GDP" -r "$LBPIN" -n $NODE "$@"; }
 # run a command in the netns, inside (in) or outside (out) the node cgroup
 incg() { sh -c 'echo $$ > "$0/cgroup.procs" && ns=$1 && shift && exec nsenter --net="/run/netns/$ns" "$@"' "$CG" "$NS" "$@"; }
 outcg() { nsenter --net="/run/netns/$NS" "$@"; }
 
 echo "== BPF_PROG_RUN tests"
-GNT_TEST_PINDIR=$PINROOT-prog "$TLB" || bad "test_lb"
+GNT_TEST_PINDIR=$LBPIN-prog "$TLB" || bad "test_lb"
 
 echo "== live: socket LB"
 ip netns add "$NS"
@@ -88,7 +91,7 @@ done
 gdp open --node-ip 192.168.77.1 --pod-cidr 10.244.1.0/24 >/dev/null || { echo "FAIL open"; exit 1; }
 gdp sock-attach --cgroup "$CG" || { echo "FAIL sock-attach"; exit 1; }
 for l in connect4 sendmsg4 recvmsg4 getpeername4; do
-	[ -e "$PINROOT/$NODE/link_sock_$l" ] || bad "link_sock_$l pinned"
+	[ -e "$LBPIN/$NODE/link_sock_$l" ] || bad "link_sock_$l pinned"
 done
 VIP=10.96.0.50
 gdp svc-add --vip $VIP --port 80 --proto tcp \
@@ -145,7 +148,7 @@ gdp svc | grep -q "svc .* $VIP:80/tcp cluster" && ok "svc text output" || bad "s
 
 echo "== backend set change"
 # a connection held open to whichever backend, while the set shrinks to b11
-r=$(incg python3 "$CLI" hold $VIP 80 "$GDP" -r "$PINROOT" -n $NODE svc-add --vip $VIP --port 80 \
+r=$(incg python3 "$CLI" hold $VIP 80 "$GDP" -r "$LBPIN" -n $NODE svc-add --vip $VIP --port 80 \
 	--proto tcp --backend 10.244.1.11:8080)
 [[ "$r" =~ ^b1[01]\ echo-ok$ ]] && ok "established connection kept across the backend change ($r)" ||
 	bad "held connection: '$r'"
@@ -184,7 +187,7 @@ fi
 gdp svc-del --vip $VIP --port 80 --proto tcp || bad "svc-del"
 gdp svc-del --vip $VIP --port 53 --proto udp || bad "svc-del udp"
 [ "$(gdp -j svc | jq length)" = 0 ] && ok "services deleted" || bad "services left after delete"
-n=$(bpftool map dump pinned "$PINROOT/$NODE/gnt_backends" 2>/dev/null | grep -c '"key"\|^key')
+n=$(bpftool map dump pinned "$LBPIN/$NODE/gnt_backends" 2>/dev/null | grep -c '"key"\|^key')
 [ "$n" = 0 ] && ok "backends garbage-collected" || bad "backends left: $n"
 
 echo "== reattach, detach"
@@ -196,6 +199,29 @@ r=$(incg python3 "$CLI" tcp $VIP 80)
 gdp sock-detach || bad "sock-detach"
 r=$(incg python3 "$CLI" tcp $VIP 80)
 [[ "$r" == error* ]] && ok "after sock-detach the cgroup is not translated" || bad "after detach: '$r'"
+
+echo "== live: NodePort at XDP (node 2's namespace is the external client)"
+if topo_up xdp; then
+	nsenter --net=/run/netns/$SFX-p1a socat TCP-LISTEN:8080,fork,reuseaddr \
+		SYSTEM:'echo "np from=$SOCAT_PEERADDR"' </dev/null >/dev/null 2>&1 &
+	PIDS+=($!)
+	for i in $(seq 50); do NSX $SFX-p1a ss -ltnH | grep -q ':8080' && break; sleep 0.1; done
+	NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 svc-add --vip 192.168.77.1 --port 30080 \
+		--proto tcp --scope external --local --backend '10.244.1.2:8080*local' >/dev/null ||
+		bad "svc-add nodeport"
+	r=$(NSX $SFX-n2 python3 "$CLI" tcp 192.168.77.1 30080)
+	[ "$r" = "np from=192.168.77.2 192.168.77.1:30080" ] &&
+		ok "client -> node IP:30080 reaches the pod, client IP kept, reply from node IP:30080" ||
+		bad "nodeport: '$r'"
+	st() { NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 -j stats | jq -r ".forward[\"$1\"].packets // 0"; }
+	a=$(st xdp-nodeport-dnat); b=$(st nodeport-reply)
+	[ "${a:-0}" -ge 2 ] && [ "${b:-0}" -ge 2 ] && ok "counters: $a frames DNATed at XDP, $b replies out of the underlay" ||
+		bad "nodeport counters: dnat=$a reply=$b"
+	r=$(NSX $SFX-n2 python3 "$CLI" tcp 192.168.77.1 30081)
+	[[ "$r" == error* ]] && ok "a port that is no frontend is not translated ($r)" || bad "port 30081: '$r'"
+else
+	bad "topology (xdp)"
+fi
 
 echo "== $fails failure(s)"
 [ $fails = 0 ]
