@@ -16,8 +16,13 @@
 #    ruleset restored); cost of a new flow's first packet (it traverses
 #    KUBE-SERVICES; later packets hit conntrack) as the increase over the
 #    same sender with no rules.
+#  - NodePort at XDP, live frames: gannet-pktgen sends 64-byte UDP frames
+#    from node 2 through the fabric bridge to node 1's node IP:30080
+#    (underlay in XDP mode), delivered pps counted in the backend pod, vs
+#    the XDP_DROP ceiling of a plain veth pair, same generator.
 # Env: SVC_COUNTS (default "1 1000 10000 100000"), IPT_MAX (largest count
-# tried with iptables, default 100000).
+# tried with iptables, default 100000), NP_DUR (seconds per pps run, 3),
+# NP_REPS (runs, median, 3).
 set -u
 cd "${GANNET_ROOT:-$(dirname "$0")/../..}"
 BUILD=${BUILD:-build}
@@ -31,10 +36,19 @@ mountpoint -q /sys/fs/bpf || skip "bpffs not mounted"
 [ -x "$SB" ] || { echo "build first: $SB" >&2; exit 1; }
 for t in iptables-restore python3 nsenter jq; do command -v $t >/dev/null || skip "$t missing"; done
 
+NP_DUR=${NP_DUR:-3}
+NP_REPS=${NP_REPS:-3}
+PKTGEN=$PWD/$BUILD/bin/gannet-pktgen
+GDP=$PWD/$BUILD/bin/gannet-dp
 NS=gnt-svcb-$$
 PIN=/sys/fs/bpf/gannet-test-svcb-$$
 TMP=$(mktemp -d)
-cleanup() { ip netns del $NS 2>/dev/null; rm -rf "$PIN" "$TMP"; }
+SFX=gsvb$$ PINROOT=/sys/fs/bpf/gannet-test-svcbt-$$
+. tests/bpf/netns-lib.sh
+cleanup() {
+	ip netns del $NS 2>/dev/null; ip netns del $NS-xa 2>/dev/null; ip netns del $NS-xb 2>/dev/null
+	topo_cleanup; rm -rf "$PIN" "$TMP"
+}
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 mkdir -p "$PIN"
@@ -132,3 +146,47 @@ n1=$(jq -r .ns_svc_new_flow <<<"${G[$first]}"); n2=$(jq -r .ns_svc_new_flow <<<"
 echo
 echo "Gannet per-packet growth $first -> $last services: established flow x$(echo "$h2 / $h1" | bc -l | xargs printf '%.3f'), new flow x$(echo "$n2 / $n1" | bc -l | xargs printf '%.3f') (target < 1.10)"
 echo "notes: BPF_PROG_RUN figures are the median kernel-timed duration of single-packet runs (includes the harness's constant timer overhead); iptables new-flow cost = sender's ns per first packet minus the same with no rules (${base_nf} ns); one iptables change = full iptables-restore as kube-proxy's sync writes it; $(nproc) CPUs, kernel $(uname -r), $(iptables -V)"
+
+# ---------------------------------------------------------------- NodePort pps
+echo
+[ -x "$PKTGEN" ] && [ -x "$GDP" ] || { echo "NodePort pps: skipped (gannet-pktgen/gannet-dp not built)"; exit 0; }
+med() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "nan")}'; }
+# ceiling: plain veth pair, XDP drop at the peer
+ip netns add $NS-xa; ip netns add $NS-xb
+ip -n $NS-xa link add eth0 type veth peer name eth0 netns $NS-xb
+ip -n $NS-xa addr add 10.250.9.1/24 dev eth0; ip -n $NS-xb addr add 10.250.9.2/24 dev eth0
+ip -n $NS-xa link set eth0 up; ip -n $NS-xb link set eth0 up
+nsenter --net=/run/netns/$NS-xa ping -c1 -W1 10.250.9.2 >/dev/null
+ceil="" np=""
+for r in $(seq "$NP_REPS"); do
+	v=$("$PKTGEN" run -n $NS-xa -i eth0 --dst-ip 10.250.9.2 --sink-netns $NS-xb --sink-dev eth0 \
+		--sink-mode xdp -d "$NP_DUR" --cpus 0 --json 2>/dev/null | jq -r .delivered_pps)
+	ceil="$ceil ${v:-}"
+done
+# NodePort: node 1 in XDP mode, pod 10.244.1.2 behind it, client = node 2
+if topo_up xdp >/dev/null; then
+	NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 svc-add --vip 192.168.77.1 --port 30080 --proto udp \
+		--scope external --local --backend '10.244.1.2:30080*local' >/dev/null
+	# XDP_TX out of node 2's ul0 lands on the fabric veth: give it NAPI
+	NSX $SFX-f ethtool -K n2 gro on >/dev/null 2>&1
+	NSX $SFX-n2 ping -c1 -W1 192.168.77.1 >/dev/null
+	for r in $(seq "$NP_REPS"); do
+		v=$("$PKTGEN" run -n $SFX-n2 -i ul0 --dst-ip 192.168.77.1 --dport 30080 \
+			--sink-netns $SFX-p1a --sink-dev eth0 -d "$NP_DUR" --cpus 0 --json 2>/dev/null |
+			jq -r .delivered_pps)
+		np="$np ${v:-}"
+		# same path, same frames, but to the pod IP: no translation
+		v=$("$PKTGEN" run -n $SFX-n2 -i ul0 --dst-ip 10.244.1.2 --dst-mac \
+			"$(NSX $SFX-n1 ip -j link show ul0 | jq -r '.[0].address')" --dport 30080 \
+			--sink-netns $SFX-p1a --sink-dev eth0 -d "$NP_DUR" --cpus 0 --json 2>/dev/null |
+			jq -r .delivered_pps)
+		plain="${plain:-} ${v:-}"
+	done
+	dn=$(NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 -j stats | jq -r '.forward["xdp-nodeport-dnat"].packets // 0')
+fi
+c=$(echo "$ceil" | med); n=$(echo "$np" | med); pl=$(echo "${plain:-}" | med)
+printf '%-44s %14s\n' "live frames, 64 B, 1 sender CPU" "pps (median)"
+printf '%-44s %14.0f\n' "XDP_DROP ceiling (veth pair)" "$c"
+printf '%-44s %14.0f\n' "NodePort at XDP -> pod (via fabric bridge)" "$n"
+printf '%-44s %14.0f\n' "same path to the pod IP, no NodePort" "$pl"
+echo "NodePort / ceiling: $(echo "$n / $c" | bc -l | xargs printf '%.2f') (target >= 0.50); NodePort / same path untranslated: $(echo "$n / $pl" | bc -l | xargs printf '%.2f'); frames DNATed at XDP: ${dn:-0}; runs: ceiling [$ceil ] nodeport [$np ] plain [${plain:-} ]"
