@@ -149,9 +149,22 @@ static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
 		switch (lb_xdp_nodeport(data, data_end)) {
 		case 0:
 			break;
-		case 1:
+		case 1: {
+			struct ethhdr *feth = data;
+			struct iphdr *fip = (void *)(feth + 1);
+			const struct gnt_endpoint *ep;
+
 			*code = GNT_FWD_NODEPORT;
-			return XDP_PASS;
+			/* Katran-style: straight into the backend pod's host
+			 * veth when it can take XDP frames, else via tc */
+			if (!cfg_xdp_redirect || (void *)(fip + 1) > data_end)
+				return XDP_PASS;
+			ep = bpf_map_lookup_elem(&gnt_endpoints, &fip->daddr);
+			if (!ep || !(ep->flags & GNT_EP_F_XDP_REDIRECT))
+				return XDP_PASS;
+			set_pod_macs(feth, ep);
+			return bpf_redirect(ep->ifindex, 0);
+		}
 		default:
 			*code = GNT_DROP_NO_BACKEND;
 			return XDP_DROP;
