@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 
 #include "bpf/lib/common.h"
+#include "bpf/underlay.skel.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/maglev.h"
 #include "tests/bpf/pktbuild.h"
@@ -584,6 +585,61 @@ static void test_nodeport_xdp(void)
 	close(prog_xdp);
 }
 
+/* Katran-style delivery: with XDP redirect enabled (a second instance of
+ * the underlay program sharing the node's pinned maps) and the backend
+ * endpoint able to take XDP frames, the DNATed frame is redirected
+ * straight into its host veth with the pod's MACs. */
+static void test_nodeport_xdp_redirect(void)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, o);
+	struct dp_service sn = { .port = 30090, .proto = IPPROTO_TCP, .vip = ip4("192.168.77.1"),
+				 .scope = DP_SVC_SCOPE_EXTERNAL };
+	struct dp_backend b = { .ip = ip4(IP_B), .port = 8080, .local = true };
+	struct gnt_endpoint eb = { .ifindex = 1, .identity = 5, .flags = GNT_EP_F_XDP_REDIRECT };
+	struct gnt_underlay *ul = NULL;
+	char dir[256];
+	const struct iphdr *ip;
+	struct result r;
+	struct pkt p;
+	uint32_t k = ip4(IP_B);
+	int fd_ep = pin_fd("gnt_endpoints");
+
+	snprintf(dir, sizeof(dir), "%s/n1", pin_root);
+	o.pin_root_path = dir;
+	ul = gnt_underlay__open_opts(&o);
+	CHECK(ul != NULL);
+	if (!ul)
+		return;
+	ul->rodata->cfg_node_ip = ip4("192.168.77.1");
+	ul->rodata->cfg_vxlan_port = htons(GNT_VXLAN_PORT_DEFAULT);
+	ul->rodata->cfg_xdp_redirect = 1;
+	CHECK_EQ(gnt_underlay__load(ul), 0);
+	memcpy(eb.mac, MAC_B, 6);
+	memcpy(eb.host_mac, MAC_HB, 6);
+	CHECK_EQ(bpf_map_update_elem(fd_ep, &k, &eb, BPF_ANY), 0);
+	CHECK_EQ(upsert(&sn, &b, 1), 0);
+
+	mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_TCP, 5100, 30090, 1);
+	CHECK_EQ(run(bpf_program__fd(ul->progs.gnt_underlay_xdp), &p, &r), 0);
+	CHECK_EQ(r.ret, 4 /* XDP_REDIRECT */);
+	ip = (const struct iphdr *)(r.out + ETH_HLEN);
+	CHECK_EQ(ip->daddr, ip4(IP_B));
+	CHECK(ipsum_ok(ip));
+	CHECK_EQ(l4_sum(ip), 0);
+	CHECK(!memcmp(r.out, MAC_B, 6));
+	CHECK(!memcmp(r.out + 6, MAC_HB, 6));
+
+	/* endpoint without the flag: passed to tc instead */
+	eb.flags = 0;
+	CHECK_EQ(bpf_map_update_elem(fd_ep, &k, &eb, BPF_ANY), 0);
+	mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_TCP, 5101, 30090, 1);
+	CHECK_EQ(run(bpf_program__fd(ul->progs.gnt_underlay_xdp), &p, &r), 0);
+	CHECK_EQ(r.ret, 2 /* XDP_PASS */);
+	dp_service_delete(dp, &sn, NULL);
+	close(fd_ep);
+	gnt_underlay__destroy(ul);
+}
+
 /* ------------------------------------------------------------ main */
 
 static void cleanup(void)
@@ -616,6 +672,7 @@ int main(void)
 		T(test_ct_keeps_flow_after_change), T(test_revnat_local_reply),
 		T(test_revnat_remote_reply), T(test_udp_checksums), T(test_no_backend_drop),
 		T(test_affinity), T(test_headless_refused), T(test_nodeport_xdp),
+		T(test_nodeport_xdp_redirect),
 	};
 	struct dp_config cfg = {
 		.node_name = "n1", .node_ip = ip4("192.168.77.1"),
