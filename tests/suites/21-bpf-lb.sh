@@ -14,6 +14,9 @@
 # leaving the set; new connections follow the new set; sessionAffinity
 # ClientIP pins a client; no backends -> refused; headless refused;
 # per-service counters and `gannet-dp svc` output match the maps.
+# (3) Two-node netns topology, XDP underlay: NodePort at XDP from an
+# external client, and per-packet ClusterIP from a pod outside the cgroup
+# to a local and a remote (VXLAN) backend.
 set -u
 cd "${GANNET_ROOT:-$(dirname "$0")/../..}"
 BUILD=${BUILD:-build}
@@ -219,6 +222,34 @@ if topo_up xdp; then
 		bad "nodeport counters: dnat=$a reply=$b"
 	r=$(NSX $SFX-n2 python3 "$CLI" tcp 192.168.77.1 30081)
 	[[ "$r" == error* ]] && ok "a port that is no frontend is not translated ($r)" || bad "port 30081: '$r'"
+
+	echo "== live: ClusterIP per packet (pods outside the socket-LB cgroup)"
+	# backends: pod 1b on node 1 (local) and pod 2a on node 2 (VXLAN);
+	# the reply of 2a is reverse-translated at node 1's underlay
+	for pb in 1b 2a; do
+		nsenter --net=/run/netns/$SFX-p$pb socat TCP-LISTEN:8080,fork,reuseaddr \
+			SYSTEM:"echo pp-$pb" </dev/null >/dev/null 2>&1 &
+		PIDS+=($!)
+	done
+	for i in $(seq 50); do NSX $SFX-p2a ss -ltnH | grep -q ':8080' &&
+		NSX $SFX-p1b ss -ltnH | grep -q ':8080' && break; sleep 0.1; done
+	NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 svc-add --vip 10.96.0.77 --port 80 --proto tcp \
+		--backend '10.244.1.3:8080*local' --backend 10.244.2.2:8080@192.168.77.2 >/dev/null ||
+		bad "svc-add clusterip (node1)"
+	seen=""
+	for i in $(seq 16); do
+		r=$(NSX $SFX-p1a python3 "$CLI" tcp 10.96.0.77 80)
+		case "$r" in
+		"pp-1b 10.96.0.77:80"|"pp-2a 10.96.0.77:80") seen="$seen ${r%% *}" ;;
+		*) bad "per-packet ClusterIP: '$r'"; break ;;
+		esac
+	done
+	grep -q pp-1b <<<"$seen" && grep -q pp-2a <<<"$seen" &&
+		ok "pod -> VIP per packet: local and remote backends answer through the VIP ($(grep -o pp-2a <<<"$seen" | wc -l)/16 remote)" ||
+		bad "per-packet ClusterIP spread: $seen"
+	pk=$(NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 -j svc | jq -r '.[] | select(.port==80) | .packets')
+	[ "${pk:-0}" -gt 16 ] && ok "per-service counter counts packets both ways ($pk)" ||
+		bad "per-packet counter: $pk"
 else
 	bad "topology (xdp)"
 fi
