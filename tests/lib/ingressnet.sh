@@ -48,6 +48,12 @@ ingnet_setup() {
 	ingnet_newns "$INGNET_CLIENT" && ingnet_attach "$INGNET_CLIENT" "$INGNET_PFX.100" || return 1
 }
 
+# ingnet_node2: a second ingress node namespace $INGNET_NODE2 at $INGNET_PFX.3.
+INGNET_NODE2=gnt-in2-$INGNET_ID
+ingnet_node2() {
+	ingnet_newns "$INGNET_NODE2" && ingnet_attach "$INGNET_NODE2" "$INGNET_PFX.3"
+}
+
 # ingnet_pod NAME N [WORKERS]: a pod namespace with $INGNET_PFX.N and an
 # nginx identifying itself as NAME.
 ingnet_pod() {

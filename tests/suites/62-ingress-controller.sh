@@ -5,7 +5,8 @@
 # namespace on a bridge "fabric", pods (nginx identifying themselves) in
 # their own namespaces and an external client namespace. Services have no
 # selector and hand-written Endpoints (no Endpoints controller needed).
-# Checks: Host/path routing from the client, HTTPS SNI certificates,
+# Checks: Host/path routing from the client, HTTPS SNI certificates, a
+# second ingress node (status lists both, withdrawn on its stop),
 # status.loadBalancer, Endpoints add/remove changing the upstreams with no
 # failed request under a continuous loop, apply-to-effect time, an invalid
 # Ingress (missing Service, missing Secret) reported in annotations + an
@@ -36,6 +37,8 @@ bad() { echo "FAIL $*"; fails=$((fails + 1)); }
 cleanup() {
 	set +e
 	[ -n "$CPID" ] && kill -KILL "$CPID" 2>/dev/null
+	[ -n "${CPID2:-}" ] && kill -KILL "$CPID2" 2>/dev/null
+	[ -s "$T/ing2/nginx.pid" ] && kill -QUIT "$(cat "$T/ing2/nginx.pid")" 2>/dev/null
 	[ -s "$T/ing/nginx.pid" ] && kill -QUIT "$(cat "$T/ing/nginx.pid")" 2>/dev/null
 	ingnet_cleanup
 	apiserver_cleanup
@@ -188,6 +191,21 @@ if wait_until '[ "$(lbip hello)" = "$NODE_IP" ]'; then ok "status.loadBalancer.i
 	bad "hello status: '$(lbip hello)'"; fi
 [ "$(lbip foreign)" = "" ] && ok "foreign Ingress status untouched" || bad "foreign status: $(lbip foreign)"
 
+# --- a second ingress node: both addresses in the status, both serve ---
+ingnet_node2 || bad "second node namespace"
+"$CTRL" --kubeconfig "$KUBECONFIG" --node ing2 --listen-addr "$INGNET_PFX.3" \
+	--state-dir "$T/ing2" --netns "/run/netns/$INGNET_NODE2" >"$T/ctrl2.log" 2>&1 &
+CPID2=$!
+if wait_until '[ "$(lbip hello)" = "$NODE_IP,$INGNET_PFX.3" ]' &&
+   [ "$(inx "$INGNET_CLIENT" curl -s -m 3 -H "Host: v2.example.com" "http://$INGNET_PFX.3/")" = p2 ]; then
+	ok "second ingress node: status lists both addresses, node 2 serves too"
+else
+	bad "two nodes: status '$(lbip hello)'"; tail -n 5 "$T/ctrl2.log"
+fi
+kill -TERM "$CPID2"; wait "$CPID2"; CPID2=
+if wait_until '[ "$(lbip hello)" = "$NODE_IP" ]'; then ok "node 2 stopped: its address withdrawn, node 1's kept"; else
+	bad "after node 2 stop: '$(lbip hello)'"; fi
+
 # --- Endpoints changes under a continuous request loop ---
 inx "$INGNET_CLIENT" bash -c 'end=$((SECONDS + 60)); while [ $SECONDS -lt $end ] && [ ! -e '"$T"'/stoploop ]; do
 	curl -s -m 3 -o /dev/null -w "%{http_code}\n" -H "Host: v1.example.com" http://'"$NODE_IP"'/; done' >"$T/loop.codes" &
@@ -322,7 +340,7 @@ st=$(ps -o stat= -p "$NGPID" 2>/dev/null)
 
 # With BUILD=build-san the controller is the ASan+UBSan build: any report
 # in its log is a failure.
-if grep -qE "runtime error|AddressSanitizer|LeakSanitizer" "$T/ctrl.log"; then
+if cat "$T"/ctrl*.log | grep -qE "runtime error|AddressSanitizer|LeakSanitizer"; then
 	bad "sanitizer report in the controller log"
 else
 	ok "no sanitizer report in the controller log"
