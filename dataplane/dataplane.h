@@ -188,6 +188,10 @@ typedef int (*dp_service_cb)(const struct dp_service *svc, const struct dp_backe
 			     const struct dp_service_stats *st, void *arg);
 int dp_service_foreach(struct dp_node *dp, dp_service_cb cb, void *arg, struct gerr *err);
 uint32_t dp_maglev_size(void);
+/* Prometheus text for /metrics: gannet_service_packets_total,
+ * gannet_service_bytes_total and gannet_service_backends per frontend
+ * (labels vip, port, protocol, scope). *out is malloc'ed (free it). */
+int dp_service_metrics(struct dp_node *dp, char **out, size_t *len, struct gerr *err);
 
 /* Attaches the socket LB programs (connect4, sendmsg4, recvmsg4,
  * getpeername4) to a cgroup v2 directory as pinned links: every process in

@@ -645,6 +645,61 @@ out:
 	return ret;
 }
 
+struct metrics_ctx {
+	FILE *f;
+	int pass;               /* 0 packets, 1 bytes, 2 backends */
+};
+
+static int metrics_cb(const struct dp_service *svc, const struct dp_backend *be,
+		      const uint32_t *slots, size_t n, const struct dp_service_stats *st,
+		      void *arg)
+{
+	struct metrics_ctx *m = arg;
+	char vip[INET_ADDRSTRLEN];
+	unsigned long long v = m->pass == 0 ? st->packets : m->pass == 1 ? st->bytes : n;
+
+	(void)be;
+	(void)slots;
+	inet_ntop(AF_INET, &svc->vip, vip, sizeof(vip));
+	fprintf(m->f, "%s{vip=\"%s\",port=\"%u\",protocol=\"%s\",scope=\"%s\"} %llu\n",
+		m->pass == 0 ? "gannet_service_packets_total" :
+		m->pass == 1 ? "gannet_service_bytes_total" : "gannet_service_backends",
+		vip, svc->port, svc->proto == IPPROTO_TCP ? "TCP" : "UDP",
+		svc->scope ? "external" : "cluster", v);
+	return 0;
+}
+
+int dp_service_metrics(struct dp_node *dp, char **out, size_t *len, struct gerr *err)
+{
+	static const char *const help[] = {
+		"# HELP gannet_service_packets_total Packets (and socket-level translations) per service frontend.\n"
+		"# TYPE gannet_service_packets_total counter\n",
+		"# HELP gannet_service_bytes_total Bytes per service frontend (per-packet paths).\n"
+		"# TYPE gannet_service_bytes_total counter\n",
+		"# HELP gannet_service_backends Backends in the active Maglev table.\n"
+		"# TYPE gannet_service_backends gauge\n",
+	};
+	struct metrics_ctx m;
+	int ret = 0;
+
+	*out = NULL;
+	*len = 0;
+	m.f = open_memstream(out, len);
+	if (!m.f)
+		return gerr_set(err, -errno, "open_memstream: %s", strerror(errno));
+	for (m.pass = 0; m.pass < 3 && !ret; m.pass++) {
+		fputs(help[m.pass], m.f);
+		ret = dp_service_foreach(dp, metrics_cb, &m, err);
+	}
+	fclose(m.f);
+	if (ret) {
+		free(*out);
+		*out = NULL;
+		*len = 0;
+	}
+	return ret;
+}
+
 /* ------------------------------------------------------------ socket LB */
 
 static const struct {

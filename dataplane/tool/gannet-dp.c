@@ -19,6 +19,7 @@
  *                          [--backend IP:PORT[@NODE_IP][*local]]...
  *   gannet-dp -n NODE svc-del --vip A --port P [--proto tcp|udp] [--scope ...]
  *   gannet-dp -n NODE [-j] svc           services, backends, counters from the maps
+ *   gannet-dp -n NODE svc-metrics        the same counters as Prometheus text
  *   gannet-dp -n NODE sock-attach --cgroup DIR | sock-detach
  * Global: -r PIN_ROOT (default /sys/fs/bpf/gannet), -v verbose. */
 #include <arpa/inet.h>
@@ -526,6 +527,25 @@ static int cmd_svc(struct opts *o, struct gerr *err)
 	return ret;
 }
 
+static int cmd_svc_metrics(struct opts *o, struct gerr *err)
+{
+	struct dp_node *dp;
+	size_t len;
+	char *txt;
+	int ret;
+
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	ret = dp_service_metrics(dp, &txt, &len, err);
+	if (!ret) {
+		fwrite(txt, 1, len, stdout);
+		free(txt);
+	}
+	dp_close(dp);
+	return ret;
+}
+
 static int cmd_sock_attach(struct opts *o, struct gerr *err)
 {
 	struct dp_node *dp;
@@ -569,6 +589,7 @@ static const struct command {
 	{ "svc", cmd_svc },
 	{ "svc-add", cmd_svc_add },
 	{ "svc-del", cmd_svc_del },
+	{ "svc-metrics", cmd_svc_metrics },
 	{ "sock-attach", cmd_sock_attach },
 	{ "sock-detach", cmd_sock_detach },
 };
@@ -578,7 +599,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: gannet-dp [-r PIN_ROOT] -n NODE [-j] [-v] COMMAND [options]\n"
 		"commands: open, ep-add, ep-del, remote-add, remote-del, show, stats, monitor,\n"
-		"          destroy, svc, svc-add, svc-del, sock-attach, sock-detach\n"
+		"          destroy, svc, svc-add, svc-del, svc-metrics, sock-attach, sock-detach\n"
 		"options: --underlay IF --node-ip A --pod-cidr C/L --cluster-cidr C/L\n"
 		"         --mode auto|tc|xdp --vxlan-port P --ip A --ifname IF --mac M\n"
 		"         --host-mac M --identity N --xdp-redirect --cidr C/L\n"

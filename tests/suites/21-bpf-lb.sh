@@ -148,6 +148,10 @@ sl=$(jq -r "[.[] | select(.port==80) | .backends[].maglevSlots] | add" <<<"$js")
 [ "$nb" = 2 ] && [ "$sl" = 1021 ] && ok "svc shows 2 backends owning all 1021 Maglev slots" ||
 	bad "svc backends=$nb slots=$sl"
 gdp svc | grep -q "svc .* $VIP:80/tcp cluster" && ok "svc text output" || bad "svc text output"
+m=$(gdp svc-metrics)
+grep -qx "gannet_service_packets_total{vip=\"$VIP\",port=\"80\",protocol=\"TCP\",scope=\"cluster\"} 20" <<<"$m" &&
+	grep -qx "gannet_service_backends{vip=\"$VIP\",port=\"53\",protocol=\"UDP\",scope=\"cluster\"} 2" <<<"$m" &&
+	ok "svc-metrics: Prometheus counters match" || { bad "svc-metrics"; echo "$m"; }
 
 echo "== backend set change"
 # a connection held open to whichever backend, while the set shrinks to b11
