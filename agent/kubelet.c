@@ -957,7 +957,9 @@ static void ctr_start(struct kubelet *kl, struct kpod *p, const json_t *obj, con
 	kc->created = true;
 	kc->exit_handled = false;
 	kc->restart_pending = false;
-	kc->ready = false;
+	/* without a readiness probe a started container is ready: report it
+	 * in the same status write as Running (saves an API round trip) */
+	kc->ready = !json_object_get(ctr, "readinessProbe");
 	kc->live_fail = kc->ready_fail = 0;
 	kc->next_live = kc->next_ready = 0;
 	kc->wait_reason[0] = kc->wait_msg[0] = 0;
