@@ -221,6 +221,41 @@ int gnt_underlay_xdp(struct xdp_md *ctx)
 #define UL_TC_PARSE_LEN (ETH_HLEN + sizeof(struct iphdr) + sizeof(struct udphdr) + \
 			 sizeof(struct vxlanhdr) + ETH_HLEN + sizeof(struct iphdr))
 
+/* NodePort/LB frontends in tc mode (in XDP mode the XDP program has
+ * translated them already): DNAT, then deliver to the local backend pod.
+ * A separate subprogram: inlined, clang merged its packet pointers with
+ * the caller's into arithmetic the verifier refuses. Returns a verdict,
+ * or -1 when the frame is no frontend's. */
+static __noinline int tc_nodeport(struct __sk_buff *skb, int *code)
+{
+	const struct gnt_endpoint *ep;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	void *end;
+	int ret;
+
+	ret = lb_ct_xlate_scope(skb, 1, GNT_SVC_SCOPE_EXTERNAL);
+	if (ret < 0) {
+		*code = ret;
+		return TC_ACT_SHOT;
+	}
+	if (ret != LB_XLATE_DONE)
+		return -1;
+	eth = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > end) {
+		*code = GNT_DROP_TRUNCATED;
+		return TC_ACT_SHOT;
+	}
+	ep = bpf_map_lookup_elem(&gnt_endpoints, &ip->daddr);
+	if (!ep)
+		return -1;      /* translated to a non-local backend: stack */
+	set_pod_macs(eth, ep);
+	*code = GNT_FWD_NODEPORT;
+	return bpf_redirect_peer(ep->ifindex, 0);
+}
+
 static __always_inline int tc_handle(struct __sk_buff *skb, int *code)
 {
 	struct ul_result r = {};
@@ -255,6 +290,12 @@ static __always_inline int tc_handle(struct __sk_buff *skb, int *code)
 	case UL_DROP:
 		return TC_ACT_SHOT;
 	default:
+		/* NodePort/LB frontends in tc mode (in XDP mode the XDP
+		 * program translated them already): DNAT, then deliver to
+		 * the local backend pod */
+		ret = tc_nodeport(skb, code);
+		if (ret >= 0)
+			return ret;
 		*code = GNT_FWD_UNDERLAY_PASS;
 		return TC_ACT_OK;
 	}

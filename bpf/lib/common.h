@@ -91,7 +91,7 @@ struct gnt_stat {
 	X(GNT_FWD_XDP_DECAP,      6, "xdp-decap-pass")   /* XDP decap, tc delivers */ \
 	X(GNT_FWD_XDP_REDIRECT,   7, "xdp-decap-redirect") \
 	X(GNT_FWD_UNDERLAY_TO_POD, 8, "underlay-to-pod") /* plain IP to a pod */ \
-	X(GNT_FWD_NODEPORT,       9, "xdp-nodeport-dnat") /* NodePort/LB at XDP */ \
+	X(GNT_FWD_NODEPORT,       9, "nodeport-dnat")     /* NodePort/LB (XDP or tc) */ \
 	X(GNT_FWD_NODEPORT_REPLY, 10, "nodeport-reply")   /* back out the underlay */
 
 #define GNT_DROP_LIST(X) \

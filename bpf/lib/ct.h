@@ -25,10 +25,11 @@
 #define LB_XLATE_DONE 1
 
 /* Looks at the IPv4 TCP/UDP packet at ETH_HLEN. new_flows: may create
- * conntrack entries for a packet to a service (pod program); otherwise
- * only existing entries apply (underlay replies). Returns LB_XLATE_NONE,
- * LB_XLATE_DONE (packet rewritten, re-read pointers) or a drop reason. */
-static __always_inline int lb_ct_xlate(struct __sk_buff *skb, int new_flows)
+ * conntrack entries for a packet to a frontend of that scope (pod program:
+ * ClusterIP; underlay tc: NodePort/LB); otherwise only existing entries
+ * apply (underlay replies). Returns LB_XLATE_NONE, LB_XLATE_DONE (packet
+ * rewritten, re-read pointers) or a drop reason. */
+static __always_inline int lb_ct_xlate_scope(struct __sk_buff *skb, int new_flows, __u8 scope)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
@@ -62,7 +63,7 @@ static __always_inline int lb_ct_xlate(struct __sk_buff *skb, int new_flows)
 	} else {
 		if (!new_flows)
 			return LB_XLATE_NONE;
-		svc = lb_svc_lookup(k.daddr, k.dport, k.proto, GNT_SVC_SCOPE_CLUSTER);
+		svc = lb_svc_lookup(k.daddr, k.dport, k.proto, scope);
 		if (!svc)
 			return LB_XLATE_NONE;
 		if (!svc->count)
@@ -97,6 +98,11 @@ static __always_inline int lb_ct_xlate(struct __sk_buff *skb, int new_flows)
 			is_dst ? k.dport : k.sport, v.nat_port))
 		return GNT_DROP_NAT;
 	return LB_XLATE_DONE;
+}
+
+static __always_inline int lb_ct_xlate(struct __sk_buff *skb, int new_flows)
+{
+	return lb_ct_xlate_scope(skb, new_flows, GNT_SVC_SCOPE_CLUSTER);
 }
 
 

@@ -193,7 +193,7 @@ if topo_up xdp >/dev/null; then
 		# sink there, as the ceiling does
 		npr="${npr:-} $(npsend --dst-ip 192.168.77.1 --sink-mode xdp)"
 	done
-	dn=$(NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 -j stats | jq -r '.forward["xdp-nodeport-dnat"].packets // 0')
+	dn=$(NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 -j stats | jq -r '.forward["nodeport-dnat"].packets // 0')
 fi
 c=$(echo "$ceil" | med); n=$(echo "$np" | med); pl=$(echo "${plain:-}" | med); nr=$(echo "${npr:-}" | med)
 printf '%-44s %14s\n' "live frames, 64 B, 1 sender CPU" "pps (median)"

@@ -640,6 +640,38 @@ static void test_nodeport_xdp_redirect(void)
 	gnt_underlay__destroy(ul);
 }
 
+/* tc underlay mode: the tc program translates NodePort frames itself and
+ * delivers them into the local backend pod */
+static void test_nodeport_tc(void)
+{
+	struct dp_service sn = { .port = 30095, .proto = IPPROTO_TCP, .vip = ip4("192.168.77.1"),
+				 .scope = DP_SVC_SCOPE_EXTERNAL };
+	struct dp_backend b = { .ip = ip4(IP_B), .port = 8080, .local = true };
+	const struct iphdr *ip;
+	struct result r;
+	struct pkt p;
+
+	CHECK_EQ(upsert(&sn, &b, 1), 0);
+	mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_TCP, 5200, 30095, 1);
+	memcpy(p.buf, MAC_ZERO, 6);          /* to "our" MAC: PACKET_HOST */
+	CHECK_EQ(run(prog_ul, &p, &r), 0);
+	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
+	ip = (const struct iphdr *)(r.out + ETH_HLEN);
+	CHECK_EQ(ip->daddr, ip4(IP_B));
+	CHECK_EQ(l4_port(ip, 1), 8080);
+	CHECK_EQ(ip->saddr, ip4("203.0.113.9"));
+	CHECK(ipsum_ok(ip));
+	CHECK_EQ(l4_sum(ip), 0);
+	CHECK(!memcmp(r.out, MAC_B, 6));
+	/* a port that is no frontend passes untouched */
+	mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_TCP, 5200, 30096, 1);
+	memcpy(p.buf, MAC_ZERO, 6);
+	CHECK_EQ(run(prog_ul, &p, &r), 0);
+	CHECK_EQ(r.ret, TC_ACT_OK);
+	CHECK(!memcmp(r.out, p.buf, p.len));
+	dp_service_delete(dp, &sn, NULL);
+}
+
 /* ------------------------------------------------------------ main */
 
 static void cleanup(void)
@@ -672,7 +704,7 @@ int main(void)
 		T(test_ct_keeps_flow_after_change), T(test_revnat_local_reply),
 		T(test_revnat_remote_reply), T(test_udp_checksums), T(test_no_backend_drop),
 		T(test_affinity), T(test_headless_refused), T(test_nodeport_xdp),
-		T(test_nodeport_xdp_redirect),
+		T(test_nodeport_xdp_redirect), T(test_nodeport_tc),
 	};
 	struct dp_config cfg = {
 		.node_name = "n1", .node_ip = ip4("192.168.77.1"),

@@ -14,7 +14,7 @@
 # leaving the set; new connections follow the new set; sessionAffinity
 # ClientIP pins a client; no backends -> refused; headless refused;
 # per-service counters and `gannet-dp svc` output match the maps.
-# (3) Two-node netns topology, XDP underlay: NodePort at XDP from an
+# (3) Two-node netns topology, XDP and tc underlay: NodePort from an
 # external client, and per-packet ClusterIP from a pod outside the cgroup
 # to a local and a remote (VXLAN) backend.
 set -u
@@ -207,22 +207,24 @@ gdp sock-detach || bad "sock-detach"
 r=$(incg python3 "$CLI" tcp $VIP 80)
 [[ "$r" == error* ]] && ok "after sock-detach the cgroup is not translated" || bad "after detach: '$r'"
 
-echo "== live: NodePort at XDP (node 2's namespace is the external client)"
-if topo_up xdp; then
+for mode in xdp tc; do
+echo "== live, underlay $mode: NodePort (node 2's namespace is the external client)"
+TP=()
+if topo_up $mode >/dev/null; then
 	nsenter --net=/run/netns/$SFX-p1a socat TCP-LISTEN:8080,fork,reuseaddr \
 		SYSTEM:'echo "np from=$SOCAT_PEERADDR"' </dev/null >/dev/null 2>&1 &
-	PIDS+=($!)
+	TP+=($!)
 	for i in $(seq 50); do NSX $SFX-p1a ss -ltnH | grep -q ':8080' && break; sleep 0.1; done
 	NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 svc-add --vip 192.168.77.1 --port 30080 \
 		--proto tcp --scope external --local --backend '10.244.1.2:8080*local' >/dev/null ||
 		bad "svc-add nodeport"
 	r=$(NSX $SFX-n2 python3 "$CLI" tcp 192.168.77.1 30080)
 	[ "$r" = "np from=192.168.77.2 192.168.77.1:30080" ] &&
-		ok "client -> node IP:30080 reaches the pod, client IP kept, reply from node IP:30080" ||
+		ok "$mode: client -> node IP:30080 reaches the pod, client IP kept, reply from node IP:30080" ||
 		bad "nodeport: '$r'"
 	st() { NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 -j stats | jq -r ".forward[\"$1\"].packets // 0"; }
-	a=$(st xdp-nodeport-dnat); b=$(st nodeport-reply)
-	[ "${a:-0}" -ge 2 ] && [ "${b:-0}" -ge 2 ] && ok "counters: $a frames DNATed at XDP, $b replies out of the underlay" ||
+	a=$(st nodeport-dnat); b=$(st nodeport-reply)
+	[ "${a:-0}" -ge 2 ] && [ "${b:-0}" -ge 2 ] && ok "$mode: counters: $a frames DNATed, $b replies out of the underlay" ||
 		bad "nodeport counters: dnat=$a reply=$b"
 	r=$(NSX $SFX-n2 python3 "$CLI" tcp 192.168.77.1 30081)
 	[[ "$r" == error* ]] && ok "a port that is no frontend is not translated ($r)" || bad "port 30081: '$r'"
@@ -233,7 +235,7 @@ if topo_up xdp; then
 	for pb in 1b 2a; do
 		nsenter --net=/run/netns/$SFX-p$pb socat TCP-LISTEN:8080,fork,reuseaddr \
 			SYSTEM:"echo pp-$pb" </dev/null >/dev/null 2>&1 &
-		PIDS+=($!)
+		TP+=($!)
 	done
 	for i in $(seq 50); do NSX $SFX-p2a ss -ltnH | grep -q ':8080' &&
 		NSX $SFX-p1b ss -ltnH | grep -q ':8080' && break; sleep 0.1; done
@@ -249,14 +251,17 @@ if topo_up xdp; then
 		esac
 	done
 	grep -q pp-1b <<<"$seen" && grep -q pp-2a <<<"$seen" &&
-		ok "pod -> VIP per packet: local and remote backends answer through the VIP ($(grep -o pp-2a <<<"$seen" | wc -l)/16 remote)" ||
+		ok "$mode: pod -> VIP per packet: local and remote backends answer through the VIP ($(grep -o pp-2a <<<"$seen" | wc -l)/16 remote)" ||
 		bad "per-packet ClusterIP spread: $seen"
 	pk=$(NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 -j svc | jq -r '.[] | select(.port==80) | .packets')
 	[ "${pk:-0}" -gt 16 ] && ok "per-service counter counts packets both ways ($pk)" ||
 		bad "per-packet counter: $pk"
 else
-	bad "topology (xdp)"
+	bad "topology ($mode)"
 fi
+for p in "${TP[@]}"; do kill "$p" 2>/dev/null; done
+topo_cleanup
+done
 
 echo "== $fails failure(s)"
 [ $fails = 0 ]
