@@ -12,6 +12,7 @@ PKGS=(
 	runc busybox-static etcd-server etcd-client
 	nginx wrk
 	dnsmasq-base dnsutils
+	python3 bc
 )
 missing=()
 for p in "${PKGS[@]}"; do
