@@ -2,8 +2,10 @@
 /* gannet-agent: one node's agent. Owns the node's dataplane (runs inside
  * the node's network namespace), serves gannet-cni over a unix socket,
  * programs the peers from its config file (SIGHUP reloads them) and exposes
- * /metrics and /healthz. Killing it leaves the datapath forwarding; the next
- * start reuses the pins and reconciles.
+ * /metrics and /healthz. With `kubeconfig:` it is also the node's kubelet
+ * (kubelet.c: Node, Lease, remote nodes and pods from the API server).
+ * Killing it leaves the datapath forwarding and the pods running; the next
+ * start reuses the pins, reconciles and adopts the pods.
  *
  *   gannet-agent --config FILE [-v]
  *   gannet-agent --config FILE image list|import REF TARBALL|import-oci LAYOUT [REF]|rm REF
