@@ -5,6 +5,7 @@
 #   make            build everything
 #   make deps       install Debian packages (root, idempotent)
 #   make demo       main job: local cluster demo in network namespaces
+#   make demo-down  remove the cluster make demo left running
 #   make test       the whole test suite (what CI runs)
 #   make bench      benchmarks (tables printed, ratios vs baselines)
 #   make SAN=1 ...  build with ASan+UBSan into build-san/
@@ -43,7 +44,7 @@ OBJ_DIR   := $(BUILD)/obj
 GEN_DIR   := $(BUILD)/gen
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test test-unit bench clean
+.PHONY: all deps demo demo-down test test-unit bench clean
 
 all:
 
@@ -68,7 +69,10 @@ deps:
 demo:
 	./scripts/deps.sh
 	$(MAKE) -j2 all
-	./scripts/demo.sh
+	BUILD=$(BUILD) ./scripts/demo.sh
+
+demo-down:
+	BUILD=$(BUILD) ./scripts/demo.sh down
 
 test:
 	$(MAKE) -j2 all

@@ -1,111 +1,217 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Local cluster demo (make demo): two Gannet nodes with two pods each, all in
-# network namespaces on this machine. Brings the cluster up (one agent per
-# node, pods wired by gannet-cni as a container runtime would), shows pods
-# on different nodes talking over ICMP, TCP and UDP through the BPF
-# datapath (VXLAN between nodes, no NAT), an iperf3 run, the agents'
-# counters, then tears everything down. Exits non-zero if pods cannot talk.
+# The main job (make demo): a local Gannet cluster on this machine, entirely
+# in network namespaces. Starts gannet-apiserver on its embedded SQLite
+# store with the in-process scheduler and controllers, two node namespaces
+# each running gannet-agent in API mode (kubelet: runc containers, gannet-cni,
+# BPF datapath), applies examples/demo/web.yaml (a Deployment of HTTP
+# responders that name themselves, and a Service) with gannetctl, waits for
+# the pods, shows nodes and pods, and has every pod fetch a page from every
+# other pod by pod IP. The cluster is left running; `make demo-down`
+# (scripts/demo.sh down) removes all of it, from any shell, using the state
+# file. Exits non-zero if the pods cannot talk.
 #
-#   sudo scripts/demo.sh            (BUILD=build-san for the sanitizer build)
-#   DEMO_KEEP=1 scripts/demo.sh     leave the cluster up to poke around
+#   sudo scripts/demo.sh [up]        bring the cluster up and leave it running
+#   sudo scripts/demo.sh down        tear it down (agents, containers, netns,
+#                                    pins, mounts, cgroups, API server, state)
+#   DEMO_ONESHOT=1 scripts/demo.sh   up + checks + down in one go (tests)
+#   DEMO_STATE=FILE                  state file (default /run/gannet-demo.env)
+#   BUILD=build-san                  use the sanitizer build
+#
+# It reuses the test harness (tests/lib/cluster.sh + kubelet.sh): the API
+# server listens on 127.0.0.1 only and each node reaches it through a socat
+# relay over a unix socket, so nothing is added to the root network
+# namespace.
 set -u
 GANNET_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export GANNET_ROOT
-[ "${DEMO_KEEP:-0}" = 1 ] && export CL_KEEP=1
-# shellcheck source=../tests/lib/cluster.sh
-. "$GANNET_ROOT/tests/lib/cluster.sh"
+cd "$GANNET_ROOT" || exit 1
+DEMO_STATE=${DEMO_STATE:-/run/gannet-demo.env}
+DEMO_NODES=2
+DEMO_APP=examples/demo/web.yaml
 
 if [ -t 1 ]; then B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' N=$'\e[0m'; else B='' G='' R='' N=''; fi
 step() { echo; echo "${B}== $*${N}"; }
-pass=0 fail=0
-show() { # description, command...
-	local what=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		pass=$((pass + 1)); printf '  %s✔%s %s\n' "$G" "$N" "$what"
-	else
-		fail=$((fail + 1)); printf '  %s✘%s %s\n' "$R" "$N" "$what"
-		printf '%s\n' "$out" | tail -n 3 | sed 's/^/      /'
-	fi
+die() { echo "demo: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "needs root (network namespaces, BPF, runc); try: sudo make demo"
+
+# ---------------------------------------------------------------- down
+# A pid from the state file is only signalled if it still is ours: its
+# command line names the run's state or data directory (pids get reused).
+demo_owned() {   # demo_owned PID -> true if PID mentions $CL_DIR or $APISERVER_DATA
+	local cmd
+	cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	case $cmd in *"$CL_DIR"*|*"${APISERVER_DATA:-/nonexistent}"*) return 0 ;; esac
+	return 1
 }
 
-[ "$(id -u)" = 0 ] || { echo "demo: needs root (network namespaces, BPF); try: sudo make demo"; exit 1; }
-cluster_require_root_tools
-cluster_require_bins gannet-agent gannet-cni
-command -v socat >/dev/null || { echo "demo: socat missing (scripts/deps.sh)"; exit 1; }
-
-step "Bringing up 2 nodes (fabric bridge + one gannet-agent per node)"
-cluster_up 2 >/dev/null 2>&1 || { echo "demo: cluster failed to start"; cluster_logs; exit 1; }
-for n in 1 2; do
-	printf '  node%s  underlay %-15s pod CIDR %-14s agent pid %s\n' "$n" "$(node_ip $n)" \
-		"$(node_pod_cidr $n)" "$(agent_pid $n)"
-done
-
-step "Creating 4 pods with gannet-cni (CNI ADD, as a container runtime does)"
-for n in 1 2; do
-	for s in a b; do
-		pod_add $n "pod$n$s" >/dev/null || { echo "demo: CNI ADD failed"; exit 1; }
-		printf '  pod%s%s  on node%s  IP %-12s host veth %s\n' "$n" "$s" "$n" \
-			"$(pod_ip pod$n$s)" "$(pod_host_veth pod$n$s)"
+demo_down() {
+	local pid i agents
+	[ -f "$DEMO_STATE" ] || { echo "demo: no demo cluster recorded in $DEMO_STATE (nothing to do)"; return 0; }
+	# shellcheck disable=SC1090
+	. "$DEMO_STATE"
+	export CL_RUN CL_DIR CL_PIN
+	. tests/lib/cluster.sh
+	. tests/lib/kubelet.sh
+	CL_NODES=$DEMO_NODES
+	# Agents first, and wait until they are gone: an agent still running
+	# would restart the containers removed below.
+	for pid in ${DEMO_AGENT_PIDS:-}; do demo_owned "$pid" && kill -KILL "$pid" 2>/dev/null; done
+	for i in $(seq 1 50); do
+		agents=$(for pid in $(cl_run_pids); do
+			{ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q gannet-agent && echo "$pid"
+		done)
+		[ -z "$agents" ] && break
+		# shellcheck disable=SC2086
+		kill -KILL $agents 2>/dev/null
+		sleep 0.1
 	done
-done
-
-# Each pod answers TCP and UDP with the address it sees the client come from.
-for p in pod1a pod1b pod2a pod2b; do
-	pod_bg "$p" socat TCP-LISTEN:7000,fork,reuseaddr 'SYSTEM:read x; echo $SOCAT_PEERADDR' >/dev/null 2>&1
-	pod_bg "$p" socat UDP-RECVFROM:7001,fork 'SYSTEM:read x; echo $SOCAT_PEERADDR' >/dev/null 2>&1
-done
-sleep 0.3
-
-peer_tcp() { in_pod "$1" socat -T3 - "TCP:$(pod_ip "$2"):7000,connect-timeout=3" </dev/null; }
-peer_udp() { echo hi | in_pod "$1" socat -T2 -t0.5 - "UDP:$(pod_ip "$2"):7001"; }
-expect_peer() { # proto src dst
-	local got
-	got=$("peer_$1" "$2" "$3") || return 1
-	[ "$got" = "$(pod_ip "$2")" ] || { echo "server saw '$got', expected $(pod_ip "$2")"; return 1; }
+	# kl_cleanup (containers, mounts, cgroups, API server) then
+	# cluster_down (relays, netns, pins, state dir) run from the EXIT trap.
+	if [ -n "${APISERVER_PID:-}" ] && ! demo_owned "$APISERVER_PID"; then APISERVER_PID=; fi
+	export APISERVER_PID APISERVER_DATA
+	cluster_on_exit kl_cleanup
+	cluster_on_exit "rm -f '$DEMO_STATE'"
+	echo "demo: tearing down cluster $CL_RUN (API server pid ${APISERVER_PID:-gone}, state $CL_DIR)"
+	exit 0
 }
 
-step "Cross-node traffic (VXLAN encapsulated in BPF between node1 and node2)"
-for pair in "pod1a pod2a" "pod1b pod2b" "pod2a pod1b" "pod2b pod1a"; do
-	set -- $pair
-	show "ping  $1 ($(pod_ip $1)) -> $2 ($(pod_ip $2))" in_pod "$1" ping -c2 -i0.2 -W2 "$(pod_ip $2)"
-	show "TCP   $1 -> $2: server sees source $(pod_ip $1) (no NAT)" expect_peer tcp "$1" "$2"
-	show "UDP   $1 -> $2: server sees source $(pod_ip $1)" expect_peer udp "$1" "$2"
+if [ "${1:-up}" = down ]; then
+	demo_down
+	exit 0
+fi
+[ "${1:-up}" = up ] || die "usage: scripts/demo.sh [up|down]"
+
+# ---------------------------------------------------------------- up
+if [ -f "$DEMO_STATE" ]; then
+	(. "$DEMO_STATE"; [ -n "${APISERVER_PID:-}" ] && kill -0 "$APISERVER_PID" 2>/dev/null) &&
+		die "a demo cluster is already running ($DEMO_STATE); remove it first: sudo make demo-down"
+	echo "demo: removing the leftovers of a previous demo ($DEMO_STATE)"
+	"$0" down >/dev/null 2>&1
+fi
+# Not the "gc" prefix of test runs: their stale-run collector would take a
+# demo cluster whose starting shell has exited for a dead run.
+: "${CL_RUN:=gd$$$(printf '%04x' $RANDOM)}"
+CL_DIR=/tmp/gannet-demo-$CL_RUN
+export CL_RUN CL_DIR
+. tests/lib/cluster.sh
+. tests/lib/kubelet.sh
+export APISERVER_CONTROLLERS=1
+# kl_require skips (exit 77) with a reason; the demo turns that into an error
+( kl_require ) >"/tmp/gannet-demo-require.$$" 2>&1 || {
+	cat "/tmp/gannet-demo-require.$$"; rm -f "/tmp/gannet-demo-require.$$"
+	die "missing prerequisites (run scripts/deps.sh and make all)"
+}
+rm -f "/tmp/gannet-demo-require.$$"
+cluster_require_bins gannetctl
+
+save_state() {
+	mkdir -p "$(dirname "$DEMO_STATE")"
+	{
+		echo "# gannet demo cluster (scripts/demo.sh down removes it)"
+		printf 'CL_RUN=%q\nCL_DIR=%q\nCL_PIN=%q\nDEMO_NODES=%q\n' "$CL_RUN" "$CL_DIR" "$CL_PIN" "$DEMO_NODES"
+		printf 'APISERVER_PID=%q\nAPISERVER_DATA=%q\n' "${APISERVER_PID:-}" "${APISERVER_DATA:-}"
+		printf 'DEMO_AGENT_PIDS=%q\n' "${CL_AGENT_PID[*]}"
+		printf 'KUBECONFIG=%q\n' "${KUBECONFIG:-}"
+	} >"$DEMO_STATE"
+}
+# Recorded before anything starts, so `down` can clean a half-built cluster.
+save_state
+cluster_on_exit "[ \"\${CL_KEEP:-0}\" = 1 ] || rm -f '$DEMO_STATE'"
+
+step "Starting the API server (embedded SQLite store, scheduler and controllers in-process) and $DEMO_NODES node agents"
+mkdir -p "$CL_DIR"
+kl_up $DEMO_NODES >"$CL_DIR/up.log" 2>&1 || { cat "$CL_DIR/up.log"; die "cluster failed to start"; }
+save_state
+printf '  API server  https://127.0.0.1:%s  pid %s  data %s\n' "$APISERVER_PORT" "$APISERVER_PID" "$APISERVER_DATA"
+for ((i = 1; i <= DEMO_NODES; i++)); do
+	printf '  node%s       netns %-14s underlay %-15s pod CIDR %-14s agent pid %s\n' "$i" "$(node_ns $i)" \
+		"$(node_ip $i)" "$(node_pod_cidr $i)" "$(agent_pid $i)"
 done
+nodes_ready() {
+	acurl /api/v1/nodes | jq -e "[.items[] | select(any(.status.conditions[]?; .type==\"Ready\" and .status==\"True\"))] | length == $DEMO_NODES" >/dev/null
+}
+wait_for 30 nodes_ready || { cluster_logs; die "nodes did not become Ready"; }
+gctl get nodes -o wide | sed 's/^/  /'
 
-step "Same-node traffic (redirected straight into the peer pod, no bridge)"
-show "ping  pod1a -> pod1b" in_pod pod1a ping -c2 -i0.2 -W2 "$(pod_ip pod1b)"
-show "TCP   pod2b -> pod2a: server sees source $(pod_ip pod2b)" expect_peer tcp pod2b pod2a
-
-if command -v iperf3 >/dev/null; then
-	step "iperf3 TCP, pod1a -> pod2a across nodes (2 s)"
-	pod_bg pod2a iperf3 -s -1 -p 5201 >/dev/null 2>&1
-	sleep 0.3
-	if out=$(in_pod pod1a iperf3 -c "$(pod_ip pod2a)" -p 5201 -t 2 -J 2>/dev/null); then
-		show "iperf3: $(jq -r '.end.sum_received.bits_per_second / 1e9 * 100 | floor / 100' <<<"$out") Gbit/s, $(jq -r '.end.sum_sent.retransmits' <<<"$out") retransmits" true
-	else
-		show "iperf3 transfer" false
-	fi
+step "gannetctl apply -f $DEMO_APP"
+gctl apply -f "$DEMO_APP" | sed 's/^/  /'
+[ "${PIPESTATUS[0]}" = 0 ] || die "apply failed"
+replicas=$(acurl /apis/apps/v1/namespaces/default/deployments/hello | jq -r .spec.replicas)
+all_ready() {
+	local o
+	o=$(acurl "$P?labelSelector=app%3Dhello") || return 1
+	jqe "$o" "(.items | length) == $replicas and all(.items[]; .status.phase == \"Running\" and any(.status.conditions[]?; .type==\"Ready\" and .status==\"True\"))"
+}
+echo "  waiting for $replicas pods to be Running and Ready..."
+if ! wait_for 60 all_ready >/dev/null; then
+	gctl get pods -o wide
+	cluster_logs
+	die "pods did not become Ready"
 fi
 
-step "Agent counters (GET /metrics on node1)"
-if command -v curl >/dev/null; then
-	in_node 1 curl -s --max-time 2 "http://$(node_ip 1):9962/metrics" 2>/dev/null |
-		grep -E '^gannet_(forwarded|dropped)_packets_total' | grep -v ' 0$' | sed 's/^/  /' | head -n 12
-fi
+step "gannetctl get pods -o wide"
+gctl get pods -o wide | sed 's/^/  /'
+acurl "$P?labelSelector=app%3Dhello" | jq -r '.items[] | [.metadata.name, .spec.nodeName, .status.podIP] | @tsv' >"$CL_DIR/pods"
+nodes_used=$(cut -f2 "$CL_DIR/pods" | sort -u | wc -l)
+echo "  ${B}$replicas pods on $nodes_used nodes${N}"
+gctl get services,endpoints 2>/dev/null | sed 's/^/  /'
+
+step "Every pod fetches http://<pod IP>:8080/ from every other pod (gannetctl exec ... nc)"
+pass=0 fail=0
+ips=$(cut -f3 "$CL_DIR/pods" | tr '\n' ' ')
+while IFS=$'\t' read -r name node ip; do
+	out=$(gctl exec "$name" -- sh -c "for ip in $ips; do [ \$ip = $ip ] && continue; printf '%s ' \$ip; printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 \$ip 8080 | tail -n 1; echo; done" </dev/null 2>&1)
+	while IFS=$'\t' read -r oname onode oip; do
+		[ "$oname" = "$name" ] && continue
+		line=$(grep "^$oip " <<<"$out" | head -n 1)
+		where="same node"; [ "$onode" != "$node" ] && where="across nodes"
+		if grep -q "^$oip hello from $oname on $onode " <<<"$line"; then
+			pass=$((pass + 1))
+			printf '  %s✔%s %s (%s) -> %-11s %-12s: %s\n' "$G" "$N" "$name" "$node" "$oip" "($where)" "${line#"$oip "}"
+		else
+			fail=$((fail + 1))
+			printf '  %s✘%s %s (%s) -> %-11s %-12s: no answer from %s (%s)\n' "$R" "$N" "$name" "$node" "$oip" "($where)" "$oname" "${line:-$out}"
+		fi
+	done <"$CL_DIR/pods"
+done <"$CL_DIR/pods"
 
 step "Summary"
-total=$((pass + fail))
-if [ $fail -eq 0 ]; then
-	echo "  ${G}${B}PASS${N}: 4 pods on 2 nodes talk to each other ($pass/$total checks), source IPs preserved."
-else
-	echo "  ${R}${B}FAIL${N}: $fail of $total checks failed."
+ok=1
+if [ "$nodes_used" -lt 2 ]; then
+	echo "  ${R}${B}FAIL${N}: the pods are not on both nodes"; ok=0
+fi
+if [ $fail -ne 0 ] || [ $pass -eq 0 ]; then
+	echo "  ${R}${B}FAIL${N}: $fail of $((pass + fail)) pod-to-pod requests failed."; ok=0
 	cluster_logs
 fi
-if [ "${DEMO_KEEP:-0}" = 1 ]; then
-	echo "  DEMO_KEEP=1: cluster left up (namespaces $CL_RUN-*; e.g. nsenter --net=/run/netns/$(pod_ns pod1a) ping $(pod_ip pod2a))"
-else
-	echo "  Tearing down: agents stopped, namespaces, pins ($CL_PIN) and state ($CL_DIR) removed."
+if [ $ok = 1 ]; then
+	echo "  ${G}${B}PASS${N}: $replicas pods on $nodes_used nodes answer each other by pod IP ($pass/$((pass + fail)) requests, same node and across nodes)."
 fi
-[ $fail -eq 0 ]
+echo "  API server data dir: $APISERVER_DATA"
+
+if [ "${DEMO_ONESHOT:-0}" = 1 ] || [ $ok = 0 ]; then
+	echo "  Tearing the cluster down."
+	"$0" down >/dev/null 2>&1
+	[ -f "$DEMO_STATE" ] && die "teardown left $DEMO_STATE"
+	[ $ok = 1 ] && echo "  ${G}demo done and removed${N}"
+	exit $((1 - ok))
+fi
+
+save_state
+CL_KEEP=1
+cat <<EOF
+
+${B}The cluster is running.${N} Try (as root):
+  export KUBECONFIG=$KUBECONFIG
+  $CL_BIN/gannetctl get pods -o wide
+  $CL_BIN/gannetctl scale deployment/hello --replicas=6
+  $CL_BIN/gannetctl logs $(head -n 1 "$CL_DIR/pods" | cut -f1)
+  $CL_BIN/gannetctl exec $(head -n 1 "$CL_DIR/pods" | cut -f1) -- sh -c 'printf "GET / HTTP/1.0\r\n\r\n" | nc $(tail -n 1 "$CL_DIR/pods" | cut -f3) 8080'
+  $CL_BIN/gannetctl rollout restart deployment/hello && $CL_BIN/gannetctl rollout status deployment/hello
+  kubectl get nodes            (kubectl talks to it too)
+  nsenter --net=/run/netns/$(node_ns 1) ip route    (a node's network namespace)
+Tear it all down (from any shell): ${B}sudo make demo-down${N}   (scripts/demo.sh down; state in $DEMO_STATE)
+EOF
+exit 0
