@@ -76,6 +76,8 @@ bool obj_valid_dns1123_subdomain(const char *s);
 bool obj_valid_dns1123_label(const char *s);
 bool obj_valid_label_key(const char *s);
 bool obj_valid_label_value(const char *s);
+/* IANA_SVC_NAME (named ports: Service targetPort, container port names). */
+bool reg_valid_port_name(const char *s);
 void obj_validate_meta(const struct api_kind *k, const json_t *obj, struct verr *ve);
 
 /* ---- object helpers ---------------------------------------------------- */
@@ -189,6 +191,23 @@ int as_decode(struct apiserver *as, const struct api_kind *k, const char *val,
 	      size_t len, int64_t rev, json_t **out, struct gerr *err);
 /* Creates an object if absent (bootstrap: namespaces, RBAC defaults). */
 int as_ensure(struct apiserver *as, json_t *obj, struct gerr *err);
+
+/* ---- Service ClusterIP / NodePort allocation (svcalloc.c) ----------------- */
+/* Range settings (NULL keeps the default 10.96.0.0/12, 30000-32767). */
+int svcalloc_configure(const char *cidr, const char *port_range, struct gerr *err);
+const char *svcalloc_cidr(void);
+/* The n-th address of the service range. */
+void svcalloc_nth_ip(uint32_t n, char *buf, size_t len);
+/* Held from svcalloc_assign until the Service is written (or not). */
+void svcalloc_lock(void);
+void svcalloc_unlock(void);
+/* Fills clusterIP/clusterIPs/nodePorts of svc (defaulted and validated; old:
+ * the stored object on update) against the stored Services; conflicts and
+ * range errors go to ve as field errors. */
+int svcalloc_assign(struct apiserver *as, json_t *svc, const json_t *old, struct verr *ve,
+		    struct gerr *err);
+/* Same decision against an array of other Services (unit tests). */
+int svcalloc_assign_list(json_t *svc, const json_t *old, const json_t *others, struct verr *ve);
 
 struct http_server;
 int http_start(struct apiserver *as, const char *cert_pem, const char *key_pem,

@@ -402,6 +402,12 @@ static bool check_unknown(struct call *c, const json_t *obj, enum MHD_Result *se
 	return ok;
 }
 
+/* Writes of a Service's spec allocate (svcalloc.c); status writes do not. */
+static bool svc_allocates(const struct call *c)
+{
+	return !strcmp(c->k->kind, "Service") && !*c->k->group && strcmp(c->sub, "status");
+}
+
 /* Runs defaults + validation; returns false after sending 422. */
 static bool validate(struct call *c, json_t *obj, const json_t *old, enum MHD_Result *sent)
 {
@@ -412,6 +418,18 @@ static bool validate(struct call *c, json_t *obj, const json_t *old, enum MHD_Re
 	obj_validate_meta(c->k, obj, &ve);
 	if (c->k->validate)
 		c->k->validate(c->k, obj, old, &ve);
+	/* Services get their ClusterIP and NodePorts once they are valid
+	 * (the caller holds svcalloc_lock until the write). */
+	if (!verr_any(&ve) && svc_allocates(c)) {
+		struct gerr ae = { 0 };
+
+		if (svcalloc_assign(c->as, obj, old, &ve, &ae)) {
+			*sent = send_status(c, 500, "InternalError", NULL, NULL, "%s", ae.msg);
+			c->rq->code = 500;
+			verr_free(&ve);
+			return false;
+		}
+	}
 	if (verr_any(&ve)) {
 		char msg[1200];
 		size_t off = 0;
@@ -500,6 +518,7 @@ static enum MHD_Result do_create(struct call *c)
 	size_t len = 0;
 	int64_t rev;
 	struct gerr e = { 0 };
+	bool locked = false;
 	int ret;
 
 	if (!obj)
@@ -538,6 +557,10 @@ static enum MHD_Result do_create(struct call *c)
 		json_object_del(obj, "status");
 	if (c->k->defaults)
 		c->k->defaults(obj);
+	if (svc_allocates(c)) {
+		svcalloc_lock();
+		locked = true;
+	}
 	if (!validate(c, obj, NULL, &sent))
 		goto out;
 	snprintf(c->name, sizeof(c->name), "%s", mstr(obj, "name"));
@@ -581,6 +604,8 @@ static enum MHD_Result do_create(struct call *c)
 	obj_set_rv(obj, rev);
 	sent = send_object(c, 201, json_incref(obj));
 out:
+	if (locked)
+		svcalloc_unlock();
 	json_decref(obj);
 	return sent;
 }
@@ -591,8 +616,26 @@ out:
  * the object instead when it is being deleted and its last finalizer went.
  * Returns 0 and *out (stored object), or -errno; on validation/other
  * client errors the response is already sent (*sent, returns -EBADMSG). */
+static int write_update_locked(struct call *c, json_t *newobj, const json_t *old,
+			       int64_t old_rev, int64_t user_rv, json_t **out,
+			       enum MHD_Result *sent, struct gerr *e);
+
 static int write_update(struct call *c, json_t *newobj, const json_t *old, int64_t old_rev,
 			int64_t user_rv, json_t **out, enum MHD_Result *sent, struct gerr *e)
+{
+	int ret;
+
+	if (!svc_allocates(c))
+		return write_update_locked(c, newobj, old, old_rev, user_rv, out, sent, e);
+	svcalloc_lock();
+	ret = write_update_locked(c, newobj, old, old_rev, user_rv, out, sent, e);
+	svcalloc_unlock();
+	return ret;
+}
+
+static int write_update_locked(struct call *c, json_t *newobj, const json_t *old,
+			       int64_t old_rev, int64_t user_rv, json_t **out,
+			       enum MHD_Result *sent, struct gerr *e)
 {
 	char key[1024];
 	char *val = NULL;

@@ -46,6 +46,10 @@ static void usage(FILE *f)
 		"  --node-grace DUR          node lease age before NotReady (default 40s)\n"
 		"  --compaction-interval DUR store compaction period, 0 = never (default 5m)\n"
 		"  --compaction-keep N       revisions always kept behind the newest (default 1000)\n"
+		"  --service-cluster-ip-range CIDR  Service ClusterIPs (default 10.96.0.0/12)\n"
+		"  --service-node-port-range LO-HI  NodePorts (default 30000-32767)\n"
+		"  --advertise-address IP    address of the `kubernetes` Service's endpoint\n"
+		"                            (default: the listen address unless it is a wildcard)\n"
 		"  -v                        more logging\n"
 		"\n"
 		"gannet-apiserver node-kubeconfig --data-dir DIR --node NAME --server URL --out FILE\n"
@@ -132,6 +136,67 @@ static int load_rbac(struct apiserver *as, struct gerr *err)
 	return 0;
 }
 
+/* The `kubernetes` Service in `default` (first address of the service
+ * range, port 443) and its Endpoints pointing at this server. The Service
+ * is created once; the Endpoints follow the advertised address and port of
+ * each start, as kube-apiserver's endpoint reconciler does. */
+static char advertise_addr[64];
+
+static int bootstrap_kubernetes_service(struct apiserver *as, struct gerr *err)
+{
+	const struct api_kind *ek = reg_find("", "v1", "endpoints");
+	char ip[48], key[512];
+	json_t *svc, *ep, *cur = NULL, *subsets;
+	const char *adv = *advertise_addr ? advertise_addr : as->listen_addr;
+	int64_t rev = 0;
+	int ret;
+
+	svcalloc_nth_ip(1, ip, sizeof(ip));
+	svc = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:{s:s, s:s, s:[s], s:[{s:s, s:i, s:s, s:i}]}}",
+			"apiVersion", "v1", "kind", "Service",
+			"metadata", "name", "kubernetes", "namespace", "default",
+			"labels", "component", "apiserver", "provider", "kubernetes",
+			"spec", "type", "ClusterIP", "clusterIP", ip, "clusterIPs", ip,
+			"ports", "name", "https", "port", 443, "protocol", "TCP",
+			"targetPort", as->listen_port);
+	ret = as_ensure(as, svc, err);
+	json_decref(svc);
+	if (ret)
+		return ret;
+	if (!strcmp(adv, "0.0.0.0") || !strcmp(adv, "::") || !*adv) {
+		pr_info("no --advertise-address: the kubernetes Service has no endpoints");
+		return 0;
+	}
+	subsets = json_pack("[{s:[{s:s}], s:[{s:s, s:i, s:s}]}]", "addresses", "ip", adv,
+			    "ports", "name", "https", "port", as->listen_port, "protocol", "TCP");
+	ep = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:O}", "apiVersion", "v1",
+		       "kind", "Endpoints", "metadata", "name", "kubernetes", "namespace", "default",
+		       "labels", "endpointslice.kubernetes.io/skip-mirror", "true",
+		       "subsets", subsets);
+	ret = as_ensure(as, ep, err);
+	json_decref(ep);
+	if (ret)
+		goto out;
+	ret = as_get(as, ek, "default", "kubernetes", &cur, &rev, err);
+	if (!ret && !json_equal(json_object_get(cur, "subsets"), subsets)) {
+		char *val = NULL;
+		size_t len = 0;
+		int64_t nrev;
+
+		json_object_set(cur, "subsets", subsets);
+		json_object_del(json_object_get(cur, "metadata"), "resourceVersion");
+		reg_key(ek, "default", "kubernetes", key, sizeof(key));
+		ret = as_encode(as, ek, cur, &val, &len, err);
+		if (!ret)
+			ret = store_update(as->store, key, val, len, rev, &nrev, err);
+		free(val);
+	}
+out:
+	json_decref(cur);
+	json_decref(subsets);
+	return ret;
+}
+
 static int bootstrap_objects(struct apiserver *as, struct gerr *err)
 {
 	const char *nss[] = { "default", "kube-system", "kube-public", "kube-node-lease" };
@@ -154,6 +219,8 @@ static int bootstrap_objects(struct apiserver *as, struct gerr *err)
 			break;
 	}
 	json_decref(objs);
+	if (!ret)
+		ret = bootstrap_kubernetes_service(as, err);
 	return ret;
 }
 
@@ -401,6 +468,9 @@ int main(int argc, char **argv)
 		{ "node-grace", required_argument, NULL, 'g' },
 		{ "compaction-interval", required_argument, NULL, 'I' },
 		{ "compaction-keep", required_argument, NULL, 'K' },
+		{ "service-cluster-ip-range", required_argument, NULL, 'R' },
+		{ "service-node-port-range", required_argument, NULL, 'O' },
+		{ "advertise-address", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -522,6 +592,16 @@ int main(int argc, char **argv)
 			cp.keep = strtoll(optarg, NULL, 10);
 			if (cp.keep < 0)
 				cp.keep = 0;
+			break;
+		case 'R':
+		case 'O':
+			if (svcalloc_configure(c == 'R' ? optarg : NULL, c == 'O' ? optarg : NULL, &err)) {
+				fprintf(stderr, "%s\n", err.msg);
+				return 2;
+			}
+			break;
+		case 'A':
+			snprintf(advertise_addr, sizeof(advertise_addr), "%s", optarg);
 			break;
 		case 'v':
 			log_level++;

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include <openssl/evp.h>
 
 #include "apiserver/selectors.h"
@@ -70,29 +72,6 @@ static void check_replicas(struct verr *ve, const json_t *spec, const char *fiel
 	if (r && (!json_is_integer(r) || json_integer_value(r) < 0))
 		verr_add(ve, "FieldValueInvalid", field,
 			 "Invalid value: must be greater than or equal to 0");
-}
-
-static void check_labels_map(struct verr *ve, const json_t *m, const char *field)
-{
-	const char *k;
-	json_t *v;
-	char f[256];
-
-	if (!m)
-		return;
-	if (!json_is_object(m)) {
-		verr_add(ve, "FieldValueInvalid", field, "Invalid value: must be a map of strings");
-		return;
-	}
-	json_object_foreach((json_t *)m, k, v) {
-		snprintf(f, sizeof(f), "%s", field);
-		if (!obj_valid_label_key(k))
-			verr_add(ve, "FieldValueInvalid", f,
-				 "Invalid value: \"%s\": name part must consist of alphanumeric characters, '-', '_' or '.'", k);
-		else if (!json_is_string(v) || !obj_valid_label_value(json_string_value(v)))
-			verr_add(ve, "FieldValueInvalid", f,
-				 "Invalid value: label value of \"%s\" must be 63 characters or less, alphanumeric, '-', '_' or '.'", k);
-	}
 }
 
 /* ---- pod spec (Pod, and templates in workloads) ---------------------- */
@@ -368,6 +347,14 @@ static void daemonset_validate(const struct api_kind *k, const json_t *o, const 
 	template_validate(o, ve, true);
 }
 
+static bool svc_externally_accessible(const json_t *spec)
+{
+	const char *type = json_string_value(jget(spec, "type")) ?: "ClusterIP";
+
+	return !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer") ||
+	       (!strcmp(type, "ClusterIP") && json_array_size(jget(spec, "externalIPs")) > 0);
+}
+
 static void service_defaults(json_t *o)
 {
 	json_t *spec = json_object_get(o, "spec");
@@ -378,10 +365,100 @@ static void service_defaults(json_t *o)
 		return;
 	set_default(spec, "type", json_string("ClusterIP"));
 	set_default(spec, "sessionAffinity", json_string("None"));
+	if (!strcmp(json_string_value(json_object_get(spec, "sessionAffinity")) ?: "", "ClientIP")) {
+		json_t *cfg = ensure_obj(ensure_obj(spec, "sessionAffinityConfig"), "clientIP");
+
+		set_default(cfg, "timeoutSeconds", json_integer(10800));
+	}
+	if (strcmp(json_string_value(json_object_get(spec, "type")) ?: "", "ExternalName"))
+		set_default(spec, "internalTrafficPolicy", json_string("Cluster"));
+	if (svc_externally_accessible(spec))
+		set_default(spec, "externalTrafficPolicy", json_string("Cluster"));
 	json_array_foreach(json_object_get(spec, "ports"), i, p) {
 		set_default(p, "protocol", json_string("TCP"));
 		if (json_object_get(p, "port"))
 			set_default(p, "targetPort", json_deep_copy(json_object_get(p, "port")));
+	}
+}
+
+/* IANA_SVC_NAME: at most 15 lowercase alphanumerics or '-', at least one
+ * letter, no leading/trailing or doubled '-' (named container ports). */
+bool reg_valid_port_name(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	bool letter = false;
+
+	if (n == 0 || n > 15 || s[0] == '-' || s[n - 1] == '-' || strstr(s, "--"))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (islower((unsigned char)s[i]))
+			letter = true;
+		else if (!isdigit((unsigned char)s[i]) && s[i] != '-')
+			return false;
+	}
+	return letter;
+}
+
+static void service_validate_ports(const json_t *spec, struct verr *ve)
+{
+	const json_t *ports = jget(spec, "ports");
+	json_t *p;
+	size_t i, j;
+	char f[128];
+
+	json_array_foreach(ports, i, p) {
+		const json_t *tp = jget(p, "targetPort");
+		const char *name = json_string_value(jget(p, "name"));
+		const json_t *np = jget(p, "nodePort");
+
+		snprintf(f, sizeof(f), "spec.ports[%zu].port", i);
+		check_port(ve, jget(p, "port"), f, true);
+		snprintf(f, sizeof(f), "spec.ports[%zu].protocol", i);
+		check_protocol(ve, jget(p, "protocol"), f);
+		snprintf(f, sizeof(f), "spec.ports[%zu].name", i);
+		if (json_array_size(ports) > 1 && (!name || !*name))
+			verr_required(ve, f);
+		else if (name && *name && !obj_valid_dns1123_label(name))
+			verr_add(ve, "FieldValueInvalid", f,
+				 "Invalid value: \"%s\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character", name);
+		snprintf(f, sizeof(f), "spec.ports[%zu].targetPort", i);
+		if (json_is_string(tp)) {
+			if (!reg_valid_port_name(json_string_value(tp)))
+				verr_add(ve, "FieldValueInvalid", f,
+					 "Invalid value: \"%s\": must be a port number (1-65535) or an IANA_SVC_NAME (at most 15 characters, lowercase alphanumeric or '-', at least one letter)",
+					 json_string_value(tp));
+		} else if (tp) {
+			check_port(ve, tp, f, false);
+		}
+		snprintf(f, sizeof(f), "spec.ports[%zu].nodePort", i);
+		if (np && (!json_is_integer(np) || json_integer_value(np) < 0 ||
+			   json_integer_value(np) > 65535))
+			verr_add(ve, "FieldValueInvalid", f,
+				 "Invalid value: must be between 0 and 65535, inclusive");
+		for (j = 0; j < i; j++) {
+			const json_t *q = json_array_get(ports, j);
+			const char *qn = json_string_value(jget(q, "name"));
+
+			if (name && qn && *name && !strcmp(name, qn)) {
+				snprintf(f, sizeof(f), "spec.ports[%zu].name", i);
+				verr_add(ve, "FieldValueDuplicate", f, "Duplicate value: \"%s\"", name);
+			}
+			if (json_equal(jget(p, "port"), jget(q, "port")) &&
+			    json_equal(jget(p, "protocol"), jget(q, "protocol"))) {
+				snprintf(f, sizeof(f), "spec.ports[%zu]", i);
+				verr_add(ve, "FieldValueDuplicate", f,
+					 "Duplicate value: port %" JSON_INTEGER_FORMAT "/%s: port clash with spec.ports[%zu]",
+					 json_integer_value(jget(p, "port")),
+					 json_string_value(jget(p, "protocol")) ?: "TCP", j);
+			}
+			if (np && json_integer_value(np) != 0 &&
+			    json_equal(np, jget(q, "nodePort")) &&
+			    json_equal(jget(p, "protocol"), jget(q, "protocol"))) {
+				snprintf(f, sizeof(f), "spec.ports[%zu].nodePort", i);
+				verr_add(ve, "FieldValueDuplicate", f,
+					 "Duplicate value: %" JSON_INTEGER_FORMAT, json_integer_value(np));
+			}
+		}
 	}
 }
 
@@ -390,48 +467,112 @@ static void service_validate(const struct api_kind *k, const json_t *o, const js
 {
 	const json_t *spec = jget(o, "spec");
 	const char *type = json_string_value(jget(spec, "type"));
-	json_t *p;
-	size_t i;
-	char f[128];
+	const char *cip = json_string_value(jget(spec, "clusterIP"));
+	const char *aff = json_string_value(jget(spec, "sessionAffinity"));
+	const char *etp = json_string_value(jget(spec, "externalTrafficPolicy"));
+	const json_t *sel = jget(spec, "selector");
+	bool headless = cip && !strcmp(cip, "None");
+	const char *key;
+	json_t *v;
+	char f[300];
 
 	if (!json_is_object(spec)) {
 		verr_required(ve, "spec");
 		return;
 	}
-	if (type && strcmp(type, "ClusterIP") && strcmp(type, "NodePort") &&
+	if (!type)
+		type = "ClusterIP";
+	if (strcmp(type, "ClusterIP") && strcmp(type, "NodePort") &&
 	    strcmp(type, "LoadBalancer") && strcmp(type, "ExternalName"))
 		verr_add(ve, "FieldValueNotSupported", "spec.type",
 			 "Unsupported value: \"%s\": supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"", type);
-	if ((!type || strcmp(type, "ExternalName")) && json_array_size(jget(spec, "ports")) == 0 &&
-	    !json_is_string(jget(spec, "clusterIP")))
-		verr_required(ve, "spec.ports");
-	json_array_foreach(jget(spec, "ports"), i, p) {
-		const json_t *np = jget(p, "nodePort");
+	if (!strcmp(type, "ExternalName")) {
+		const char *en = json_string_value(jget(spec, "externalName"));
 
-		snprintf(f, sizeof(f), "spec.ports[%zu].port", i);
-		check_port(ve, jget(p, "port"), f, true);
-		snprintf(f, sizeof(f), "spec.ports[%zu].protocol", i);
-		check_protocol(ve, jget(p, "protocol"), f);
-		if (json_array_size(jget(spec, "ports")) > 1 && !json_is_string(jget(p, "name"))) {
-			snprintf(f, sizeof(f), "spec.ports[%zu].name", i);
-			verr_required(ve, f);
-		}
-		if (np && json_integer_value(np) != 0 &&
-		    (json_integer_value(np) < 30000 || json_integer_value(np) > 32767)) {
-			snprintf(f, sizeof(f), "spec.ports[%zu].nodePort", i);
-			verr_add(ve, "FieldValueInvalid", f,
-				 "Invalid value: %" JSON_INTEGER_FORMAT ": provided port is not in the valid range. The range of valid ports is 30000-32767",
-				 json_integer_value(np));
+		if (!en || !*en)
+			verr_required(ve, "spec.externalName");
+		else if (!obj_valid_dns1123_subdomain(en))
+			verr_add(ve, "FieldValueInvalid", "spec.externalName",
+				 "Invalid value: \"%s\": must be a valid DNS name", en);
+		if (cip && *cip)
+			verr_add(ve, "FieldValueForbidden", "spec.clusterIP",
+				 "Forbidden: may not be set for ExternalName services");
+	} else if (json_array_size(jget(spec, "ports")) == 0 && !headless) {
+		verr_required(ve, "spec.ports");
+	}
+	if (headless && (!strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer")))
+		verr_add(ve, "FieldValueInvalid", "spec.clusterIP",
+			 "Invalid value: \"None\": may not be set to 'None' for %s services", type);
+	if (jget(spec, "clusterIP") && !json_is_string(jget(spec, "clusterIP")))
+		verr_add(ve, "FieldValueInvalid", "spec.clusterIP", "Invalid value: must be a string");
+	service_validate_ports(spec, ve);
+	/* Selector: label keys and values (values may be empty). */
+	if (sel && !json_is_object(sel)) {
+		verr_add(ve, "FieldValueInvalid", "spec.selector", "Invalid value: must be a map of strings");
+	} else {
+		json_object_foreach((json_t *)sel, key, v) {
+			snprintf(f, sizeof(f), "spec.selector");
+			if (!obj_valid_label_key(key))
+				verr_add(ve, "FieldValueInvalid", f,
+					 "Invalid value: \"%s\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character", key);
+			else if (!json_is_string(v) || !obj_valid_label_value(json_string_value(v)))
+				verr_add(ve, "FieldValueInvalid", f,
+					 "Invalid value: \"%s\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (63 characters or less)",
+					 json_is_string(v) ? json_string_value(v) : key);
 		}
 	}
-	check_labels_map(ve, jget(spec, "selector"), "spec.selector");
+	if (aff && strcmp(aff, "None") && strcmp(aff, "ClientIP"))
+		verr_add(ve, "FieldValueNotSupported", "spec.sessionAffinity",
+			 "Unsupported value: \"%s\": supported values: \"ClientIP\", \"None\"", aff);
+	if (aff && !strcmp(aff, "ClientIP")) {
+		const json_t *t = sel_lookup_path(spec, "sessionAffinityConfig.clientIP.timeoutSeconds");
+
+		if (!json_is_integer(t) || json_integer_value(t) < 1 || json_integer_value(t) > 86400)
+			verr_add(ve, "FieldValueInvalid",
+				 "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+				 "Invalid value: must be greater than 0 and less than 86400");
+	} else if (jget(spec, "sessionAffinityConfig")) {
+		verr_add(ve, "FieldValueInvalid", "spec.sessionAffinityConfig",
+			 "Invalid value: must not be set when `sessionAffinity` is None");
+	}
+	if (etp) {
+		if (!svc_externally_accessible(spec))
+			verr_add(ve, "FieldValueInvalid", "spec.externalTrafficPolicy",
+				 "Invalid value: \"%s\": may only be set for externally-accessible services (NodePort, LoadBalancer or externalIPs)", etp);
+		else if (strcmp(etp, "Cluster") && strcmp(etp, "Local"))
+			verr_add(ve, "FieldValueNotSupported", "spec.externalTrafficPolicy",
+				 "Unsupported value: \"%s\": supported values: \"Cluster\", \"Local\"", etp);
+	}
+	{
+		const char *itp = json_string_value(jget(spec, "internalTrafficPolicy"));
+
+		if (itp && strcmp(itp, "Cluster") && strcmp(itp, "Local"))
+			verr_add(ve, "FieldValueNotSupported", "spec.internalTrafficPolicy",
+				 "Unsupported value: \"%s\": supported values: \"Cluster\", \"Local\"", itp);
+	}
+	{
+		size_t i;
+
+		json_array_foreach(jget(spec, "externalIPs"), i, v) {
+			struct in_addr a;
+
+			if (!json_is_string(v) || inet_pton(AF_INET, json_string_value(v), &a) != 1) {
+				snprintf(f, sizeof(f), "spec.externalIPs[%zu]", i);
+				verr_add(ve, "FieldValueInvalid", f,
+					 "Invalid value: must be a valid IP address, (e.g. 10.9.8.7)");
+			}
+		}
+	}
 	if (old) {
 		const char *oc = json_string_value(sel_lookup_path(old, "spec.clusterIP"));
-		const char *nc = json_string_value(jget(spec, "clusterIP"));
+		const char *otype = json_string_value(sel_lookup_path(old, "spec.type"));
 
-		if (oc && *oc && nc && strcmp(oc, nc))
+		/* Immutable, except when the type moves to or from ExternalName
+		 * (which has no address). */
+		if (oc && *oc && cip && *cip && strcmp(oc, cip) &&
+		    strcmp(type, "ExternalName") && strcmp(otype ?: "", "ExternalName"))
 			verr_add(ve, "FieldValueInvalid", "spec.clusterIP",
-				 "Invalid value: \"%s\": field is immutable", nc);
+				 "Invalid value: \"%s\": field is immutable", cip);
 	}
 }
 

@@ -24,12 +24,13 @@ static const struct ctrl_desc *const ctrl_table[] = {
 	&ctrl_nodelifecycle_desc,
 	&ctrl_namespace_desc,
 	&ctrl_gc_desc,
+	&ctrl_endpoints_desc,
 };
 #define N_CTRL (sizeof(ctrl_table) / sizeof(ctrl_table[0]))
 
 const char *controllers_names(void)
 {
-	return "nodeipam,replicaset,deployment,daemonset,nodelifecycle,namespace,gc";
+	return "nodeipam,replicaset,deployment,daemonset,nodelifecycle,namespace,gc,endpoints";
 }
 
 /* ---- helpers for controllers ----------------------------------------------- */

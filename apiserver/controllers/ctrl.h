@@ -47,7 +47,7 @@ struct ctrl {
 
 extern const struct ctrl_desc ctrl_replicaset_desc, ctrl_deployment_desc,
 	ctrl_daemonset_desc, ctrl_nodeipam_desc, ctrl_nodelifecycle_desc,
-	ctrl_namespace_desc, ctrl_gc_desc;
+	ctrl_namespace_desc, ctrl_gc_desc, ctrl_endpoints_desc;
 
 /* Enqueue obj's "ns/name". */
 void ctrl_enqueue(struct ctrl *c, const json_t *obj);
@@ -170,5 +170,22 @@ enum gc_verdict { GC_KEEP, GC_DELETE, GC_DROP_REFS };
 /* owner_alive[i]: whether ownerReferences[i] of obj still exists (same
  * uid). All owners gone → delete; some → drop the dangling references. */
 enum gc_verdict gc_decide(const json_t *obj, const bool *owner_alive, size_t n);
+
+/* ---- Endpoints ------------------------------------------------------------------- */
+
+/* A Service's map selector matches labels (an empty selector matches
+ * nothing: such Services keep hand-written Endpoints). */
+bool ep_selector_matches(const json_t *selector, const json_t *labels);
+/* targetPort (number, or a container port name looked up in pod for
+ * protocol) as a number; 0 if the pod has no such port. */
+int ep_resolve_port(const json_t *pod, const json_t *target_port, const char *protocol);
+/* The subsets for svc over the namespace's pods: ready → addresses, not
+ * Ready or terminating → notReadyAddresses, one subset per distinct
+ * resolved port set, everything sorted (stable output). */
+json_t *ep_compute_subsets(const json_t *svc, const json_t *pods);
+/* The whole Endpoints object svc should have. */
+json_t *ep_desired(const json_t *svc, const json_t *pods);
+/* cur already says what want says (subsets and labels). */
+bool ep_up_to_date(const json_t *cur, const json_t *want);
 
 #endif
