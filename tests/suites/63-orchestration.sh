@@ -221,5 +221,17 @@ moved() {
 }
 t_check "node3's pods come back on node1/node2: 10 Ready pods, none on node3" wait_for 60 moved
 t_ok "rescheduled within $((SECONDS - tk)) s of the agent's death"
+# the replacements are wired too: a pod on node1 reaches all 10 by pod IP
+after_failover() {
+	local from ips out name ip
+	web_pods >"$CL_DIR/pods10"
+	from=$(awk -F'\t' '$2=="node1" {print $1; exit}' "$CL_DIR/pods10")
+	ips=$(cut -f3 "$CL_DIR/pods10" | tr '\n' ' ')
+	out=$(gctl exec "$from" -- sh -c "for ip in $ips; do printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 \$ip 8080 | tail -n 1; done" </dev/null)
+	while IFS=$'\t' read -r name _ ip _; do
+		grep -q " $name node" <<<"$out" || { echo "no answer from $name ($ip): $out"; return 1; }
+	done <"$CL_DIR/pods10"
+}
+t_check "after the failover every pod answers by pod IP (from a node1 pod)" wait_for 10 after_failover
 echo "suite time: $((SECONDS - T0)) s"
 t_done
