@@ -36,6 +36,14 @@ kl_require() {
 kl_cleanup() {
 	local i id st
 	for i in "${!CL_AGENT_PID[@]}"; do agent_kill "$i" KILL; done
+	# the agents' cluster DNS (dnsmasq) outlives them on purpose: stop it
+	# through its pid files (agent/dnssync.c, <stateDir>/dns)
+	local f pid
+	for f in "$CL_DIR"/node*/state/dns/*.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f" 2>/dev/null)
+		[ -n "$pid" ] && grep -qx dnsmasq "/proc/$pid/comm" 2>/dev/null && kill "$pid" 2>/dev/null
+	done
 	for ((i = 1; i <= CL_NODES; i++)); do
 		st=$CL_DIR/node$i/state/runtime
 		[ -d "$st" ] || continue
