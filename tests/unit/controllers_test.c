@@ -948,6 +948,131 @@ static void test_informer_meta_only(void)
 	informers_join_free(&f);
 }
 
+/* ---- Endpoints ------------------------------------------------------------------ */
+
+static json_t *ep_pod(const char *name, const char *ip, bool ready, int http_port,
+		      const char *extra_meta)
+{
+	char buf[1200];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"default\",\"uid\":\"u-%s\","
+		 "\"labels\":{\"app\":\"web\"}%s},"
+		 "\"spec\":{\"nodeName\":\"n1\",\"hostname\":\"%s\",\"subdomain\":\"web\","
+		 "\"containers\":[{\"name\":\"c\",\"ports\":[{\"name\":\"http\",\"containerPort\":%d}]}]},"
+		 "\"status\":{\"phase\":\"Running\",\"podIP\":\"%s\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"%s\"}]}}",
+		 name, name, extra_meta ? extra_meta : "", name, http_port, ip, ready ? "True" : "False");
+	return J(buf);
+}
+
+static void test_endpoints(void)
+{
+	json_t *svc = J("{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\",\"labels\":{\"t\":\"x\"}},"
+			"\"spec\":{\"selector\":{\"app\":\"web\"},\"ports\":["
+			"{\"name\":\"http\",\"port\":80,\"targetPort\":\"http\",\"protocol\":\"TCP\"},"
+			"{\"name\":\"raw\",\"port\":81,\"targetPort\":9000,\"protocol\":\"TCP\"}]}}");
+	json_t *pods = json_array(), *subs, *want, *want2, *other;
+	char *dump;
+
+	json_array_append_new(pods, ep_pod("b", "10.244.0.12", true, 8080, NULL));
+	json_array_append_new(pods, ep_pod("a", "10.244.0.11", true, 8080, NULL));
+	json_array_append_new(pods, ep_pod("c", "10.244.0.13", false, 8080, NULL));
+	json_array_append_new(pods, ep_pod("d", "10.244.0.14", true, 8081, NULL));
+	/* terminating: not ready whatever its condition says */
+	json_array_append_new(pods, ep_pod("e", "10.244.0.15", true, 8080,
+					   ",\"deletionTimestamp\":\"2026-01-01T00:00:00Z\""));
+	/* no IP yet, other labels, other namespace, finished: not listed */
+	other = ep_pod("f", "", true, 8080, NULL);
+	json_array_append_new(pods, other);
+	other = ep_pod("g", "10.244.0.17", true, 8080, NULL);
+	json_object_set_new(json_object_get(json_object_get(other, "metadata"), "labels"), "app", json_string("db"));
+	json_array_append_new(pods, other);
+	other = ep_pod("h", "10.244.0.18", true, 8080, NULL);
+	json_object_set_new(json_object_get(other, "metadata"), "namespace", json_string("kube-system"));
+	json_array_append_new(pods, other);
+	other = ep_pod("i", "10.244.0.19", true, 8080, NULL);
+	json_object_set_new(json_object_get(other, "status"), "phase", json_string("Succeeded"));
+	json_array_append_new(pods, other);
+
+	CHECK(ep_selector_matches(J("{\"app\":\"web\"}"), J("{\"app\":\"web\",\"x\":\"y\"}")));
+	CHECK(!ep_selector_matches(J("{}"), J("{\"app\":\"web\"}")));
+	CHECK_EQ(ep_resolve_port(json_array_get(pods, 0), json_string("http"), "TCP"), 8080);
+	CHECK_EQ(ep_resolve_port(json_array_get(pods, 0), json_string("http"), "UDP"), 0);
+	CHECK_EQ(ep_resolve_port(json_array_get(pods, 0), json_integer(7000), "TCP"), 7000);
+
+	subs = ep_compute_subsets(svc, pods);
+	dump = json_dumps(subs, JSON_COMPACT);
+	/* Two subsets (http is 8080 on a/b/c/e, 8081 on d), addresses by IP. */
+	CHECK_EQ(json_array_size(subs), 2);
+	want = J("[{\"addresses\":[{\"ip\":\"10.244.0.11\",\"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"default\",\"name\":\"a\",\"uid\":\"u-a\"},\"nodeName\":\"n1\",\"hostname\":\"a\"},"
+		 "{\"ip\":\"10.244.0.12\",\"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"default\",\"name\":\"b\",\"uid\":\"u-b\"},\"nodeName\":\"n1\",\"hostname\":\"b\"}],"
+		 "\"notReadyAddresses\":[{\"ip\":\"10.244.0.13\",\"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"default\",\"name\":\"c\",\"uid\":\"u-c\"},\"nodeName\":\"n1\",\"hostname\":\"c\"},"
+		 "{\"ip\":\"10.244.0.15\",\"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"default\",\"name\":\"e\",\"uid\":\"u-e\"},\"nodeName\":\"n1\",\"hostname\":\"e\"}],"
+		 "\"ports\":[{\"port\":8080,\"protocol\":\"TCP\",\"name\":\"http\"},{\"port\":9000,\"protocol\":\"TCP\",\"name\":\"raw\"}]},"
+		 "{\"addresses\":[{\"ip\":\"10.244.0.14\",\"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"default\",\"name\":\"d\",\"uid\":\"u-d\"},\"nodeName\":\"n1\",\"hostname\":\"d\"}],"
+		 "\"ports\":[{\"port\":8081,\"protocol\":\"TCP\",\"name\":\"http\"},{\"port\":9000,\"protocol\":\"TCP\",\"name\":\"raw\"}]}]");
+	CHECK(json_equal(subs, want));
+	if (!json_equal(subs, want))
+		fprintf(stderr, "subsets: %s\n", dump);
+	free(dump);
+
+	/* Stable: the same pods in another order give the same object, and
+	 * an up-to-date Endpoints needs no write. */
+	json_t *rev = json_array();
+	for (size_t i = json_array_size(pods); i-- > 0;)
+		json_array_append(rev, json_array_get(pods, i));
+	want2 = ep_desired(svc, rev);
+	CHECK(json_equal(json_object_get(want2, "subsets"), subs));
+	CHECK_STR(cj_str(want2, "metadata.labels.t"), "x");
+	CHECK(ep_up_to_date(want2, ep_desired(svc, pods)));
+	CHECK(!ep_up_to_date(NULL, want2));
+	/* A readiness flip changes it. */
+	json_object_set_new(json_array_get(json_object_get(json_object_get(json_array_get(pods, 2), "status"), "conditions"), 0),
+			    "status", json_string("True"));
+	CHECK(!ep_up_to_date(want2, ep_desired(svc, pods)));
+	/* publishNotReadyAddresses: everyone is an address. */
+	json_object_set_new(json_object_get(svc, "spec"), "publishNotReadyAddresses", json_true());
+	json_decref(subs);
+	subs = ep_compute_subsets(svc, pods);
+	CHECK_EQ(json_array_size(json_object_get(json_array_get(subs, 0), "addresses")), 4);
+	CHECK(!json_object_get(json_array_get(subs, 0), "notReadyAddresses"));
+	/* A pod without the named port serves only the numbered one. */
+	json_object_del(json_object_get(svc, "spec"), "publishNotReadyAddresses");
+	json_t *lone = json_array();
+	json_t *np = ep_pod("z", "10.244.0.30", true, 8080, NULL);
+	json_object_del(json_array_get(json_object_get(json_object_get(np, "spec"), "containers"), 0), "ports");
+	json_array_append_new(lone, np);
+	json_decref(subs);
+	subs = ep_compute_subsets(svc, lone);
+	CHECK_EQ(json_array_size(subs), 1);
+	CHECK_EQ(json_array_size(json_object_get(json_array_get(subs, 0), "ports")), 1);
+	CHECK_EQ(cj_int(json_array_get(json_object_get(json_array_get(subs, 0), "ports"), 0), "port", 0), 9000);
+	/* Headless without ports: addresses with no ports; label set. */
+	json_t *hl = J("{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},"
+		       "\"spec\":{\"clusterIP\":\"None\",\"selector\":{\"app\":\"web\"}}}");
+	json_t *hd = ep_desired(hl, lone);
+	CHECK_EQ(json_array_size(json_object_get(hd, "subsets")), 1);
+	CHECK(!json_object_get(json_array_get(json_object_get(hd, "subsets"), 0), "ports"));
+	CHECK(json_is_string(sel_lookup_path(hd, "metadata.labels")) ||
+	      json_object_get(sel_lookup_path(hd, "metadata.labels"), "service.kubernetes.io/headless"));
+	/* No pods: empty subsets, equal to an Endpoints without the field. */
+	json_t *none = ep_desired(svc, NULL);
+	CHECK_EQ(json_array_size(json_object_get(none, "subsets")), 0);
+	json_t *cur = J("{\"metadata\":{\"name\":\"web\",\"labels\":{\"t\":\"x\"}}}");
+	CHECK(ep_up_to_date(cur, none));
+	json_decref(cur);
+	json_decref(none);
+	json_decref(hd);
+	json_decref(hl);
+	json_decref(lone);
+	json_decref(rev);
+	json_decref(want);
+	json_decref(want2);
+	json_decref(subs);
+	json_decref(pods);
+	json_decref(svc);
+}
+
 TEST_MAIN(T(test_int_or_percent), T(test_rs_scale_up), T(test_rs_scale_down_order),
 	  T(test_rs_adopt_release), T(test_min_ready), T(test_template_hash),
 	  T(test_deploy_create_and_scale), T(test_deploy_rolling_update),
@@ -955,4 +1080,4 @@ TEST_MAIN(T(test_int_or_percent), T(test_rs_scale_up), T(test_rs_scale_down_orde
 	  T(test_deploy_rollback_and_history), T(test_deploy_recreate), T(test_deploy_pause),
 	  T(test_deploy_adopts_orphan_rs), T(test_daemonset), T(test_ipam),
 	  T(test_node_lifecycle), T(test_gc), T(test_workqueue), T(test_informer_cache),
-	  T(test_informer_meta_only))
+	  T(test_informer_meta_only), T(test_endpoints))

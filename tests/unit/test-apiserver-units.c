@@ -222,6 +222,138 @@ static void test_protobuf(void)
 	CHECK_EQ(pb_k8s_decode(cm, sizeof(cm) - 8, &o, &e3), -EINVAL);
 }
 
+/* Service allocation decisions over an in-memory list of other Services
+ * (svcalloc.c; the server runs the same code over the stored ones). */
+static json_t *svcj(const char *s)
+{
+	json_t *o = json_loads(s, 0, NULL);
+
+	if (!o)
+		fprintf(stderr, "bad test JSON: %s\n", s);
+	return o;
+}
+
+static int causes(const struct verr *ve, const char *field)
+{
+	size_t i;
+	json_t *c;
+	int n = 0;
+
+	json_array_foreach(ve->causes, i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "field")) ?: "", field))
+			n++;
+	return n;
+}
+
+static void test_svcalloc(void)
+{
+	json_t *others = json_array(), *s, *old;
+	struct verr ve;
+	struct gerr e = { 0 };
+	int seen10 = 0;
+
+	CHECK_EQ(svcalloc_configure("10.96.0.0/28", "30000-30003", &e), 0);
+	CHECK_STR(svcalloc_cidr(), "10.96.0.0/28");
+	CHECK(svcalloc_configure("10.96.0.0/8", NULL, &e) < 0);
+	CHECK(svcalloc_configure(NULL, "3-2", &e) < 0);
+	/* A /28 has 16 addresses: .0, .15 (network/broadcast), .1 and .10
+	 * (kubernetes, DNS) are never handed out: 12 dynamic ones. */
+	for (int i = 0; i < 12; i++) {
+		s = svcj("{\"metadata\":{\"name\":\"a\"},\"spec\":{\"type\":\"ClusterIP\",\"ports\":[{\"port\":80}]}}");
+		verr_init(&ve);
+		CHECK_EQ(svcalloc_assign_list(s, NULL, others, &ve), 0);
+		CHECK(!verr_any(&ve));
+		const char *ip = json_string_value(sel_lookup_path(s, "spec.clusterIP"));
+		CHECK(ip && strncmp(ip, "10.96.0.", 8) == 0);
+		if (ip) {
+			int last = atoi(ip + 8);
+
+			CHECK(last != 0 && last != 1 && last != 10 && last != 15);
+			seen10 += last == 10;
+		}
+		json_array_append_new(others, s);
+		verr_free(&ve);
+	}
+	CHECK_EQ(seen10, 0);
+	s = svcj("{\"metadata\":{\"name\":\"full\"},\"spec\":{\"type\":\"ClusterIP\",\"ports\":[{\"port\":80}]}}");
+	verr_init(&ve);
+	svcalloc_assign_list(s, NULL, others, &ve);
+	CHECK_EQ(causes(&ve, "spec.clusterIPs"), 1);   /* range is full */
+	verr_free(&ve);
+	json_decref(s);
+	/* .10 can still be asked for by value; a taken one cannot. */
+	s = svcj("{\"metadata\":{\"name\":\"dns\"},\"spec\":{\"type\":\"ClusterIP\",\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"port\":53}]}}");
+	verr_init(&ve);
+	svcalloc_assign_list(s, NULL, others, &ve);
+	CHECK(!verr_any(&ve));
+	CHECK_STR(json_string_value(json_array_get(sel_lookup_path(s, "spec.clusterIPs"), 0)), "10.96.0.10");
+	json_array_append_new(others, s);
+	verr_free(&ve);
+	s = svcj("{\"metadata\":{\"name\":\"dns2\"},\"spec\":{\"type\":\"ClusterIP\",\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"port\":53}]}}");
+	verr_init(&ve);
+	svcalloc_assign_list(s, NULL, others, &ve);
+	CHECK_EQ(causes(&ve, "spec.clusterIPs"), 1);
+	verr_free(&ve);
+	json_decref(s);
+	/* Update of the same Service keeps its IP (and a PUT without it too). */
+	old = json_array_get(others, 0);
+	s = svcj("{\"metadata\":{\"name\":\"a\"},\"spec\":{\"type\":\"ClusterIP\",\"ports\":[{\"port\":81}]}}");
+	verr_init(&ve);
+	json_t *rest = json_array();
+	for (size_t i = 1; i < json_array_size(others); i++)
+		json_array_append(rest, json_array_get(others, i));
+	svcalloc_assign_list(s, old, rest, &ve);
+	CHECK(!verr_any(&ve));
+	CHECK(json_equal(sel_lookup_path(s, "spec.clusterIP"), sel_lookup_path(old, "spec.clusterIP")));
+	verr_free(&ve);
+	json_decref(s);
+	json_decref(rest);
+	/* NodePorts: 4 in range 30000-30003, a fifth fails; out of range and
+	 * taken ones are field errors; headless has no IP. */
+	json_array_clear(others);
+	for (int i = 0; i < 4; i++) {
+		s = svcj("{\"metadata\":{\"name\":\"n\"},\"spec\":{\"type\":\"NodePort\",\"ports\":[{\"port\":80,\"protocol\":\"TCP\"}]}}");
+		verr_init(&ve);
+		svcalloc_assign_list(s, NULL, others, &ve);
+		CHECK(!verr_any(&ve));
+		json_int_t np = json_integer_value(json_object_get(json_array_get(sel_lookup_path(s, "spec.ports"), 0), "nodePort"));
+		CHECK(np >= 30000 && np <= 30003);
+		json_array_append_new(others, s);
+		verr_free(&ve);
+	}
+	s = svcj("{\"metadata\":{\"name\":\"n5\"},\"spec\":{\"type\":\"NodePort\",\"clusterIP\":\"10.96.0.5\",\"ports\":[{\"port\":80}]}}");
+	verr_init(&ve);
+	svcalloc_assign_list(s, NULL, others, &ve);
+	CHECK_EQ(causes(&ve, "spec.ports[0].nodePort"), 1);
+	verr_free(&ve);
+	json_decref(s);
+	json_array_clear(others);
+	s = svcj("{\"metadata\":{\"name\":\"n6\"},\"spec\":{\"type\":\"NodePort\",\"ports\":[{\"port\":80,\"nodePort\":30007}]}}");
+	verr_init(&ve);
+	svcalloc_assign_list(s, NULL, others, &ve);
+	CHECK_EQ(causes(&ve, "spec.ports[0].nodePort"), 1);
+	char *msg = json_dumps(ve.causes, 0);
+	CHECK(msg && strstr(msg, "30000-30003") != NULL);
+	free(msg);
+	verr_free(&ve);
+	json_decref(s);
+	s = svcj("{\"metadata\":{\"name\":\"h\"},\"spec\":{\"type\":\"ClusterIP\",\"clusterIP\":\"None\"}}");
+	verr_init(&ve);
+	svcalloc_assign_list(s, NULL, others, &ve);
+	CHECK(!verr_any(&ve));
+	CHECK_STR(json_string_value(sel_lookup_path(s, "spec.clusterIP")), "None");
+	verr_free(&ve);
+	json_decref(s);
+	json_decref(others);
+	CHECK_EQ(svcalloc_configure("10.96.0.0/12", "30000-32767", &e), 0);
+	CHECK(reg_valid_port_name("http"));
+	CHECK(reg_valid_port_name("h2c-80"));
+	CHECK(!reg_valid_port_name("8080"));
+	CHECK(!reg_valid_port_name("Http"));
+	CHECK(!reg_valid_port_name("a--b"));
+	CHECK(!reg_valid_port_name("a-very-long-port-name"));
+}
+
 TEST_MAIN(T(test_label_selectors), T(test_field_selectors), T(test_merge_patch),
 	  T(test_json_patch), T(test_strategic_patch), T(test_names_and_registry),
-	  T(test_protobuf))
+	  T(test_protobuf), T(test_svcalloc))
