@@ -193,6 +193,8 @@ echo "  API server data dir: $APISERVER_DATA"
 
 if [ "${DEMO_ONESHOT:-0}" = 1 ] || [ $ok = 0 ]; then
 	echo "  Tearing the cluster down."
+	# the down process kills our background jobs: no "Killed" job reports
+	disown -a
 	"$0" down >/dev/null 2>&1
 	[ -f "$DEMO_STATE" ] && die "teardown left $DEMO_STATE"
 	[ $ok = 1 ] && echo "  ${G}demo done and removed${N}"
