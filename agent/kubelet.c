@@ -43,7 +43,7 @@
 
 extern char **environ;
 
-#define KL_WATCH_MS     4000      /* watch reconnect period (bounds stop time) */
+#define KL_WATCH_MS     2000      /* watch reconnect period (bounds stop time) */
 #define KL_STACK        (256 * 1024)
 #define KL_MAX_CTRS     16
 #define KL_DEFAULT_GRACE 30
@@ -107,6 +107,7 @@ struct kubelet {
 	pthread_mutex_t lock;    /* pods list and their obj/gone/kick */
 	struct kpod *pods;
 	atomic_bool stop;
+	atomic_int streams;      /* detached log followers still running */
 	pthread_t lease_th, podw_th, nodew_th;
 	bool lease_started, podw_started, nodew_started;
 	char pod_root[300];
@@ -1950,16 +1951,24 @@ struct log_stream {
 	char id[72];
 	struct rt_log_opts o;
 	int rfd, wfd;
+	atomic_int refs;         /* the HTTP response and the writer */
 	pthread_t th;
 };
 
+/* Detached: a follower whose client left ends only at the container's
+ * next output (EPIPE) or exit, and must not hold up the HTTP connection
+ * (or the agent's stop) until then. */
 static void *log_writer(void *arg)
 {
 	struct log_stream *s = arg;
+	struct kubelet *kl = s->kl;
 	struct gerr e = { 0 };
 
-	rt_logs(s->kl->rt, s->id, &s->o, s->wfd, &e);
+	rt_logs(kl->rt, s->id, &s->o, s->wfd, &e);
 	close(s->wfd);
+	if (atomic_fetch_sub(&s->refs, 1) == 1)
+		free(s);
+	atomic_fetch_sub(&kl->streams, 1);
 	return NULL;
 }
 
@@ -1981,8 +1990,8 @@ static void log_free(void *cls)
 
 	/* closing the read end makes a following writer fail with EPIPE */
 	close(s->rfd);
-	pthread_join(s->th, NULL);
-	free(s);
+	if (atomic_fetch_sub(&s->refs, 1) == 1)
+		free(s);
 }
 
 struct argv_acc {
@@ -2056,12 +2065,16 @@ int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, con
 			s->o.timestamps = !strcmp(v, "true") || !strcmp(v, "1");
 		s->rfd = p[0];
 		s->wfd = p[1];
+		atomic_init(&s->refs, 2);
+		atomic_fetch_add(&kl->streams, 1);
 		if (pthread_create(&s->th, NULL, log_writer, s)) {
+			atomic_fetch_sub(&kl->streams, 1);
 			close(p[0]);
 			close(p[1]);
 			free(s);
 			return reply(c, 500, "cannot start log stream\n");
 		}
+		pthread_detach(s->th);
 		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, log_read, s, log_free);
 		if (!r) {
 			log_free(s);
@@ -2239,8 +2252,12 @@ void kubelet_stop(struct agent *a)
 	if (!kl)
 		return;
 	/* Pods keep running: the next agent adopts them. */
-	kubelet_tls_stop(a);
 	atomic_store(&kl->stop, true);
+	pthread_mutex_lock(&kl->lock);
+	for (struct kpod *p = kl->pods; p; p = p->next)
+		pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&kl->lock);
+	kubelet_tls_stop(a);
 	if (kl->lease_started)
 		pthread_join(kl->lease_th, NULL);
 	if (kl->podw_started)
@@ -2266,6 +2283,12 @@ void kubelet_stop(struct agent *a)
 		free(p);
 	}
 	a->kl = NULL;
+	if (atomic_load(&kl->streams)) {
+		/* a log follower may still use the runtime and kl: leave
+		 * them to the process exit that follows */
+		pr_debug("%d log streams still open at stop", atomic_load(&kl->streams));
+		return;
+	}
 	rt_close(kl->rt);
 	apiclient_free(kl->api);
 	kubeconfig_free(&kl->kc);

@@ -354,8 +354,10 @@ int main(int argc, char **argv)
 out:
 	atomic_store(&a->ready, false);
 	while (started-- > 0)
-		if (components[started].stop)
+		if (components[started].stop) {
 			components[started].stop(a);
+			pr_debug("component %s stopped", components[started].name);
+		}
 	free(a);
 	return rc;
 }

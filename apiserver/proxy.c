@@ -136,8 +136,22 @@ static size_t to_buf(char *d, size_t sz, size_t nm, void *arg)
 struct stream {
 	CURL *h;
 	int rfd, wfd;
+	volatile int cancel;     /* client gone: abort at the next progress tick */
 	pthread_t th;
 };
+
+/* libcurl calls this about once a second even while no data flows, so an
+ * idle follow whose client left ends within a second. */
+static int stream_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+	struct stream *s = arg;
+
+	(void)a;
+	(void)b;
+	(void)c;
+	(void)d;
+	return __atomic_load_n(&s->cancel, __ATOMIC_ACQUIRE);
+}
 
 static size_t to_pipe(char *d, size_t sz, size_t nm, void *arg)
 {
@@ -181,6 +195,7 @@ static void stream_free(void *cls)
 {
 	struct stream *s = cls;
 
+	__atomic_store_n(&s->cancel, 1, __ATOMIC_RELEASE);
 	close(s->rfd);
 	pthread_join(s->th, NULL);
 	curl_easy_cleanup(s->h);
@@ -330,6 +345,9 @@ enum MHD_Result proxy_pod(struct apiserver *as, struct MHD_Connection *conn, con
 		s->wfd = p[1];
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_pipe);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stream_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 		if (pthread_create(&s->th, NULL, stream_thread, s)) {
 			close(p[0]);
 			close(p[1]);

@@ -231,12 +231,14 @@ node_ns_up 3
 CL_NODES=3
 kl_config 3 3
 sed -i '/^podCIDR:/d' "$CL_DIR/node3/agent.yaml"
+node_bg 3 socat TCP-LISTEN:"$APISERVER_PORT",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$CL_DIR/api.sock" 2>/dev/null
+sleep 0.3
 nsenter --net="/run/netns/$(node_ns 3)" -- "$CL_BIN/gannet-agent" --config "$CL_DIR/node3/agent.yaml" -v \
 	>>"$(node_log 3)" 2>&1 &
 CL_AGENT_PID[3]=$!
-node_bg 3 socat TCP-LISTEN:"$APISERVER_PORT",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$CL_DIR/api.sock" 2>/dev/null
 t_check "node3 registers without a podCIDR and waits (no CNI socket yet)" wait_for 10 bash -c \
-	"[ ! -S $(node_sock 3) ] && grep -q 'waiting for Node node3' $(node_log 3)"
+	"[ ! -S $(node_sock 3) ] && grep -q 'waiting for Node node3' $(node_log 3) && grep -q 'node node3 registered' $(node_log 3)"
+t_check "Node node3 exists without spec.podCIDR" ajq /api/v1/nodes/node3 '.spec.podCIDR == null'
 acurl -X PATCH -H 'Content-Type: application/merge-patch+json' -d '{"spec":{"podCIDR":"10.244.3.0/24","podCIDRs":["10.244.3.0/24"]}}' \
 	/api/v1/nodes/node3 >/dev/null
 t_check "node3 comes up with the API's pod CIDR" wait_for 15 bash -c "[ -S $(node_sock 3) ] && grep -q 'pod CIDR 10.244.3.0/24 from the API' $(node_log 3)"
@@ -246,5 +248,16 @@ t_check "pod on node3 Running with an IP from 10.244.3.0/24" wait_for 20 pjq on3
 ip3=$(podq on3 .status.podIP)
 ping3() { local o; o=$(kexec 1 web main -- ping -c1 -W1 "$ip3") && jqe "$o" '.exitCode==0'; }
 t_check "node1 learnt node3's CIDR: web -> on3 ping" wait_for 10 ping3
+
+# SIGTERM: clean exit, pods keep running (the next agent adopts them)
+wpid=$(rt_state 1 web main | jq -r .pid)
+apid=$(agent_pid 1)
+t0=$SECONDS
+kill -TERM "$apid"
+wait "$apid"
+arc=$?
+unset 'CL_AGENT_PID[1]'
+t_check "agent SIGTERM in API mode: exit 0 within 15 s (rc $arc, $((SECONDS - t0)) s), web keeps running" \
+	bash -c "[ $arc = 0 ] && [ $((SECONDS - t0)) -le 15 ] && kill -0 $wpid"
 
 t_done
