@@ -232,6 +232,37 @@ t_check "wget http://web/ (short name through the search path) answers" grep -q 
 out=$(kx 1 client c -- timeout 3 wget -q -O- http://web.default.svc.cluster.local/)
 t_check "wget http://web.default.svc.cluster.local answers" grep -q '^web-' <<<"$out"
 
+# ---------------------------------------------------------------- affinity, headless
+sticky=$(jq -n '{apiVersion:"v1",kind:"Service",metadata:{name:"sticky"},
+	spec:{clusterIP:"10.96.100.11",selector:{app:"web"},sessionAffinity:"ClientIP",
+	      sessionAffinityConfig:{clientIP:{timeoutSeconds:60}},
+	      ports:[{name:"http",port:80,targetPort:"http"}]}}')
+acurl -X POST -H 'Content-Type: application/json' -d "$sticky" "$SVC" >/dev/null
+headless=$(jq -n '{apiVersion:"v1",kind:"Service",metadata:{name:"web-hl"},
+	spec:{clusterIP:"None",selector:{app:"web"},ports:[{name:"http",port:8080}]}}')
+acurl -X POST -H 'Content-Type: application/json' -d "$headless" "$SVC" >/dev/null
+if [ "$HAND_EP" = 1 ]; then
+	for s in sticky web-hl; do
+		acurl "$EPS/web" | jq --arg n "$s" '{apiVersion, kind, metadata: {name: $n}, subsets}' |
+			acurl -X POST -H 'Content-Type: application/json' -d @- "$EPS" >/dev/null
+	done
+fi
+sticky_programmed() {
+	local o
+	o=$(dpsvc 1) && jqe "$o" 'any(.[]; .vip == "10.96.100.11" and .port == 80 and .sessionAffinity == "ClientIP" and .affinityTimeoutSeconds == 60 and (.backends | length) == 2)'
+}
+t_check "sessionAffinity ClientIP (timeout 60 s) programmed with the 2 ready backends" wait_for 20 sticky_programmed
+out=$(hits 40 "http://10.96.100.11/")
+echo "$out" | count | sed 's/^/#   /'
+one_backend() { [ "$(grep '^web-' <<<"$out" | sort -u | wc -l)" = 1 ] && [ "$(grep -c '^web-' <<<"$out")" = 40 ]; }
+t_check "ClientIP affinity: 40 connections from one client reach one backend" one_backend
+o=$(dpsvc 1)
+t_check "headless service web-hl gets no frontend in the maps" jqe "$o" '[.[] | select(.port == 8080 and .scope == "cluster")] | length == 0'
+# headless names carry the ready pods' IPs (the unready one is not published)
+hl_ips() { kx 1 client c -- nslookup web-hl.default.svc.cluster.local | awk '/^Address: 10\.244\./ {print $2}' | sort | tr '\n' ' '; }
+hl_ok() { [ "$(hl_ips)" = "$(web_pods | awk '$3 == "true" {print $2}' | sort | tr '\n' ' ')" ]; }
+t_check "headless web-hl.default.svc.cluster.local -> the 2 ready pod IPs" wait_for 10 hl_ok
+
 # ---------------------------------------------------------------- NodePort / externalIP
 client_add ext
 for ((i = 1; i <= 3; i++)); do
