@@ -152,11 +152,12 @@ static int bootstrap_kubernetes_service(struct apiserver *as, struct gerr *err)
 	int ret;
 
 	svcalloc_nth_ip(1, ip, sizeof(ip));
-	svc = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:{s:s, s:s, s:[s], s:[{s:s, s:i, s:s, s:i}]}}",
+	svc = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:{s:s, s:s, s:[s], s:[s], s:s, s:[{s:s, s:i, s:s, s:i}]}}",
 			"apiVersion", "v1", "kind", "Service",
 			"metadata", "name", "kubernetes", "namespace", "default",
 			"labels", "component", "apiserver", "provider", "kubernetes",
 			"spec", "type", "ClusterIP", "clusterIP", ip, "clusterIPs", ip,
+			"ipFamilies", "IPv4", "ipFamilyPolicy", "SingleStack",
 			"ports", "name", "https", "port", 443, "protocol", "TCP",
 			"targetPort", as->listen_port);
 	ret = as_ensure(as, svc, err);
