@@ -31,7 +31,7 @@
 #include "common/apiclient.h"
 #include "common/kubeconfig.h"
 
-#define SVC_WATCH_MS   30000     /* watch reconnect period (bounds stop time) */
+#define SVC_WATCH_MS   4000      /* watch reconnect period (bounds stop time) */
 #define SVC_DEBOUNCE_MS 50       /* coalesce bursts of events into one sync */
 #define SVC_MAX_BACKENDS 1000    /* below the Maglev table size */
 
