@@ -85,6 +85,7 @@ fi
 
 # ---------------------------------------------------------------- up
 if [ -f "$DEMO_STATE" ]; then
+	# shellcheck disable=SC1090
 	(. "$DEMO_STATE"; [ -n "${APISERVER_PID:-}" ] && kill -0 "$APISERVER_PID" 2>/dev/null) &&
 		die "a demo cluster is already running ($DEMO_STATE); remove it first: sudo make demo-down"
 	echo "demo: removing the leftovers of a previous demo ($DEMO_STATE)"
@@ -118,7 +119,7 @@ save_state() {
 }
 # Recorded before anything starts, so `down` can clean a half-built cluster.
 save_state
-cluster_on_exit "[ \"\${CL_KEEP:-0}\" = 1 ] || rm -f '$DEMO_STATE'"
+cluster_on_exit "rm -f '$DEMO_STATE'"
 
 step "Starting the API server (embedded SQLite store, scheduler and controllers in-process) and $DEMO_NODES node agents"
 mkdir -p "$CL_DIR"
@@ -202,7 +203,8 @@ if [ "${DEMO_ONESHOT:-0}" = 1 ] || [ $ok = 0 ]; then
 fi
 
 save_state
-CL_KEEP=1
+# Leave everything running: no teardown from the harness's EXIT trap.
+trap - EXIT INT TERM
 cat <<EOF
 
 ${B}The cluster is running.${N} Try (as root):

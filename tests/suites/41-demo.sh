@@ -26,7 +26,6 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; 
 
 OUT=$(mktemp /tmp/gannet-demo-test.XXXXXX)
 export DEMO_STATE=$OUT.env
-runs=()
 cleanup() {   # a failed check must not leave a demo cluster running
 	[ -f "$DEMO_STATE" ] && scripts/demo.sh down >/dev/null 2>&1
 	rm -f "$OUT" "$DEMO_STATE"
@@ -76,6 +75,7 @@ check "demo (up) exits 0 and leaves the cluster running (rc $rc)" bash -c \
 [ $rc -eq 0 ] || tail -n 40 "$OUT"
 data=$(datadir)
 if [ -f "$DEMO_STATE" ]; then
+	# shellcheck disable=SC1090
 	kc=$(. "$DEMO_STATE"; echo "$KUBECONFIG")
 	check "the running cluster answers with the recorded KUBECONFIG: 4 Running pods" bash -c \
 		"[ \$('$BIN/gannetctl' --kubeconfig '$kc' get pods --no-headers 2>/dev/null | grep -c ' Running ') = 4 ]"
