@@ -123,8 +123,8 @@ int main(int argc, char **argv)
 {
 	const char *pin_root = NULL;
 	uint32_t n = 1000, repeat = 20000, flows = 2000;
-	struct dp_config cfg = { .node_name = "bench", .pod_prefix_len = 24,
-				 .cluster_prefix_len = 16 };
+	struct dp_config cfg = { .pod_prefix_len = 24, .cluster_prefix_len = 16 };
+	char node[64];
 	struct dp_node *dp = NULL;
 	struct gerr err = { 0 };
 	struct dp_backend b[2];
@@ -148,6 +148,10 @@ int main(int argc, char **argv)
 	}
 	if (!pin_root || !n)
 		return 2;
+	/* a fresh node every run: pins left by a crashed run (with its fake
+	 * endpoints) are never re-opened and re-attached */
+	snprintf(node, sizeof(node), "bench-%d", (int)getpid());
+	cfg.node_name = node;
 	cfg.pin_root = pin_root;
 	cfg.node_ip = htonl(0xc0a84d01u);
 	cfg.pod_cidr = htonl(0x0af40100u);
@@ -188,11 +192,11 @@ int main(int argc, char **argv)
 
 	/* endpoints: client 10.244.1.1 on "lo" (PROG_RUN's ifindex) and
 	 * every pool backend, so packets are delivered, not dropped */
-	snprintf(path, sizeof(path), "%s/bench/gnt_endpoints", pin_root);
+	snprintf(path, sizeof(path), "%s/%s/gnt_endpoints", pin_root, node);
 	fd_ep = bpf_obj_get(path);
-	snprintf(path, sizeof(path), "%s/bench/gnt_ct", pin_root);
+	snprintf(path, sizeof(path), "%s/%s/gnt_ct", pin_root, node);
 	fd_ct = bpf_obj_get(path);
-	snprintf(path, sizeof(path), "%s/bench/prog_pod", pin_root);
+	snprintf(path, sizeof(path), "%s/%s/prog_pod", pin_root, node);
 	prog = bpf_obj_get(path);
 	if (fd_ep < 0 || fd_ct < 0 || prog < 0) {
 		fprintf(stderr, "pins: %s\n", strerror(errno));
@@ -263,6 +267,6 @@ out:
 	if (prog >= 0)
 		close(prog);
 	dp_close(dp);
-	dp_destroy(pin_root, "bench", NULL, NULL);
+	dp_destroy(pin_root, node, NULL, NULL);
 	return ret;
 }

@@ -65,11 +65,13 @@ gdp() { "$GDP" -r "$LBPIN" -n $NODE "$@"; }
 incg() { sh -c 'echo $$ > "$0/cgroup.procs" && ns=$1 && shift && exec nsenter --net="/run/netns/$ns" "$@"' "$CG" "$NS" "$@"; }
 outcg() { nsenter --net="/run/netns/$NS" "$@"; }
 
+ip netns add "$NS"
 echo "== BPF_PROG_RUN tests"
-GNT_TEST_PINDIR=$LBPIN-prog "$TLB" || bad "test_lb"
+# in the throwaway netns: the test's fake endpoints use ifindex 1, which
+# there is that netns's lo, never the machine's
+GNT_TEST_PINDIR=$LBPIN-prog nsenter --net=/run/netns/$NS "$TLB" || bad "test_lb"
 
 echo "== live: socket LB"
-ip netns add "$NS"
 outcg ip link set lo up
 outcg ip addr add 10.244.1.10/32 dev lo
 outcg ip addr add 10.244.1.11/32 dev lo
