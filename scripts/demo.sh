@@ -41,7 +41,7 @@ die() { echo "demo: $*" >&2; exit 1; }
 # command line names the run's state or data directory (pids get reused).
 demo_owned() {   # demo_owned PID -> true if PID mentions $CL_DIR or $APISERVER_DATA
 	local cmd
-	cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	cmd=$({ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null) || return 1
 	case $cmd in *"$CL_DIR"*|*"${APISERVER_DATA:-/nonexistent}"*) return 0 ;; esac
 	return 1
 }
@@ -84,6 +84,15 @@ fi
 [ "${1:-up}" = up ] || die "usage: scripts/demo.sh [up|down]"
 
 # ---------------------------------------------------------------- up
+# The cluster must outlive this script and its terminal: under `sudo make
+# demo` (sudo's use_pty) the pty hangs up when make exits and SIGHUP kills
+# every process of its foreground group, the socat relays included. So the
+# up phase runs in a session of its own, without a controlling terminal
+# (output still goes to ours). Ctrl-C then no longer reaches it: a
+# half-started cluster is removed by `make demo-down`.
+if [ -z "${DEMO_SESSION:-}" ] && command -v setsid >/dev/null; then
+	DEMO_SESSION=1 exec setsid -w "$0" "$@"
+fi
 if [ -f "$DEMO_STATE" ]; then
 	# shellcheck disable=SC1090
 	(. "$DEMO_STATE"; [ -n "${APISERVER_PID:-}" ] && kill -0 "$APISERVER_PID" 2>/dev/null) &&

@@ -4,7 +4,8 @@
 # nothing behind. First DEMO_ONESHOT=1 (up, checks, down in one go): exit 0
 # with the PASS line, 12 successful pod-to-pod requests on 2 nodes. Then
 # the normal use: `demo.sh` leaves the cluster running (state file, pods
-# answer through the recorded KUBECONFIG, a second `up` refuses), and
+# answer through the recorded KUBECONFIG after the demo's pty hung up, a
+# second `up` refuses), and
 # `demo.sh down` from a separate process removes it. After each: no
 # namespace, process, mount, cgroup, pin directory, state directory, API
 # server data directory or state file of the run may remain.
@@ -67,9 +68,16 @@ check "nothing left of the oneshot run (netns, processes, mounts, cgroups, pins,
 	nothing_left "$run" "${data:-/nonexistent}"
 
 # ---------------------------------------------------------------- up, then down from another process
+# Under a pty that hangs up when the demo exits, as with `sudo make demo`
+# (sudo's use_pty): the cluster must survive the SIGHUP.
 run=gd$$b
-CL_RUN=$run timeout 180 scripts/demo.sh >"$OUT" 2>&1
+if command -v script >/dev/null; then
+	CL_RUN=$run timeout 180 script -qec scripts/demo.sh /dev/null >"$OUT" 2>&1
+else
+	CL_RUN=$run timeout 180 scripts/demo.sh >"$OUT" 2>&1
+fi
 rc=$?
+sleep 1
 check "demo (up) exits 0 and leaves the cluster running (rc $rc)" bash -c \
 	"[ $rc -eq 0 ] && grep -q 'The cluster is running' '$OUT' && [ -f '$DEMO_STATE' ]"
 [ $rc -eq 0 ] || tail -n 40 "$OUT"
@@ -77,8 +85,11 @@ data=$(datadir)
 if [ -f "$DEMO_STATE" ]; then
 	# shellcheck disable=SC1090
 	kc=$(. "$DEMO_STATE"; echo "$KUBECONFIG")
-	check "the running cluster answers with the recorded KUBECONFIG: 4 Running pods" bash -c \
+	check "after the demo's terminal hung up the cluster still answers (recorded KUBECONFIG): 4 Running pods" bash -c \
 		"[ \$('$BIN/gannetctl' --kubeconfig '$kc' get pods --no-headers 2>/dev/null | grep -c ' Running ') = 4 ]"
+	pod=$("$BIN/gannetctl" --kubeconfig "$kc" get pods -o name 2>/dev/null | head -n 1)
+	check "and exec into a pod still works (agents and relays alive)" bash -c \
+		"'$BIN/gannetctl' --kubeconfig '$kc' exec '${pod#*/}' -- cat /www/index.html | grep -q 'hello from ${pod#*/} on node'"
 	CL_RUN=${run}x timeout 60 scripts/demo.sh >/dev/null 2>&1
 	rc=$?
 	check "a second demo while one runs is refused (rc $rc)" bash -c \
