@@ -101,6 +101,29 @@ static uint32_t prefix_mask(uint8_t len)
 	return len == 0 ? 0 : htonl(0xffffffffu << (32 - (len > 32 ? 32 : len)));
 }
 
+/* Our programs belong on veths and the underlay, never on a loopback
+ * device: an endpoint entry with a bogus ifindex (1 is what BPF_PROG_RUN
+ * tests use) must not make a re-open hijack "lo" of whatever namespace the
+ * caller runs in. */
+static bool ifindex_is_loopback(int ifindex)
+{
+	char name[IF_NAMESIZE];
+	struct ifreq ifr = { 0 };
+	bool lo = false;
+	int fd;
+
+	if (!if_indextoname((unsigned)ifindex, name))
+		return false;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0)
+		lo = ifr.ifr_flags & IFF_LOOPBACK;
+	close(fd);
+	return lo;
+}
+
 static int tc_attach_ingress(int ifindex, int prog_fd)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
@@ -108,6 +131,8 @@ static int tc_attach_ingress(int ifindex, int prog_fd)
 		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
 	int ret;
 
+	if (ifindex_is_loopback(ifindex))
+		return -EINVAL;
 	ret = bpf_tc_hook_create(&hook);
 	if (ret && ret != -EEXIST)
 		return ret;
