@@ -6,8 +6,9 @@
 # each running gannet-agent in API mode (kubelet: runc containers, gannet-cni,
 # BPF datapath), applies examples/demo/web.yaml (a Deployment of HTTP
 # responders that name themselves, and a Service) with gannetctl, waits for
-# the pods, shows nodes and pods, and has every pod fetch a page from every
-# other pod by pod IP. The cluster is left running; `make demo-down`
+# the pods, shows nodes and pods, has every pod fetch a page from every
+# other pod by pod IP and a pod on each node call the Service's ClusterIP
+# (when the server allocated one). The cluster is left running; `make demo-down`
 # (scripts/demo.sh down) removes all of it, from any shell, using the state
 # file. Exits non-zero if the pods cannot talk.
 #
@@ -187,8 +188,33 @@ while IFS=$'\t' read -r name node ip; do
 	done <"$CL_DIR/pods"
 done <"$CL_DIR/pods"
 
+# The Service: from one pod on each node, requests to the ClusterIP are
+# balanced by the BPF datapath over the pods (socket-level translation).
+svc_ip=$(acurl /api/v1/namespaces/default/services/hello | jq -r '.spec.clusterIP // ""')
+svc_fail=0
+if [ -n "$svc_ip" ] && [ "$svc_ip" != None ]; then
+	step "Service hello: 8 requests to http://$svc_ip/ from a pod on each node"
+	for n in $(cut -f2 "$CL_DIR/pods" | sort -u); do
+		from=$(awk -F'\t' -v n="$n" '$2==n {print $1; exit}' "$CL_DIR/pods")
+		out=$(gctl exec "$from" -- sh -c "for i in 1 2 3 4 5 6 7 8; do printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 $svc_ip 80 | tail -n 1; echo; done" </dev/null 2>&1)
+		got=$(grep -c '^hello from ' <<<"$out")
+		distinct=$(grep '^hello from ' <<<"$out" | awk '{print $3}' | sort -u | wc -l)
+		if [ "$got" = 8 ]; then
+			printf '  %s✔%s %s (%s) -> %s: 8/8 answered, by %s different pods\n' "$G" "$N" "$from" "$n" "$svc_ip" "$distinct"
+		else
+			svc_fail=$((svc_fail + 1))
+			printf '  %s✘%s %s (%s) -> %s: %s/8 answered\n' "$R" "$N" "$from" "$n" "$svc_ip" "$got"
+		fi
+	done
+else
+	step "Service hello: no ClusterIP allocated by this API server (skipped)"
+fi
+
 step "Summary"
 ok=1
+if [ $svc_fail -ne 0 ]; then
+	echo "  ${R}${B}FAIL${N}: requests to the Service's ClusterIP failed."; ok=0
+fi
 if [ "$nodes_used" -lt 2 ]; then
 	echo "  ${R}${B}FAIL${N}: the pods are not on both nodes"; ok=0
 fi
@@ -198,6 +224,8 @@ if [ $fail -ne 0 ] || [ $pass -eq 0 ]; then
 fi
 if [ $ok = 1 ]; then
 	echo "  ${G}${B}PASS${N}: $replicas pods on $nodes_used nodes answer each other by pod IP ($pass/$((pass + fail)) requests, same node and across nodes)."
+	[ -n "$svc_ip" ] && [ "$svc_ip" != None ] &&
+		echo "  ${G}${B}PASS${N}: Service hello ($svc_ip) answers from every node, balanced over the pods."
 fi
 echo "  API server data dir: $APISERVER_DATA"
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The main job (make demo = scripts/demo.sh) works end to end and leaves
 # nothing behind. First DEMO_ONESHOT=1 (up, checks, down in one go): exit 0
-# with the PASS line, 12 successful pod-to-pod requests on 2 nodes. Then
+# with the PASS line, 12 successful pod-to-pod requests on 2 nodes (and the
+# Service's ClusterIP answering from both nodes when one is allocated). Then
 # the normal use: `demo.sh` leaves the cluster running (state file, pods
 # answer through the recorded KUBECONFIG after the demo's pty hung up, a
 # second `up` refuses), and
@@ -58,8 +59,12 @@ rc=$?
 check "DEMO_ONESHOT=1 demo exits 0 (rc $rc)" test $rc -eq 0
 [ $rc -eq 0 ] || tail -n 40 "$OUT"
 check "PASS: 4 pods on 2 nodes answer each other by pod IP" grep -q "PASS: 4 pods on 2 nodes answer each other by pod IP (12/12 requests" "$OUT"
-check "12 successful requests listed, none failed, some across nodes" bash -c \
-	"[ \$(grep -c '✔' '$OUT') = 12 ] && ! grep -q '✘' '$OUT' && grep '✔' '$OUT' | grep -q 'across nodes'"
+check "12 successful pod-to-pod requests listed, none failed, some across nodes" bash -c \
+	"[ \$(grep '✔' '$OUT' | grep -c -e '(same node)' -e '(across nodes)') = 12 ] && ! grep -q '✘' '$OUT' && grep '✔' '$OUT' | grep -q 'across nodes'"
+if grep -q 'Service hello: 8 requests' "$OUT"; then
+	check "Service ClusterIP: 8/8 answers from a pod on each node, by more than one pod" bash -c \
+		"[ \$(grep -cE '✔ .* 8/8 answered, by [2-9] different pods' '$OUT') = 2 ] && grep -q 'PASS: Service hello' '$OUT'"
+fi
 check "get pods -o wide shows pods on node1 and node2" bash -c \
 	"grep -E '^  hello-.* Running .* node1 ' '$OUT' >/dev/null && grep -E '^  hello-.* Running .* node2 ' '$OUT' >/dev/null"
 check "oneshot removed everything" grep -q "demo done and removed" "$OUT"
