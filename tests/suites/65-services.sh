@@ -18,10 +18,14 @@
 #    while an established echo connection to another backend stays up;
 #  - cluster DNS from the pod: web.default.svc.cluster.local, the short
 #    name "web" through the search path, wget http://web.default.svc.cluster.local;
+#  - sessionAffinity ClientIP (one backend for one client); a headless
+#    Service (no frontend, name -> ready pod IPs); UDP through a ClusterIP
+#    (nslookup via a UDP Service, reply from the VIP);
+#  - NodePort on every node with a local ready backend and an externalIP,
+#    from an external client namespace on the fabric (external frontends
+#    forward to node-local backends only: docs/services.md);
 #  - the Service deleted -> its frontends leave the maps; an agent restart
-#    removes a stale pinned service the API does not have;
-#  - NodePort / externalIP from an external client on the fabric: reported
-#    (reachability needs the dataplane's XDP NodePort path).
+#    removes a stale pinned service the API does not have.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/cluster.sh
@@ -254,7 +258,9 @@ sticky_programmed() {
 t_check "sessionAffinity ClientIP (timeout 60 s) programmed with the 2 ready backends" wait_for 20 sticky_programmed
 out=$(hits 40 "http://10.96.100.11/")
 echo "$out" | count | sed 's/^/#   /'
-one_backend() { [ "$(grep '^web-' <<<"$out" | sort -u | wc -l)" = 1 ] && [ "$(grep -c '^web-' <<<"$out")" = 40 ]; }
+# (not $out inside: t_check has a local of that name)
+res=$out
+one_backend() { [ "$(grep '^web-' <<<"$res" | sort -u | wc -l)" = 1 ] && [ "$(grep -c '^web-' <<<"$res")" = 40 ]; }
 t_check "ClientIP affinity: 40 connections from one client reach one backend" one_backend
 o=$(dpsvc 1)
 t_check "headless service web-hl gets no frontend in the maps" jqe "$o" '[.[] | select(.port == 8080 and .scope == "cluster")] | length == 0'
@@ -262,6 +268,23 @@ t_check "headless service web-hl gets no frontend in the maps" jqe "$o" '[.[] | 
 hl_ips() { kx 1 client c -- nslookup web-hl.default.svc.cluster.local | awk '/^Address: 10\.244\./ {print $2}' | sort | tr '\n' ' '; }
 hl_ok() { [ "$(hl_ips)" = "$(web_pods | awk '$3 == "true" {print $2}' | sort | tr '\n' ' ')" ]; }
 t_check "headless web-hl.default.svc.cluster.local -> the 2 ready pod IPs" wait_for 10 hl_ok
+
+# ---------------------------------------------------------------- UDP
+# a selector-less UDP Service whose hand-written Endpoints are the client
+# node's DNS server (a node reaches its own pods; host -> remote pod has no
+# route in this datapath): nslookup through the VIP checks sendmsg4 translation and that the
+# reply comes back from the VIP (recvmsg4), or the resolver would drop it
+udp=$(jq -n '{apiVersion:"v1",kind:"Service",metadata:{name:"dns-udp"},
+	spec:{clusterIP:"10.96.100.12",ports:[{name:"dns",port:53,protocol:"UDP"}]}}')
+acurl -X POST -H 'Content-Type: application/json' -d "$udp" "$SVC" >/dev/null
+udp_ep=$(jq -n --arg ip "$(node_ip 1)" '{apiVersion:"v1",kind:"Endpoints",metadata:{name:"dns-udp"},
+	subsets:[{addresses:[{ip:$ip,nodeName:"node1"}],ports:[{name:"dns",port:53,protocol:"UDP"}]}]}')
+acurl -X POST -H 'Content-Type: application/json' -d "$udp_ep" "$EPS" >/dev/null
+udp_programmed() { programmed 1 10.96.100.12 53 cluster 1; }
+t_check "UDP service 10.96.100.12:53 programmed with 1 backend" wait_for 20 udp_programmed
+out=$(kx 1 client c -- nslookup web.default.svc.cluster.local 10.96.100.12)
+echo "$out" | sed 's/^/#   /'
+t_check "UDP through the ClusterIP: nslookup via 10.96.100.12 answers $VIP" grep -q "Address.*$VIP\$" <<<"$out"
 
 # ---------------------------------------------------------------- NodePort / externalIP
 client_add ext
