@@ -233,5 +233,8 @@ after_failover() {
 	done <"$CL_DIR/pods10"
 }
 t_check "after the failover every pod answers by pod IP (from a node1 pod)" wait_for 10 after_failover
+# (BUILD=build-san: the sanitizers report into these logs)
+t_check "no sanitizer report in the agents' and the API server's logs" bash -c \
+	"! grep -lE 'AddressSanitizer|LeakSanitizer|runtime error:' $CL_DIR/node*/agent.log '$APISERVER_LOG'"
 echo "suite time: $((SECONDS - T0)) s"
 t_done
