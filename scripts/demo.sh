@@ -194,6 +194,13 @@ svc_ip=$(acurl /api/v1/namespaces/default/services/hello | jq -r '.spec.clusterI
 svc_fail=0
 if [ -n "$svc_ip" ] && [ "$svc_ip" != None ]; then
 	step "Service hello: 8 requests to http://$svc_ip/ from a pod on each node"
+	# the endpoints controller lists the Ready pods, then each agent
+	# programs them into its service maps (sync every 300 ms)
+	eps_ready() {
+		ajq /api/v1/namespaces/default/endpoints/hello "[.subsets[]?.addresses[]?] | length == $replicas"
+	}
+	wait_for 15 eps_ready >/dev/null 2>&1 || echo "  (Endpoints hello does not list all $replicas pods yet)"
+	sleep 1
 	for n in $(cut -f2 "$CL_DIR/pods" | sort -u); do
 		from=$(awk -F'\t' -v n="$n" '$2==n {print $1; exit}' "$CL_DIR/pods")
 		out=$(gctl exec "$from" -- sh -c "for i in 1 2 3 4 5 6 7 8; do printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 $svc_ip 80 | tail -n 1; echo; done" </dev/null 2>&1)
