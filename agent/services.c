@@ -550,9 +550,9 @@ static void program(struct svcsync *ss, struct desired *d, bool first)
 			pr_warn("services: delete %s: %s", key, e.msg);
 			continue;
 		}
-		json_object_del(ss->applied, key);
-		del++;
 		pr_info("services: %s removed", key);
+		del++;
+		json_object_del(ss->applied, key);   /* frees key */
 	}
 out:
 	pthread_mutex_unlock(&a->dp_lock);

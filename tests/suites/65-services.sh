@@ -313,5 +313,8 @@ CL_VERBOSE=1 agent_start 2 || cl_die "agent 2 restart"
 stale_gone() { local o; o=$(dpsvc 2) && jqe "$o" '[.[] | select(.vip == "10.96.200.1")] | length == 0'; }
 t_check "agent restart removes the stale pinned service" wait_for 20 stale_gone
 
+# SIGTERM: every agent stops its informers and sync thread and exits 0
+# (with BUILD=build-san: no ASan/LSan/UBSan report in its log)
+t_check "agents stop cleanly on SIGTERM (no sanitizer report)" cluster_stop_agents_checked
 echo "# suite time: $((SECONDS - T0)) s"
 t_done
