@@ -9,7 +9,7 @@ AGENT_LIBS   := $(shell pkg-config --libs $(AGENT_PKGS)) -lpthread
 AGENT_CORE_OBJS := $(addprefix $(OBJ_DIR)/agent/,ipam.o config.o proto.o cni/cni.o)
 AGENT_OBJS := $(AGENT_CORE_OBJS) \
 	$(addprefix $(OBJ_DIR)/agent/,main.o pods.o cnisrv.o metrics.o kubelet.o kubelet_tls.o \
-	services.o dnssync.o)
+	services.o svcmodel.o dnssync.o)
 CNI_OBJS   := $(OBJ_DIR)/agent/cni/main.o $(OBJ_DIR)/agent/ipam.o \
 	$(OBJ_DIR)/agent/proto.o $(OBJ_DIR)/agent/cni/cni.o
 
@@ -49,3 +49,12 @@ agent-tests: $(AGENT_TEST_BINS)
 # kubelet.c composes messages from API strings into fixed buffers on
 # purpose (truncation is fine there).
 $(OBJ_DIR)/agent/kubelet.o: CFLAGS += -Wno-format-truncation
+
+# Services model (pure): tests/unit/svcmodel_test.c, run by suite 66.
+SVCMODEL_TEST := $(AGENT_TEST_DIR)/svcmodel_test
+TEST_BINS += $(SVCMODEL_TEST)
+$(SVCMODEL_TEST): $(OBJ_DIR)/tests/unit/svcmodel_test.o $(OBJ_DIR)/agent/svcmodel.o $(COMMON_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+$(OBJ_DIR)/tests/unit/svcmodel_test.o: CFLAGS += $(CFLAGS_agent)

@@ -8,8 +8,10 @@
 #define GANNET_AGENT_SERVICES_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "common/log.h"
+#include "dataplane/dataplane.h"
 
 struct agent;
 
@@ -20,6 +22,34 @@ void services_stop(struct agent *a);
  * (gannet_service_packets_total{namespace,name,port,frontend} ...);
  * malloc'd, "" when services are not running, NULL on OOM. */
 char *services_metrics_text(struct agent *a);
+
+/* ---- desired state (svcmodel.c, pure) ---- */
+
+#define SVC_MAX_BACKENDS 1000    /* per frontend, below the Maglev table size */
+
+struct svc_model_in {
+	const json_t *services;        /* "<ns>/<name>" -> Service */
+	const json_t *endpoints;       /* "<ns>/<name>" -> Endpoints */
+	const json_t *nodes;           /* "/<name>" -> Node (cluster-scoped key) */
+	const char *node_name;         /* this node: backends here are local */
+	uint32_t node_ip;              /* NodePort frontends' address */
+};
+
+/* Objects keyed by frontend key svc_fe_key() "<ip>:<port>/<TCP|UDP>/<cluster|external>" */
+struct svc_desired {
+	json_t *fe;                    /* key -> fingerprint string */
+	json_t *svc;                   /* key -> [vip, port, proto, scope, flags, timeout] */
+	json_t *be;                    /* key -> [[ip, port, node_ip, local], ...] sorted */
+	json_t *labels;                /* key -> [namespace, name, port name or number] */
+};
+
+/* Frontends of every Service: clusterIP:port (headless: none), and for
+ * NodePort/LoadBalancer nodeIP:nodePort, externalIPs, LB ingress IPs.
+ * Backends = Endpoints addresses (never notReadyAddresses) of the port
+ * with the Service port's name. 0 or -ENOMEM. */
+int svc_desired_build(const struct svc_model_in *in, struct svc_desired *d);
+void svc_desired_free(struct svc_desired *d);
+void svc_fe_key(const struct dp_service *s, char *buf, size_t len);
 
 /* ---- cluster DNS (dnssync.c) ---- */
 
