@@ -50,7 +50,7 @@ agent-tests: $(AGENT_TEST_BINS)
 # purpose (truncation is fine there).
 $(OBJ_DIR)/agent/kubelet.o: CFLAGS += -Wno-format-truncation
 
-# Services model (pure): tests/unit/svcmodel_test.c, run by suite 66.
+# Services model (pure): tests/unit/svcmodel_test.c, run by suite 65-services-unit.
 SVCMODEL_TEST := $(AGENT_TEST_DIR)/svcmodel_test
 TEST_BINS += $(SVCMODEL_TEST)
 $(SVCMODEL_TEST): $(OBJ_DIR)/tests/unit/svcmodel_test.o $(OBJ_DIR)/agent/svcmodel.o $(COMMON_LIB)
