@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
@@ -2096,10 +2097,24 @@ int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, con
 		char *body;
 		enum MHD_Result mr;
 
+		const char *up = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade");
+
 		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_cmd, &acc);
 		if (!acc.n || !out) {
 			free(out);
 			return reply(c, 400, "exec: no command= given\n");
+		}
+		if (up && !strcasecmp(up, "gannet-exec")) {
+			/* interactive: stdin and maybe a pty, streamed (kubelet_tls.c) */
+			const char *t = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "tty");
+			bool tty = t && (!strcmp(t, "true") || !strcmp(t, "1"));
+			pid_t pid;
+			int io, ofd;
+
+			free(out);
+			if (rt_exec_spawn(kl->rt, id, acc.v, tty, &pid, &io, &ofd, &e))
+				return reply(c, 500, "exec: cannot start the command\n");
+			return kubelet_exec_upgrade(c, pid, io, ofd, tty);
 		}
 		ret = rt_exec(kl->rt, id, acc.v, 60000, &code, out, 65536, &e);
 		if (ret && ret != -ETIMEDOUT) {

@@ -5,6 +5,8 @@
 #define GANNET_AGENT_KUBELET_H
 
 #include <microhttpd.h>
+#include <stdbool.h>
+#include <sys/types.h>
 
 #include "common/log.h"
 
@@ -25,5 +27,10 @@ void kubelet_tls_stop(struct agent *a);
  * and POST /exec/<ns>/<pod>[/<ctr>]?command=..&command=.. on the agent's
  * HTTP endpoint. Returns an MHD result, or -1 when url is not one of them. */
 int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, const char *method);
+/* Interactive exec (kubelet_tls.c): answers 101 Switching Protocols
+ * (Upgrade: gannet-exec) and pumps the already spawned exec (pid; io =
+ * stdin writer or pty master, out = output reader or -1 with a tty)
+ * through the framing documented in docs/agent.md. Takes the fds. */
+int kubelet_exec_upgrade(struct MHD_Connection *c, pid_t pid, int io, int out, bool tty);
 
 #endif

@@ -17,10 +17,16 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -196,6 +202,256 @@ static enum MHD_Result text(struct MHD_Connection *c, unsigned code, const char 
 	return ret;
 }
 
+/* ---- interactive exec (Upgrade: gannet-exec) ---------------------------- */
+
+/* Frames both ways: 1 byte type + 4 bytes big-endian length + payload.
+ * Client to agent: 0 stdin (length 0 = stdin closed), 4 window size
+ * (2+2 bytes: columns, rows). Agent to client: 1 stdout (the pty with a
+ * tty, stdout+stderr merged without: runc gives one pipe), 3 exit status
+ * {"exitCode":N} as the last frame. */
+struct xpump {
+	pid_t pid;
+	int io, out, sock;
+	int peer;               /* the client's TCP socket (read by MHD) */
+	bool tty;
+	char *extra;            /* bytes read with the request's headers */
+	size_t nextra;
+	struct MHD_UpgradeResponseHandle *urh;
+};
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *b = p;
+
+	while (n) {
+		ssize_t w = write(fd, b, n);
+
+		if (w < 0 && (errno == EINTR || errno == EAGAIN)) {
+			if (errno == EAGAIN)
+				poll(&(struct pollfd){ .fd = fd, .events = POLLOUT }, 1, 1000);
+			continue;
+		}
+		if (w <= 0)
+			return -EPIPE;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int send_frame(int sock, unsigned char type, const void *p, size_t n)
+{
+	unsigned char h[5] = { type, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
+			       (unsigned char)(n >> 8), (unsigned char)n };
+
+	return write_all(sock, h, 5) ? -EPIPE : n ? write_all(sock, p, n) : 0;
+}
+
+/* Consumes whole client frames from buf[0..*len); returns -1 once the
+ * process' stdin should be closed. */
+static int client_frames(struct xpump *x, char *buf, size_t *len)
+{
+	size_t off = 0;
+	int ret = 0;
+
+	while (*len - off >= 5) {
+		unsigned char *h = (unsigned char *)buf + off;
+		size_t n = (size_t)h[1] << 24 | (size_t)h[2] << 16 | (size_t)h[3] << 8 | h[4];
+
+		if (n > 65536) {
+			ret = -1;   /* not our framing: stop listening */
+			off = *len;
+			break;
+		}
+		if (*len - off < 5 + n)
+			break;
+		if (h[0] == 0 && n == 0)
+			ret = -1;
+		else if (h[0] == 0 && x->io >= 0 && write_all(x->io, h + 5, n))
+			ret = -1;
+		else if (h[0] == 4 && n == 4 && x->tty) {
+			struct winsize ws = { .ws_col = (unsigned short)(h[5] << 8 | h[6]),
+					      .ws_row = (unsigned short)(h[7] << 8 | h[8]) };
+
+			ioctl(x->io, TIOCSWINSZ, &ws);
+		}
+		off += 5 + n;
+	}
+	memmove(buf, buf + off, *len - off);
+	*len -= off;
+	return ret;
+}
+
+static void *xpump_thread(void *arg)
+{
+	struct xpump *x = arg;
+	char in[65536 + 5 + 4096], out[16384], st[64];
+	size_t nin = 0;
+	bool in_open = true, gone = false;
+	int rd = x->tty ? x->io : x->out, status = 0, code;
+
+	fcntl(x->sock, F_SETFL, fcntl(x->sock, F_GETFL) & ~O_NONBLOCK);
+	if (x->nextra && x->nextra <= sizeof(in)) {
+		memcpy(in, x->extra, x->nextra);
+		nin = x->nextra;
+		if (client_frames(x, in, &nin) < 0)
+			in_open = false;
+	}
+	if (!in_open && !x->tty) {
+		close(x->io);
+		x->io = -1;
+	}
+	for (;;) {
+		/* MHD does not pass the client's close on to the upgraded
+		 * socket: watch the TCP socket itself for the peer's FIN */
+		struct pollfd p[3] = { { .fd = rd, .events = POLLIN },
+				       { .fd = in_open ? x->sock : -1, .events = POLLIN },
+				       { .fd = x->peer, .events = POLLRDHUP } };
+
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[2].revents) {
+			gone = true;
+			break;
+		}
+		if (p[1].revents) {
+			ssize_t n = read(x->sock, in + nin, sizeof(in) - nin);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				gone = true;   /* the client left without closing stdin */
+				break;
+			}
+			nin += (size_t)n;
+			if (client_frames(x, in, &nin) < 0) {
+				in_open = false;
+				if (x->tty) {
+					/* EOF at a terminal is ^D (at the start of a line) */
+					if (x->io >= 0 && write_all(x->io, "\x04", 1))
+						break;
+				} else if (x->io >= 0) {
+					close(x->io);
+					x->io = -1;
+				}
+			}
+		}
+		if (p[0].revents) {
+			ssize_t n = read(rd, out, sizeof(out));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;   /* EOF, or EIO on the pty master once the process left */
+			if (send_frame(x->sock, 1, out, (size_t)n)) {
+				gone = true;
+				break;
+			}
+		}
+	}
+	if (x->io >= 0)
+		close(x->io);   /* with a tty: hangs up the terminal */
+	if (x->out >= 0)
+		close(x->out);
+	pr_debug("exec session: %s", gone ? "client left" : "command ended");
+	if (gone) {
+		/* runc exec forwards these to the command */
+		kill(x->pid, SIGHUP);
+		kill(x->pid, SIGTERM);
+	}
+	while (waitpid(x->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	snprintf(st, sizeof(st), "{\"exitCode\":%d}", code);
+	send_frame(x->sock, 3, st, strlen(st));
+	MHD_upgrade_action(x->urh, MHD_UPGRADE_ACTION_CLOSE);
+	free(x->extra);
+	free(x);
+	return NULL;
+}
+
+static void xpump_upgraded(void *cls, struct MHD_Connection *c, void *req_cls,
+			   const char *extra_in, size_t extra_in_size, MHD_socket sock,
+			   struct MHD_UpgradeResponseHandle *urh)
+{
+	struct xpump *x = cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	pthread_t th;
+
+	(void)req_cls;
+	x->peer = ci ? ci->connect_fd : -1;
+	x->sock = sock;
+	x->urh = urh;
+	if (extra_in_size && (x->extra = malloc(extra_in_size))) {
+		memcpy(x->extra, extra_in, extra_in_size);
+		x->nextra = extra_in_size;
+	}
+	/* MHD forwards TLS for us on this connection's thread once we return */
+	if (pthread_create(&th, NULL, xpump_thread, x)) {
+		kill(x->pid, SIGKILL);
+		if (x->io >= 0)
+			close(x->io);
+		if (x->out >= 0)
+			close(x->out);
+		waitpid(x->pid, NULL, 0);
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		free(x->extra);
+		free(x);
+		return;
+	}
+	pthread_detach(th);
+}
+
+int kubelet_exec_upgrade(struct MHD_Connection *c, pid_t pid, int io, int out, bool tty)
+{
+	struct xpump *x = calloc(1, sizeof(*x));
+	struct MHD_Response *r = NULL;
+	enum MHD_Result ret;
+
+	if (x)
+		r = MHD_create_response_for_upgrade(xpump_upgraded, x);
+	if (!r) {
+		free(x);
+		kill(pid, SIGKILL);
+		close(io);
+		if (out >= 0)
+			close(out);
+		waitpid(pid, NULL, 0);
+		return MHD_NO;
+	}
+	if (tty) {
+		/* the client's window size at once, before runc reads it */
+		const char *w = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "width");
+		const char *h = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "height");
+		struct winsize ws = { .ws_col = (unsigned short)(w ? atoi(w) : 0),
+				      .ws_row = (unsigned short)(h ? atoi(h) : 0) };
+
+		if (ws.ws_col && ws.ws_row)
+			ioctl(io, TIOCSWINSZ, &ws);
+	}
+	x->pid = pid;
+	x->io = io;
+	x->out = out;
+	x->tty = tty;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "gannet-exec");
+	ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+	MHD_destroy_response(r);
+	if (ret != MHD_YES) {
+		/* the upgrade callback will never run */
+		kill(pid, SIGKILL);
+		close(io);
+		if (out >= 0)
+			close(out);
+		waitpid(pid, NULL, 0);
+		free(x);
+	}
+	return ret;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
 			       const char *method, const char *version,
 			       const char *upload_data, size_t *upload_size, void **ptr)
@@ -259,7 +515,8 @@ int kubelet_tls_start(struct agent *a, const unsigned char *ca_pem, size_t ca_le
 	BIO_free(b);
 	a->ktls = t;
 	t->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				MHD_USE_TLS | MHD_USE_ERROR_LOG, 0, NULL, NULL, handler, a,
+				MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE, 0, NULL, NULL,
+				handler, a,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_HTTPS_MEM_KEY, t->key,
 				MHD_OPTION_HTTPS_MEM_CERT, t->cert,

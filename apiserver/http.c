@@ -2043,7 +2043,8 @@ int http_start(struct apiserver *as, const char *cert_pem, const char *key_pem,
 	h->key = strdup(key_pem);
 	h->ca = strdup(ca_pem);
 	h->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				MHD_USE_POLL | MHD_USE_TLS | MHD_USE_ERROR_LOG,
+				MHD_USE_POLL | MHD_USE_TLS | MHD_USE_ERROR_LOG |
+				MHD_ALLOW_UPGRADE /* interactive pods/exec (proxy.c) */,
 				0, NULL, NULL, handler, as,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
 				MHD_OPTION_HTTPS_MEM_CERT, h->cert,

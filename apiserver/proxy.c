@@ -3,16 +3,21 @@
  * to the kubelet): look up the pod's node, then its agent endpoint, and
  * relay the agent's answer. Logs with follow=true are streamed: a thread
  * runs the libcurl transfer into a pipe that the response reads, and
- * closing the pipe when the client goes away ends the transfer. */
+ * closing the pipe when the client goes away ends the transfer.
+ * Interactive exec (Upgrade: gannet-exec) opens its own TLS connection to
+ * the agent, repeats the upgrade there and, once both sides answered 101,
+ * splices the two byte streams (framing in docs/agent.md). */
 #include "apiserver/proxy.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "apiserver/apiserver.h"
@@ -214,7 +219,8 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
 			       const char *value)
 {
 	static const char *const keep[] = { "command", "follow", "tailLines", "timestamps",
-					    "sinceSeconds", NULL };
+					    "sinceSeconds", "stdin", "tty", "width",
+					    "height", NULL };
 	struct qs *q = cls;
 	char *ev;
 	size_t need;
@@ -247,6 +253,267 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
 		curl_free(ev);
 	}
 	return MHD_YES;
+}
+
+/* ---- interactive exec: upgraded connection spliced to the agent's ------- */
+
+struct splice {
+	CURL *h;
+	curl_socket_t cs;
+	char *early;            /* agent bytes read along with its 101 */
+	size_t nearly;
+	MHD_socket sock;
+	int peer;               /* the client's TCP socket (read by MHD) */
+	struct MHD_UpgradeResponseHandle *urh;
+	char *extra;            /* client bytes read along with its request */
+	size_t nextra;
+};
+
+static int sock_write_all(int fd, const char *b, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, b, n);
+
+		if (w < 0 && errno == EAGAIN) {
+			poll(&(struct pollfd){ .fd = fd, .events = POLLOUT }, 1, 1000);
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -EPIPE;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int curl_send_all(CURL *h, curl_socket_t cs, const char *b, size_t n, int wait_ms)
+{
+	while (n) {
+		size_t sent = 0;
+		CURLcode rc = curl_easy_send(h, b, n, &sent);
+
+		if (rc == CURLE_AGAIN) {
+			if (poll(&(struct pollfd){ .fd = cs, .events = POLLOUT }, 1, wait_ms) <= 0)
+				return -ETIMEDOUT;
+			continue;
+		}
+		if (rc != CURLE_OK)
+			return -EPIPE;
+		b += sent;
+		n -= sent;
+	}
+	return 0;
+}
+
+static void *splice_thread(void *arg)
+{
+	struct splice *x = arg;
+	char buf[32768];
+
+	fcntl(x->sock, F_SETFL, fcntl(x->sock, F_GETFL) & ~O_NONBLOCK);
+	if (x->nearly && sock_write_all(x->sock, x->early, x->nearly))
+		goto out;
+	if (x->nextra && curl_send_all(x->h, x->cs, x->extra, x->nextra, 30000))
+		goto out;
+	for (;;) {
+		/* MHD does not pass the client's close on to the upgraded
+		 * socket: watch the TCP socket itself for the peer's FIN */
+		struct pollfd p[3] = { { .fd = x->sock, .events = POLLIN },
+				       { .fd = x->cs, .events = POLLIN },
+				       { .fd = x->peer, .events = POLLRDHUP } };
+		bool agent_open = true;
+
+		/* drain libcurl first: TLS may hold decrypted bytes that poll
+		 * on the socket does not show */
+		for (;;) {
+			size_t n = 0;
+			CURLcode rc = curl_easy_recv(x->h, buf, sizeof(buf), &n);
+
+			if (rc == CURLE_AGAIN)
+				break;
+			if (rc != CURLE_OK || !n) {
+				agent_open = false;
+				break;
+			}
+			if (sock_write_all(x->sock, buf, n))
+				goto out;
+		}
+		if (!agent_open)
+			break;
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[2].revents)
+			break;   /* client gone */
+		if (p[0].revents) {
+			ssize_t n = read(x->sock, buf, sizeof(buf));
+
+			if (n <= 0 || curl_send_all(x->h, x->cs, buf, (size_t)n, 30000))
+				break;   /* client gone, or the agent stalled */
+		}
+	}
+out:
+	pr_debug("proxy: exec session ended");
+	MHD_upgrade_action(x->urh, MHD_UPGRADE_ACTION_CLOSE);
+	curl_easy_cleanup(x->h);
+	free(x->early);
+	free(x->extra);
+	free(x);
+	return NULL;
+}
+
+static void splice_upgraded(void *cls, struct MHD_Connection *c, void *req_cls,
+			    const char *extra_in, size_t extra_in_size, MHD_socket sock,
+			    struct MHD_UpgradeResponseHandle *urh)
+{
+	struct splice *x = cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	pthread_t th;
+
+	(void)req_cls;
+	x->peer = ci ? ci->connect_fd : -1;
+	x->sock = sock;
+	x->urh = urh;
+	if (extra_in_size && (x->extra = malloc(extra_in_size))) {
+		memcpy(x->extra, extra_in, extra_in_size);
+		x->nextra = extra_in_size;
+	}
+	/* return at once: MHD forwards TLS on this connection's thread */
+	if (pthread_create(&th, NULL, splice_thread, x)) {
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		curl_easy_cleanup(x->h);
+		free(x->early);
+		free(x->extra);
+		free(x);
+		return;
+	}
+	pthread_detach(th);
+}
+
+/* Sends the upgrade request for url's path over h (connected, CONNECT_ONLY)
+ * and reads the agent's answer headers. Returns the HTTP status (101 on
+ * success, leftover bytes in *early), or -errno; body gets (part of) a
+ * refusal's body for the message. */
+static long agent_upgrade(CURL *h, curl_socket_t cs, const char *path, char **early,
+			  size_t *nearly, char *body, size_t bodylen)
+{
+	char req[5000], hdr[8192];
+	size_t n = 0;
+	long code = -EPROTO;
+	char *end = NULL;
+	int len;
+
+	len = snprintf(req, sizeof(req),
+		       "POST %s HTTP/1.1\r\nHost: gannet-agent\r\nConnection: Upgrade\r\n"
+		       "Upgrade: gannet-exec\r\nContent-Length: 0\r\n\r\n", path);
+	if (len <= 0 || (size_t)len >= sizeof(req))
+		return -E2BIG;
+	if (curl_send_all(h, cs, req, (size_t)len, 10000))
+		return -EPIPE;
+	while (!end && n < sizeof(hdr) - 1) {
+		size_t got = 0;
+		CURLcode rc = curl_easy_recv(h, hdr + n, sizeof(hdr) - 1 - n, &got);
+
+		if (rc == CURLE_AGAIN) {
+			if (poll(&(struct pollfd){ .fd = cs, .events = POLLIN }, 1, 10000) <= 0)
+				return -ETIMEDOUT;
+			continue;
+		}
+		if (rc != CURLE_OK || !got)
+			break;
+		n += got;
+		hdr[n] = 0;
+		end = strstr(hdr, "\r\n\r\n");
+	}
+	if (!end)
+		return -EPROTO;
+	if (sscanf(hdr, "HTTP/1.%*d %ld", &code) != 1)
+		return -EPROTO;
+	end += 4;
+	*nearly = n - (size_t)(end - hdr);
+	if (code == 101) {
+		if (*nearly) {
+			*early = malloc(*nearly);
+			if (!*early)
+				return -ENOMEM;
+			memcpy(*early, end, *nearly);
+		}
+	} else {
+		snprintf(body, bodylen, "%.*s", (int)*nearly, end);
+		*nearly = 0;
+	}
+	return code;
+}
+
+static enum MHD_Result proxy_exec_upgrade(struct apiserver *as, struct MHD_Connection *conn,
+					  const char *node, const char *base, const char *path)
+{
+	char ccrt[600], ckey[600], msg[700], body[512] = "";
+	struct splice *x = calloc(1, sizeof(*x));
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	curl_socket_t cs = CURL_SOCKET_BAD;
+	CURL *h = curl_easy_init();
+	long code;
+
+	if (!x || !h) {
+		free(x);
+		if (h)
+			curl_easy_cleanup(h);
+		return fail(conn, 500, "InternalError", "out of memory");
+	}
+	curl_easy_setopt(h, CURLOPT_URL, base);
+	curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (!client_cert(as, ccrt, ckey, sizeof(ccrt))) {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, ccrt);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, ckey);
+	}
+	/* as for the other proxied requests: the agent authenticates us */
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	if (curl_easy_perform(h) != CURLE_OK ||
+	    curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &cs) != CURLE_OK || cs == CURL_SOCKET_BAD) {
+		snprintf(msg, sizeof(msg), "error dialing the agent of node %.200s at %.200s", node, base);
+		goto bad;
+	}
+	code = agent_upgrade(h, cs, path, &x->early, &x->nearly, body, sizeof(body));
+	if (code != 101) {
+		if (code == 404) {
+			curl_easy_cleanup(h);
+			free(x);
+			snprintf(msg, sizeof(msg), "agent of node %.200s: %.*s", node,
+				 (int)strcspn(body, "\n"), body);
+			return fail(conn, 404, "NotFound", msg);
+		}
+		snprintf(msg, sizeof(msg), "agent of node %.200s: upgrade refused (%ld) %.*s", node,
+			 code, (int)strcspn(body, "\n"), body);
+		goto bad;
+	}
+	x->h = h;
+	x->cs = cs;
+	r = MHD_create_response_for_upgrade(splice_upgraded, x);
+	if (!r) {
+		free(x->early);
+		free(x);
+		curl_easy_cleanup(h);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "gannet-exec");
+	ret = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+	MHD_destroy_response(r);
+	return ret;
+bad:
+	free(x->early);
+	free(x);
+	curl_easy_cleanup(h);
+	return fail(conn, 502, "BadGateway", msg);
 }
 
 enum MHD_Result proxy_pod(struct apiserver *as, struct MHD_Connection *conn, const char *ns,
@@ -313,6 +580,16 @@ enum MHD_Result proxy_pod(struct apiserver *as, struct MHD_Connection *conn, con
 		 name, ec ? ec : "", q.q);
 	curl_free(ec);
 	free(q.q);
+	if (exec) {
+		const char *up = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Upgrade");
+
+		if (up && !strcasecmp(up, "gannet-exec")) {
+			curl_easy_cleanup(h);
+			ret = proxy_exec_upgrade(as, conn, node, base, url + strlen(base));
+			json_decref(pod);   /* node points into it */
+			return ret;
+		}
+	}
 	json_decref(pod);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);

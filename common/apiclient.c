@@ -342,6 +342,23 @@ const char *apiclient_server(const struct apiclient *c)
 	return c->kc.server;
 }
 
+void *apiclient_raw_handle(struct apiclient *c, const char *path, const char **auth)
+{
+	CURL *h = curl_easy_init();
+	char *url;
+
+	*auth = c->auth_header;
+	if (!h)
+		return NULL;
+	if (asprintf(&url, "%s%s", c->kc.server, path) < 0) {
+		curl_easy_cleanup(h);
+		return NULL;
+	}
+	setup_handle(c, h, url);
+	free(url);   /* libcurl copies CURLOPT_URL */
+	return h;
+}
+
 void api_resp_free(struct api_resp *r)
 {
 	json_decref(r->body);

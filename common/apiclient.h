@@ -87,6 +87,13 @@ int apiclient_watch(struct apiclient *c, const char *path, long timeout_ms,
 		    apiclient_watch_cb cb, void *arg, long *http_status,
 		    struct gerr *err);
 
+/* A new libcurl handle (CURL *) set up as for requests (URL = server +
+ * path, CA, client certificate, tls-server-name) for callers that speak
+ * the protocol themselves over CURLOPT_CONNECT_ONLY, such as the exec
+ * upgrade; *auth gets the "Authorization: Bearer ..." header line to send,
+ * or NULL. Free with curl_easy_cleanup. */
+void *apiclient_raw_handle(struct apiclient *c, const char *path, const char **auth);
+
 /* Percent-encode s for use in a query string into buf. Returns buf. */
 char *apiclient_escape(const char *s, char *buf, size_t len);
 

@@ -56,8 +56,8 @@ static const struct ctl_option options[] = {
 	{ OPT_FOLLOW, "follow", no_argument, NULL, "(-f) keep streaming the log" },
 	{ OPT_TAIL, "tail", required_argument, "N", "only the last N lines" },
 	{ OPT_TIMESTAMPS, "timestamps", no_argument, NULL, "prefix each line with its RFC 3339 time" },
-	{ OPT_STDIN, "stdin", no_argument, NULL, "pass stdin (not supported yet)" },
-	{ OPT_TTY, "tty", no_argument, NULL, "allocate a terminal (not supported yet)" },
+	{ OPT_STDIN, "stdin", no_argument, NULL, "exec: stream stdin to the command" },
+	{ OPT_TTY, "tty", no_argument, NULL, "exec: give the command a terminal (raw local tty when stdin is one)" },
 };
 
 #define GLOBAL_OPTS OPT_NAMESPACE, OPT_KUBECONFIG, OPT_CONTEXT, OPT_SERVER, \
