@@ -37,13 +37,15 @@ t_check "exec -i cat | md5sum: stdin EOF ends cat, data intact (rc $rc)" \
 # -t under script(1): a real pty on our side, the remote sh gets one too
 # (prompt, echo of typed input, tty in the container, exit code)
 tty_run() {
+	# generous pauses: script(1) types ^D at the end of its input, which
+	# must not reach the shell before "exit 5" on a loaded machine
 	{
-		sleep 1
+		sleep 2
 		# shellcheck disable=SC2016 # expanded by the remote shell
 		printf 'echo tty-$((6*7)); tty\n'
-		sleep 1
+		sleep 2
 		printf 'exit 5\n'
-		sleep 1
+		sleep 3
 	} | timeout 30 script -qec "$CL_BIN/gannetctl --kubeconfig $KUBECONFIG exec -it sh1 -- sh" /dev/null
 }
 out=$(tty_run 2>&1)
