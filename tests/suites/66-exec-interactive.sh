@@ -4,9 +4,10 @@
 # (authorizes create pods/exec, upgrades to gannet-exec and splices) ->
 # the node agent's HTTPS port (upgrade, runc exec with stdin pipes or a
 # pty). Checks stdin streaming and the exit code, a real terminal under
-# script(1) (prompt, echo, output, exit code, raw mode restored), stdin EOF
-# reaching the command, 403 without pods/exec permission and 404 for a
-# missing pod, and that the non-interactive path still works.
+# script(1) (prompt, echo, output, exit code), the window size (initial,
+# and a live resize under tmux when installed), stdin EOF reaching the
+# command, 403 without pods/exec permission and 404 for a missing pod, the
+# non-interactive path, and a killed client ending its command.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/cluster.sh
@@ -60,6 +61,27 @@ t_check "exec -it: the pty echoes the typed command and shows a prompt" \
 # window size from the local terminal (script(1) pty resized by stty)
 out=$(timeout 30 script -qec "stty cols 123 rows 45; $CL_BIN/gannetctl --kubeconfig $KUBECONFIG exec -it sh1 -- stty size" /dev/null </dev/null 2>&1 | tr -d '\r')
 t_check "exec -it: window size forwarded (stty size: $out)" grep -q '45 123$' <<<"$out"
+
+# live resize (SIGWINCH -> frame 4 -> TIOCSWINSZ -> runc): only where tmux
+# is installed (not a project dependency)
+if command -v tmux >/dev/null; then
+	TM=(tmux -L "gannet-66-$$" -f /dev/null)
+	tm_cleanup() { "${TM[@]}" kill-server 2>/dev/null; }
+	cluster_on_exit tm_cleanup
+	"${TM[@]}" new-session -d -x 100 -y 30 \
+		"$CL_BIN/gannetctl --kubeconfig $KUBECONFIG exec -it sh1 -- sh; echo rc=\$?; sleep 30"
+	pane_has() { "${TM[@]}" capture-pane -p | grep -q "$1"; }
+	wait_for 10 pane_has '# ' >/dev/null
+	"${TM[@]}" send-keys 'stty size' Enter
+	t_check "tmux: initial size 30x100 in the container" wait_for 10 pane_has '^30 100'
+	"${TM[@]}" resize-window -x 120 -y 40
+	sleep 0.5
+	"${TM[@]}" send-keys 'clear; stty size' Enter
+	t_check "tmux: resized window -> 40x120 in the container" wait_for 10 pane_has '^40 120'
+	"${TM[@]}" send-keys 'exit 7' Enter
+	t_check "tmux: exit 7 propagated" wait_for 10 pane_has '^rc=7'
+	"${TM[@]}" kill-server 2>/dev/null
+fi
 
 # authorization: a service account without RBAC gets 403, missing pod 404
 acurl -X POST -H 'Content-Type: application/json' \
