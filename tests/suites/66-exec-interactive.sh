@@ -65,7 +65,7 @@ t_check "exec -it: window size forwarded (stty size: $out)" grep -q '45 123$' <<
 # live resize (SIGWINCH -> frame 4 -> TIOCSWINSZ -> runc): only where tmux
 # is installed (not a project dependency)
 if command -v tmux >/dev/null; then
-	TM=(tmux -L "gannet-66-$$" -f /dev/null)
+	TM=(tmux -S "$CL_DIR/tmux.sock" -f /dev/null)
 	tm_cleanup() { "${TM[@]}" kill-server 2>/dev/null; }
 	cluster_on_exit tm_cleanup
 	"${TM[@]}" new-session -d -x 100 -y 30 \
