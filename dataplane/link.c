@@ -341,50 +341,6 @@ int link_addr_add(const char *ifname, int netns_fd, uint32_t ip, uint8_t prefix_
 	return in_netns(netns_fd, addr_fn, &a, err);
 }
 
-struct addr_has_args {
-	const char *ifname;
-	uint32_t ip;
-	int ifindex;
-	int found;
-};
-
-static void addr_has_cb(struct nl_object *obj, void *arg)
-{
-	struct addr_has_args *a = arg;
-	struct rtnl_addr *addr = (struct rtnl_addr *)obj;
-	struct nl_addr *local = rtnl_addr_get_local(addr);
-
-	if (rtnl_addr_get_ifindex(addr) == a->ifindex && local &&
-	    nl_addr_get_family(local) == AF_INET &&
-	    !memcmp(nl_addr_get_binary_addr(local), &a->ip, 4))
-		a->found = 1;
-}
-
-static int addr_has_fn(struct nl_sock *sk, void *p, struct gerr *err)
-{
-	struct addr_has_args *a = p;
-	struct nl_cache *cache;
-	int ret;
-
-	a->ifindex = link_ifindex(a->ifname, -1, err);
-	if (a->ifindex < 0)
-		return a->ifindex;
-	ret = rtnl_addr_alloc_cache(sk, &cache);
-	if (ret < 0)
-		return gerr_set(err, nlerr(ret), "address dump: %s", nl_geterror(ret));
-	nl_cache_foreach(cache, addr_has_cb, a);
-	nl_cache_free(cache);
-	return 0;
-}
-
-int link_addr_has(const char *ifname, int netns_fd, uint32_t ip, struct gerr *err)
-{
-	struct addr_has_args a = { .ifname = ifname, .ip = ip };
-	int ret = in_netns(netns_fd, addr_has_fn, &a, err);
-
-	return ret ? ret : a.found;
-}
-
 static int route_fn(struct nl_sock *sk, void *p, struct gerr *err)
 {
 	struct l3_args *a = p;
@@ -502,6 +458,10 @@ int link_neigh_add_permanent(const char *ifname, int netns_fd, uint32_t ip,
 
 /* ---- lookups (CHECK) --------------------------------------------------------- */
 
+/*
+ * Every lookup is the same walk: resolve the interface, dump one rtnetlink
+ * table into a cache and let a kind-specific callback set found.
+ */
 struct has_args {
 	const char *ifname;
 	int ifindex;
@@ -509,7 +469,64 @@ struct has_args {
 	uint8_t prefix;
 	const uint8_t *mac;
 	int found;
+	int (*dump)(struct nl_sock *sk, struct nl_cache **cache);
+	void (*match)(struct nl_object *obj, void *arg);
+	const char *what;
 };
+
+static int has_fn(struct nl_sock *sk, void *p, struct gerr *err)
+{
+	struct has_args *a = p;
+	struct nl_cache *cache;
+	int ret;
+
+	a->ifindex = link_ifindex(a->ifname, -1, err);
+	if (a->ifindex < 0)
+		return a->ifindex;
+	ret = a->dump(sk, &cache);
+	if (ret < 0)
+		return gerr_set(err, nlerr(ret), "%s dump: %s", a->what, nl_geterror(ret));
+	nl_cache_foreach(cache, a->match, a);
+	nl_cache_free(cache);
+	return 0;
+}
+
+static int addr_dump(struct nl_sock *sk, struct nl_cache **cache)
+{
+	return rtnl_addr_alloc_cache(sk, cache);
+}
+
+static int route_dump(struct nl_sock *sk, struct nl_cache **cache)
+{
+	return rtnl_route_alloc_cache(sk, AF_INET, 0, cache);
+}
+
+static int neigh_dump(struct nl_sock *sk, struct nl_cache **cache)
+{
+	return rtnl_neigh_alloc_cache(sk, cache);
+}
+
+static void addr_has_cb(struct nl_object *obj, void *arg)
+{
+	struct has_args *a = arg;
+	struct rtnl_addr *addr = (struct rtnl_addr *)obj;
+	struct nl_addr *local = rtnl_addr_get_local(addr);
+
+	if (rtnl_addr_get_ifindex(addr) == a->ifindex && local &&
+	    nl_addr_get_family(local) == AF_INET &&
+	    !memcmp(nl_addr_get_binary_addr(local), &a->ip, 4))
+		a->found = 1;
+}
+
+int link_addr_has(const char *ifname, int netns_fd, uint32_t ip, struct gerr *err)
+{
+	struct has_args a = { .ifname = ifname, .ip = ip, .dump = addr_dump,
+			      .match = addr_has_cb, .what = "address" };
+	int ret = in_netns(netns_fd, has_fn, &a, err);
+
+	return ret ? ret : a.found;
+}
+
 
 static bool addr_is(struct nl_addr *a, uint32_t ip, int prefix)
 {
@@ -539,28 +556,12 @@ static void route_has_cb(struct nl_object *obj, void *arg)
 	a->found = 1;
 }
 
-static int route_has_fn(struct nl_sock *sk, void *p, struct gerr *err)
-{
-	struct has_args *a = p;
-	struct nl_cache *cache;
-	int ret;
-
-	a->ifindex = link_ifindex(a->ifname, -1, err);
-	if (a->ifindex < 0)
-		return a->ifindex;
-	ret = rtnl_route_alloc_cache(sk, AF_INET, 0, &cache);
-	if (ret < 0)
-		return gerr_set(err, nlerr(ret), "route dump: %s", nl_geterror(ret));
-	nl_cache_foreach(cache, route_has_cb, a);
-	nl_cache_free(cache);
-	return 0;
-}
-
 int link_route_has(const char *ifname, int netns_fd, uint32_t dst, uint8_t prefix_len,
 		   uint32_t gw, struct gerr *err)
 {
-	struct has_args a = { .ifname = ifname, .ip = dst, .prefix = prefix_len, .gw = gw };
-	int ret = in_netns(netns_fd, route_has_fn, &a, err);
+	struct has_args a = { .ifname = ifname, .ip = dst, .prefix = prefix_len, .gw = gw,
+			      .dump = route_dump, .match = route_has_cb, .what = "route" };
+	int ret = in_netns(netns_fd, has_fn, &a, err);
 
 	return ret ? ret : a.found;
 }
@@ -579,28 +580,12 @@ static void neigh_has_cb(struct nl_object *obj, void *arg)
 	a->found = 1;
 }
 
-static int neigh_has_fn(struct nl_sock *sk, void *p, struct gerr *err)
-{
-	struct has_args *a = p;
-	struct nl_cache *cache;
-	int ret;
-
-	a->ifindex = link_ifindex(a->ifname, -1, err);
-	if (a->ifindex < 0)
-		return a->ifindex;
-	ret = rtnl_neigh_alloc_cache(sk, &cache);
-	if (ret < 0)
-		return gerr_set(err, nlerr(ret), "neighbour dump: %s", nl_geterror(ret));
-	nl_cache_foreach(cache, neigh_has_cb, a);
-	nl_cache_free(cache);
-	return 0;
-}
-
 int link_neigh_has_permanent(const char *ifname, int netns_fd, uint32_t ip,
 			     const uint8_t mac[6], struct gerr *err)
 {
-	struct has_args a = { .ifname = ifname, .ip = ip, .mac = mac };
-	int ret = in_netns(netns_fd, neigh_has_fn, &a, err);
+	struct has_args a = { .ifname = ifname, .ip = ip, .mac = mac, .dump = neigh_dump,
+			      .match = neigh_has_cb, .what = "neighbour" };
+	int ret = in_netns(netns_fd, has_fn, &a, err);
 
 	return ret ? ret : a.found;
 }
