@@ -525,6 +525,28 @@ static json_t *cond_patch(bool scheduled, const char *msg)
 			 "message", msg, "lastTransitionTime", ts);
 }
 
+/* PATCH body (consumed) to path; returns the HTTP status, or -errno on
+ * transport failure, with the server's or transport's message in msg. */
+static long patch_status(struct apiclient *c, const char *path, const char *type,
+			 json_t *body, char *msg, size_t len)
+{
+	struct api_resp r = { 0 };
+	struct gerr e = { 0 };
+	long st;
+	int ret;
+
+	ret = apiclient_patch(c, path, type, body, &r, &e);
+	json_decref(body);
+	if (ret) {
+		snprintf(msg, len, "%s", e.msg);
+		return ret;
+	}
+	st = r.status;
+	snprintf(msg, len, "%s", r.message);
+	api_resp_free(&r);
+	return st;
+}
+
 /* Returns the HTTP status, or -errno on transport failure. */
 static long do_bind(struct loop *L, struct apiclient *c, const struct job *j, char *msg, size_t len)
 {
@@ -569,39 +591,16 @@ static long do_bind(struct loop *L, struct apiclient *c, const struct job *j, ch
 	body = json_pack("[{s:s,s:s,s:s},{s:s,s:s,s:s}]",
 			 "op", "test", "path", "/metadata/resourceVersion", "value", j->rv,
 			 "op", "add", "path", "/spec/nodeName", "value", j->node);
-	ret = apiclient_patch(c, path, "json", body, &r, &e);
-	json_decref(body);
-	if (ret) {
-		snprintf(msg, len, "%s", e.msg);
-		return ret;
-	}
-	st = r.status;
-	snprintf(msg, len, "%s", r.message);
-	api_resp_free(&r);
-	return st;
+	return patch_status(c, path, "json", body, msg, len);
 }
 
 static long do_status(struct apiclient *c, const struct job *j, bool scheduled, char *msg, size_t len)
 {
-	struct api_resp r = { 0 };
-	struct gerr e = { 0 };
 	char path[600];
-	json_t *body = cond_patch(scheduled, j->msg);
-	long st;
-	int ret;
 
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s/status", j->ns, j->name);
 	/* Strategic merge: conditions merge by type, others are kept. */
-	ret = apiclient_patch(c, path, "strategic", body, &r, &e);
-	json_decref(body);
-	if (ret) {
-		snprintf(msg, len, "%s", e.msg);
-		return ret;
-	}
-	st = r.status;
-	snprintf(msg, len, "%s", r.message);
-	api_resp_free(&r);
-	return st;
+	return patch_status(c, path, "strategic", cond_patch(scheduled, j->msg), msg, len);
 }
 
 /* Lock held. The assumed copy goes; the real pod (if the watch already
