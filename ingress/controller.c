@@ -409,8 +409,8 @@ static void sync_ingress(struct apiclient *c, json_t *ing, json_t *st, bool ours
 		goto out;
 	cur_lb = json_object_get(json_object_get(json_object_get(ing, "status"),
 						 "loadBalancer"), "ingress");
-	if (!json_equal(want_lb, cur_lb ? cur_lb : json_array()) &&
-	    !(json_array_size(want_lb) == 0 && !cur_lb)) {
+	/* A missing list equals an empty one. */
+	if (cur_lb ? !json_equal(want_lb, cur_lb) : json_array_size(want_lb) != 0) {
 		snprintf(path, sizeof(path), ING_API "/namespaces/%s/ingresses/%s/status", ns, name);
 		patch = json_pack("{s{s{sO}}}", "status", "loadBalancer", "ingress", want_lb);
 		if (apiclient_patch(c, path, "merge", patch, &r, &err) || !api_ok(&r))
