@@ -1009,7 +1009,6 @@ int rt_status(struct rt *r, const char *id, struct rt_status *st, struct gerr *e
 	/* Fast path without running runc: a started container whose init is
 	 * alive and still the child of its shim is running. The parent check
 	 * guards against pid reuse. */
-	cpath(r, id, "started", p, sizeof(p));
 	if (st->started.tv_sec) {
 		pid_t init = read_pid(r, id, "init.pid"), shim = read_pid(r, id, "shim.pid");
 		char state = 0;
@@ -1020,8 +1019,8 @@ int rt_status(struct rt *r, const char *id, struct rt_status *st, struct gerr *e
 			return 0;
 		}
 	}
-	cpath(r, id, "exit.json", p, sizeof(p));
 
+	/* p still names exit.json, polled below. */
 	int rc = runc_cmd(r, 10000, out, sizeof(out), "state", id, NULL);
 	j = rc == 0 ? json_loads(out, 0, NULL) : NULL;
 	if (!j) {
