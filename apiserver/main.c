@@ -11,6 +11,7 @@
 #include "apiserver/apiserver.h"
 #include "apiserver/controllers/controllers.h"
 #include "apiserver/scheduler/sched.h"
+#include "common/duration.h"
 #include "common/kubeconfig.h"
 
 #include <errno.h>
@@ -56,23 +57,6 @@ static void usage(FILE *f)
 		"  issue a node client certificate (CN=system:node:NAME, O=system:nodes) from\n"
 		"  the cluster CA in DIR and write a kubeconfig embedding it (mode 0600)\n",
 		controllers_names());
-}
-
-/* "40s", "500ms", "5m", "1.5s" or a bare number of seconds -> ms; -1 on error. */
-static long parse_duration_ms(const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || v < 0)
-		return -1;
-	if (!*end || !strcmp(end, "s"))
-		return (long)(v * 1000);
-	if (!strcmp(end, "ms"))
-		return (long)v;
-	if (!strcmp(end, "m"))
-		return (long)(v * 60000);
-	return -1;
 }
 
 static char *read_file(const char *path, struct gerr *err)
@@ -577,7 +561,7 @@ int main(int argc, char **argv)
 			break;
 		case 'g':
 		case 'I': {
-			long ms = parse_duration_ms(optarg);
+			long ms = duration_parse_ms(optarg);
 
 			if (ms < 0 || (c == 'g' && ms == 0)) {
 				fprintf(stderr, "bad duration '%s'\n", optarg);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/duration.h"
 #include "ctl/ctl.h"
 
 /* ---- option table ----------------------------------------------------- */
@@ -175,25 +176,6 @@ static void usage(FILE *f, const struct ctl_command *cmd)
 	}
 }
 
-/* "5s", "2m", "500ms", "1h", plain number = seconds. */
-static long parse_duration_ms(const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || v < 0)
-		return -1;
-	if (!*end || !strcmp(end, "s"))
-		return (long)(v * 1000);
-	if (!strcmp(end, "ms"))
-		return (long)v;
-	if (!strcmp(end, "m"))
-		return (long)(v * 60000);
-	if (!strcmp(end, "h"))
-		return (long)(v * 3600000);
-	return -1;
-}
-
 static int set_option(struct ctl_opts *o, int id, const char *arg)
 {
 	switch (id) {
@@ -204,7 +186,7 @@ static int set_option(struct ctl_opts *o, int id, const char *arg)
 	case OPT_TOKEN: o->token = arg; break;
 	case OPT_INSECURE: o->insecure = true; break;
 	case OPT_REQUEST_TIMEOUT:
-		o->request_timeout_ms = parse_duration_ms(arg);
+		o->request_timeout_ms = duration_parse_ms(arg);
 		if (o->request_timeout_ms < 0) {
 			fprintf(stderr, "error: invalid --request-timeout \"%s\"\n", arg);
 			return -1;
@@ -271,7 +253,7 @@ static int set_option(struct ctl_opts *o, int id, const char *arg)
 	case OPT_STDIN: o->stdin_open = true; break;
 	case OPT_TTY: o->tty = true; break;
 	case OPT_TIMEOUT:
-		o->timeout_ms = parse_duration_ms(arg);
+		o->timeout_ms = duration_parse_ms(arg);
 		if (o->timeout_ms < 0) {
 			fprintf(stderr, "error: invalid --timeout \"%s\"\n", arg);
 			return -1;

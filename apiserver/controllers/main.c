@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "apiserver/controllers/controllers.h"
+#include "common/duration.h"
 #include "common/kubeconfig.h"
 #include "common/log.h"
 
@@ -20,23 +21,6 @@ static volatile int stop_flag;
 static void on_signal(int sig)
 {
 	stop_flag = 1;
-}
-
-/* "40s", "500ms", "2m", "1.5s" or a bare number of seconds → ms. */
-static long parse_duration_ms(const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || v < 0)
-		return -1;
-	if (!*end || !strcmp(end, "s"))
-		return (long)(v * 1000);
-	if (!strcmp(end, "ms"))
-		return (long)v;
-	if (!strcmp(end, "m"))
-		return (long)(v * 60000);
-	return -1;
 }
 
 static void usage(FILE *f)
@@ -76,7 +60,7 @@ int main(int argc, char **argv)
 		case 'c': o.controllers = optarg; break;
 		case 'g':
 		case 'e': {
-			long ms = parse_duration_ms(optarg);
+			long ms = duration_parse_ms(optarg);
 
 			if (ms <= 0) {
 				fprintf(stderr, "bad duration %s\n", optarg);
