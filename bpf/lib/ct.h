@@ -24,6 +24,36 @@
 #define LB_XLATE_NONE 0
 #define LB_XLATE_DONE 1
 
+/* Conntrack a new DNAT flow k -> be both ways (shared by the tc and XDP
+ * paths): fills the forward entry *v and stores the reply entry first, as
+ * the backend may answer before the caller returns. */
+static __always_inline void lb_ct_create(const struct gnt_ct_key *k,
+					 const struct gnt_svc_val *svc,
+					 const struct gnt_backend *be, __u32 be_id,
+					 struct gnt_ct_val *v)
+{
+	struct gnt_ct_key rk = {};
+	struct gnt_ct_val rv = {};
+
+	v->nat_ip = be->ip;
+	v->nat_port = be->port;
+	v->flags = GNT_CT_F_DNAT;
+	v->svc_id = svc->id;
+	v->backend_id = be_id;
+	rk.saddr = be->ip;
+	rk.daddr = k->saddr;
+	rk.sport = be->port;
+	rk.dport = k->sport;
+	rk.proto = k->proto;
+	rv.nat_ip = k->daddr;
+	rv.nat_port = k->dport;
+	rv.flags = GNT_CT_F_REVNAT;
+	rv.svc_id = svc->id;
+	rv.backend_id = be_id;
+	bpf_map_update_elem(&gnt_ct, &rk, &rv, BPF_ANY);
+	bpf_map_update_elem(&gnt_ct, k, v, BPF_ANY);
+}
+
 /* Looks at the IPv4 TCP/UDP packet at ETH_HLEN. new_flows: may create
  * conntrack entries for a packet to a frontend of that scope (pod program:
  * ClusterIP; underlay tc: NodePort/LB); otherwise only existing entries
@@ -34,8 +64,8 @@ static __always_inline int lb_ct_xlate_scope(struct __sk_buff *skb, int new_flow
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	struct iphdr *ip = data + ETH_HLEN;
-	struct gnt_ct_key k = {}, rk = {};
-	struct gnt_ct_val v = {}, rv = {};
+	struct gnt_ct_key k = {};
+	struct gnt_ct_val v = {};
 	const struct gnt_ct_val *ct;
 	const struct gnt_svc_val *svc;
 	const struct gnt_backend *be;
@@ -71,24 +101,7 @@ static __always_inline int lb_ct_xlate_scope(struct __sk_buff *skb, int new_flow
 		be = lb_select(svc, k.saddr, flow_hash(0, ip, ports, end), &be_id);
 		if (!be)
 			return GNT_DROP_NO_BACKEND;
-		v.nat_ip = be->ip;
-		v.nat_port = be->port;
-		v.flags = GNT_CT_F_DNAT;
-		v.svc_id = svc->id;
-		v.backend_id = be_id;
-		rk.saddr = be->ip;
-		rk.daddr = k.saddr;
-		rk.sport = be->port;
-		rk.dport = k.sport;
-		rk.proto = k.proto;
-		rv.nat_ip = k.daddr;
-		rv.nat_port = k.dport;
-		rv.flags = GNT_CT_F_REVNAT;
-		rv.svc_id = svc->id;
-		rv.backend_id = be_id;
-		/* reply entry first: the backend may answer before we return */
-		bpf_map_update_elem(&gnt_ct, &rk, &rv, BPF_ANY);
-		bpf_map_update_elem(&gnt_ct, &k, &v, BPF_ANY);
+		lb_ct_create(&k, svc, be, be_id, &v);
 	}
 
 	lb_account(v.svc_id, len);
@@ -140,8 +153,8 @@ static __always_inline int lb_xdp_nodeport(void *data, void *end)
 {
 	struct ethhdr *eth = data;
 	struct iphdr *ip = (void *)(eth + 1);
-	struct gnt_ct_key k = {}, rk = {};
-	struct gnt_ct_val v = {}, rv = {};
+	struct gnt_ct_key k = {};
+	struct gnt_ct_val v = {};
 	const struct gnt_svc_val *svc;
 	const struct gnt_backend *be;
 	const struct gnt_ct_val *ct;
@@ -174,23 +187,7 @@ static __always_inline int lb_xdp_nodeport(void *data, void *end)
 		be = lb_select(svc, k.saddr, flow_hash(0, ip, ports, end), &be_id);
 		if (!be)
 			return GNT_DROP_NO_BACKEND;
-		v.nat_ip = be->ip;
-		v.nat_port = be->port;
-		v.flags = GNT_CT_F_DNAT;
-		v.svc_id = svc->id;
-		v.backend_id = be_id;
-		rk.saddr = be->ip;
-		rk.daddr = k.saddr;
-		rk.sport = be->port;
-		rk.dport = k.sport;
-		rk.proto = k.proto;
-		rv.nat_ip = k.daddr;
-		rv.nat_port = k.dport;
-		rv.flags = GNT_CT_F_REVNAT;
-		rv.svc_id = svc->id;
-		rv.backend_id = be_id;
-		bpf_map_update_elem(&gnt_ct, &rk, &rv, BPF_ANY);
-		bpf_map_update_elem(&gnt_ct, &k, &v, BPF_ANY);
+		lb_ct_create(&k, svc, be, be_id, &v);
 	}
 	lb_account(v.svc_id, (__u32)(end - data));
 	/* L4 checksum covers the pseudo-header: address and port changes;
