@@ -277,13 +277,18 @@ static void *informer_main(void *arg)
 
 /* --------------------------------------------------------------- status */
 
+/* Cached objects are never modified once stored (watch_cb and
+ * informer_list insert fresh copies and replace rather than edit), and
+ * jansson's reference counts are atomic: sharing them with the render
+ * thread is safe, so a snapshot takes references instead of deep-copying
+ * every Secret and Endpoints under the lock on each render. */
 static json_t *snapshot_array(struct informer *inf)
 {
 	json_t *a = json_array(), *v;
 	const char *k;
 
 	json_object_foreach(inf->objs, k, v)
-		json_array_append_new(a, json_deep_copy(v));
+		json_array_append(a, v);
 	return a;
 }
 
