@@ -22,6 +22,7 @@
 
 #include "apiserver/apiserver.h"
 #include "apiserver/auth.h"
+#include "common/apiclient.h"
 
 #define PROXY_ANNOTATION "gannet.io/agent-endpoint"
 
@@ -288,25 +289,6 @@ static int sock_write_all(int fd, const char *b, size_t n)
 	return 0;
 }
 
-static int curl_send_all(CURL *h, curl_socket_t cs, const char *b, size_t n, int wait_ms)
-{
-	while (n) {
-		size_t sent = 0;
-		CURLcode rc = curl_easy_send(h, b, n, &sent);
-
-		if (rc == CURLE_AGAIN) {
-			if (poll(&(struct pollfd){ .fd = cs, .events = POLLOUT }, 1, wait_ms) <= 0)
-				return -ETIMEDOUT;
-			continue;
-		}
-		if (rc != CURLE_OK)
-			return -EPIPE;
-		b += sent;
-		n -= sent;
-	}
-	return 0;
-}
-
 static void *splice_thread(void *arg)
 {
 	struct splice *x = arg;
@@ -315,7 +297,7 @@ static void *splice_thread(void *arg)
 	fcntl(x->sock, F_SETFL, fcntl(x->sock, F_GETFL) & ~O_NONBLOCK);
 	if (x->nearly && sock_write_all(x->sock, x->early, x->nearly))
 		goto out;
-	if (x->nextra && curl_send_all(x->h, x->cs, x->extra, x->nextra, 30000))
+	if (x->nextra && apiclient_raw_send(x->h, x->cs, x->extra, x->nextra, 30000))
 		goto out;
 	for (;;) {
 		/* MHD does not pass the client's close on to the upgraded
@@ -352,7 +334,7 @@ static void *splice_thread(void *arg)
 		if (p[0].revents) {
 			ssize_t n = read(x->sock, buf, sizeof(buf));
 
-			if (n <= 0 || curl_send_all(x->h, x->cs, buf, (size_t)n, 30000))
+			if (n <= 0 || apiclient_raw_send(x->h, x->cs, buf, (size_t)n, 30000))
 				break;   /* client gone, or the agent stalled */
 		}
 	}
@@ -413,7 +395,7 @@ static long agent_upgrade(CURL *h, curl_socket_t cs, const char *path, char **ea
 		       "Upgrade: gannet-exec\r\nContent-Length: 0\r\n\r\n", path);
 	if (len <= 0 || (size_t)len >= sizeof(req))
 		return -E2BIG;
-	if (curl_send_all(h, cs, req, (size_t)len, 10000))
+	if (apiclient_raw_send(h, cs, req, (size_t)len, 10000))
 		return -EPIPE;
 	while (!end && n < sizeof(hdr) - 1) {
 		size_t got = 0;

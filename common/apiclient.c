@@ -3,6 +3,7 @@
 #include "common/apiclient.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,6 +358,27 @@ void *apiclient_raw_handle(struct apiclient *c, const char *path, const char **a
 	setup_handle(c, h, url);
 	free(url);   /* libcurl copies CURLOPT_URL */
 	return h;
+}
+
+int apiclient_raw_send(void *h, int sock, const void *p, size_t n, int wait_ms)
+{
+	const char *b = p;
+
+	while (n) {
+		size_t sent = 0;
+		CURLcode rc = curl_easy_send(h, b, n, &sent);
+
+		if (rc == CURLE_AGAIN) {
+			if (poll(&(struct pollfd){ .fd = sock, .events = POLLOUT }, 1, wait_ms) <= 0)
+				return -ETIMEDOUT;
+			continue;
+		}
+		if (rc != CURLE_OK)
+			return -EPIPE;
+		b += sent;
+		n -= sent;
+	}
+	return 0;
 }
 
 void api_resp_free(struct api_resp *r)

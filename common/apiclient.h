@@ -94,6 +94,11 @@ int apiclient_watch(struct apiclient *c, const char *path, long timeout_ms,
  * or NULL. Free with curl_easy_cleanup. */
 void *apiclient_raw_handle(struct apiclient *c, const char *path, const char **auth);
 
+/* Send all n bytes on a CURLOPT_CONNECT_ONLY handle h (CURL *) whose
+ * socket is sock, waiting up to wait_ms for each POLLOUT. 0, -ETIMEDOUT
+ * or -EPIPE. */
+int apiclient_raw_send(void *h, int sock, const void *p, size_t n, int wait_ms);
+
 /* Percent-encode s for use in a query string into buf. Returns buf. */
 char *apiclient_escape(const char *s, char *buf, size_t len);
 

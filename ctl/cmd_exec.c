@@ -32,35 +32,14 @@ static void on_winch(int sig)
 	winch = 1;
 }
 
-static int send_all(CURL *h, curl_socket_t cs, const void *p, size_t n)
-{
-	const char *b = p;
-
-	while (n) {
-		size_t sent = 0;
-		CURLcode rc = curl_easy_send(h, b, n, &sent);
-
-		if (rc == CURLE_AGAIN) {
-			if (poll(&(struct pollfd){ .fd = cs, .events = POLLOUT }, 1, 30000) <= 0)
-				return -ETIMEDOUT;
-			continue;
-		}
-		if (rc != CURLE_OK)
-			return -EPIPE;
-		b += sent;
-		n -= sent;
-	}
-	return 0;
-}
-
 static int send_frame(CURL *h, curl_socket_t cs, unsigned char type, const void *p, size_t n)
 {
 	unsigned char hdr[5] = { type, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
 				 (unsigned char)(n >> 8), (unsigned char)n };
 
-	if (send_all(h, cs, hdr, 5))
+	if (apiclient_raw_send(h, cs, hdr, 5, 30000))
 		return -EPIPE;
-	return n ? send_all(h, cs, p, n) : 0;
+	return n ? apiclient_raw_send(h, cs, p, n, 30000) : 0;
 }
 
 static int write_fd(int fd, const char *b, size_t n)
@@ -154,7 +133,7 @@ static int exec_interactive(struct ctl *c, const char *path)
 		req = NULL;
 		goto out;
 	}
-	if (send_all(h, cs, req, strlen(req))) {
+	if (apiclient_raw_send(h, cs, req, strlen(req), 30000)) {
 		fprintf(stderr, "error: cannot send the exec request\n");
 		goto out;
 	}
