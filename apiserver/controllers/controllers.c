@@ -56,6 +56,19 @@ void ctrl_enqueue_owner(struct ctrl *c, const json_t *obj, const char *owner_kin
 	wq_add(c->q, key);
 }
 
+void ctrl_enqueue_selecting(struct ctrl *c, enum ctrl_kind_id k, const json_t *obj)
+{
+	json_t *all = informer_list(informers_get(c->inf, k), cj_str(obj, "metadata.namespace"));
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(all, i, o)
+		if (sel_label_selector_matches(sel_lookup_path(o, "spec.selector"),
+					       sel_lookup_path(obj, "metadata.labels")))
+			ctrl_enqueue(c, o);
+	json_decref(all);
+}
+
 int ctrl_write(struct ctrl *c, struct apiclient *api, enum ctrl_kind_id k,
 	       const char *method, const char *ns, const char *name, const char *sub,
 	       const json_t *body, const char *patch_type, json_t **out, struct gerr *err)

@@ -53,6 +53,9 @@ extern const struct ctrl_desc ctrl_replicaset_desc, ctrl_deployment_desc,
 void ctrl_enqueue(struct ctrl *c, const json_t *obj);
 /* Enqueue the key of obj's controller owner when it is of kind owner_kind. */
 void ctrl_enqueue_owner(struct ctrl *c, const json_t *obj, const char *owner_kind);
+/* Enqueue every object of kind k in obj's namespace whose spec.selector
+ * matches obj's labels (the candidates that may adopt an orphan obj). */
+void ctrl_enqueue_selecting(struct ctrl *c, enum ctrl_kind_id k, const json_t *obj);
 
 /* An API write on kind k (method POST/PUT/DELETE/PATCH; patch_type
  * "merge"/"json"/"strategic" for PATCH) recorded in c->wrote_rv. */

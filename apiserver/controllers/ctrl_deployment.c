@@ -637,18 +637,8 @@ static void on_rs(void *arg, const char *type, const json_t *old, const json_t *
 	struct ctrl *c = arg;
 
 	ctrl_enqueue_owner(c, obj, "Deployment");
-	if (!ctrl_controller_ref(obj) && strcmp(type, "DELETED")) {
-		json_t *all = informer_list(informers_get(c->inf, CK_DEPLOYMENT),
-					    cj_str(obj, "metadata.namespace"));
-		size_t i;
-		json_t *d;
-
-		json_array_foreach(all, i, d)
-			if (sel_label_selector_matches(sel_lookup_path(d, "spec.selector"),
-						       sel_lookup_path(obj, "metadata.labels")))
-				ctrl_enqueue(c, d);
-		json_decref(all);
-	}
+	if (!ctrl_controller_ref(obj) && strcmp(type, "DELETED"))
+		ctrl_enqueue_selecting(c, CK_DEPLOYMENT, obj);
 }
 
 /* Recreate waits for the old pods: their deletions must wake us up. */

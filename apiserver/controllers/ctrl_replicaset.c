@@ -213,18 +213,8 @@ static void on_pod(void *arg, const char *type, const json_t *old, const json_t 
 	if (old && strcmp(type, "DELETED"))
 		ctrl_enqueue_owner(c, old, "ReplicaSet");
 	/* Orphans: every ReplicaSet of the namespace may want to adopt it. */
-	if (!ctrl_controller_ref(obj) && strcmp(type, "DELETED")) {
-		json_t *all = informer_list(informers_get(c->inf, CK_REPLICASET),
-					    cj_str(obj, "metadata.namespace"));
-		size_t i;
-		json_t *rs;
-
-		json_array_foreach(all, i, rs)
-			if (sel_label_selector_matches(sel_lookup_path(rs, "spec.selector"),
-						       sel_lookup_path(obj, "metadata.labels")))
-				ctrl_enqueue(c, rs);
-		json_decref(all);
-	}
+	if (!ctrl_controller_ref(obj) && strcmp(type, "DELETED"))
+		ctrl_enqueue_selecting(c, CK_REPLICASET, obj);
 }
 
 static int rs_setup(struct ctrl *c, struct gerr *err)
