@@ -1176,28 +1176,29 @@ static void w_append(struct watcher *w, const char *type, const char *obj_json, 
 	clock_gettime(CLOCK_MONOTONIC, &w->last_send);
 }
 
+/* An event whose object is j serialized here (compact JSON). */
+static void w_append_json(struct watcher *w, const char *type, const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+
+	if (s) {
+		w_append(w, type, s, strlen(s));
+		free(s);
+	}
+}
+
 static void w_append_obj(struct watcher *w, const char *type, const json_t *obj,
 			 const char *serialized, size_t slen)
 {
 	if (w->table) {
 		json_t *t = disc_table(w->k, obj, false);
-		char *s = json_dumps(t, JSON_COMPACT);
 
+		w_append_json(w, type, t);
 		json_decref(t);
-		if (s) {
-			w_append(w, type, s, strlen(s));
-			free(s);
-		}
-		return;
-	}
-	if (serialized) {
+	} else if (serialized) {
 		w_append(w, type, serialized, slen);
-		return;
-	}
-	char *s = json_dumps(obj, JSON_COMPACT);
-	if (s) {
-		w_append(w, type, s, strlen(s));
-		free(s);
+	} else {
+		w_append_json(w, type, obj);
 	}
 }
 
@@ -1266,13 +1267,9 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			json_t *st = obj_status(410, "Expired",
 						"too old resource version: the watcher fell behind",
 						NULL, NULL, NULL);
-			char *s = json_dumps(st, JSON_COMPACT);
 
+			w_append_json(w, "ERROR", st);
 			json_decref(st);
-			if (s) {
-				w_append(w, "ERROR", s, strlen(s));
-				free(s);
-			}
 			w->done = true;
 			continue;
 		}
