@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "apiserver/selectors.h"
+#include "common/selectors.h"
 
 json_t *disc_version(void)
 {

@@ -23,7 +23,7 @@
 
 #include "apiserver/patch.h"
 #include "apiserver/protobuf.h"
-#include "apiserver/selectors.h"
+#include "common/selectors.h"
 #include "common/yamljson.h"
 
 #define MAX_DEPTH 100

@@ -16,7 +16,7 @@
 
 #include <openssl/evp.h>
 
-#include "apiserver/selectors.h"
+#include "common/selectors.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "apiserver/selectors.h"
+#include "common/selectors.h"
 
 struct wc_event_int {
 	struct wc_event ev;

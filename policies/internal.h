@@ -5,7 +5,7 @@
 #ifndef GANNET_POLICIES_INTERNAL_H
 #define GANNET_POLICIES_INTERNAL_H
 
-#include "apiserver/selectors.h"
+#include "common/selectors.h"
 #include "policies/policy.h"
 
 struct pol_prefix {

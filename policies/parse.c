@@ -3,7 +3,7 @@
  * server's field-error style ("spec.ingress[0].ports[1].port: Invalid value:
  * 70000: must be between 1 and 65535, inclusive") so that gannet-apiserver
  * can return them unchanged. Selector matching itself is
- * apiserver/selectors.c; here we only check what it does not (label key
+ * common/selectors.c; here we only check what it does not (label key
  * and value syntax, operator/values consistency, unknown fields). */
 #include "policies/internal.h"
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "apiserver/selectors.h"
+#include "common/selectors.h"
 
 static const struct ctrl_desc *const ctrl_table[] = {
 	&ctrl_nodeipam_desc,

@@ -3,7 +3,7 @@
 # links it to run them as threads) plus the standalone
 # gannet-controller-manager and the unit tests of their pure parts.
 CTRL_SRCS := $(filter-out apiserver/controllers/main.c,$(wildcard apiserver/controllers/*.c))
-CTRL_OBJS := $(CTRL_SRCS:%.c=$(OBJ_DIR)/%.o) $(OBJ_DIR)/apiserver/selectors.o
+CTRL_OBJS := $(CTRL_SRCS:%.c=$(OBJ_DIR)/%.o)
 CTRL_LIB  := $(BUILD)/lib/libgannet-controllers.a
 CTRL_LDLIBS := $(shell pkg-config --libs libcurl jansson yaml-0.1 libcrypto) -lpthread
 

@@ -14,8 +14,8 @@
 #include <jansson.h>
 
 #include "apiserver/controllers/controllers.h"
-#include "apiserver/selectors.h"
-#include "apiserver/controllers/informer.h"
+#include "common/selectors.h"
+#include "common/informer.h"
 
 struct ctrl;
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apiserver/selectors.h"
+#include "common/selectors.h"
 
 #define DS_HASH_LABEL "controller-revision-hash"
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "apiserver/selectors.h"
+#include "common/selectors.h"
 
 /* ---- pure part ------------------------------------------------------------- */
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apiserver/selectors.h"
+#include "common/selectors.h"
 
 /* ---- pure part ------------------------------------------------------------- */
 

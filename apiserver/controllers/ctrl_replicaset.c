@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apiserver/selectors.h"
+#include "common/selectors.h"
 
 /* Kubernetes' burstReplicas: creations/deletions per sync. */
 #define RS_BURST 500

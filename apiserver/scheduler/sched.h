@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "apiserver/selectors.h"
+#include "common/selectors.h"
 #include "common/kubeconfig.h"
 #include "common/log.h"
 

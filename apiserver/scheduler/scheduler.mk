@@ -3,10 +3,10 @@
 # loop.c) as a static library that gannet-apiserver can link to run
 # sched_run() in a thread, the standalone gannet-scheduler binary, its unit
 # test and its benchmark driver. The label-selector matcher comes from
-# apiserver/selectors.c, compiled into the library so that users of the
+# common/selectors.c, compiled into the library so that users of the
 # library need nothing else from apiserver/.
 SCHED_LIBS  := $(shell pkg-config --libs libcurl jansson yaml-0.1 libcrypto) -lpthread
-SCHED_SRCS  := apiserver/scheduler/sched.c apiserver/scheduler/loop.c apiserver/selectors.c
+SCHED_SRCS  := apiserver/scheduler/sched.c apiserver/scheduler/loop.c common/selectors.c
 SCHED_OBJS  := $(SCHED_SRCS:%.c=$(OBJ_DIR)/%.o)
 SCHED_LIB   := $(BUILD)/lib/libgannet-scheduler.a
 SCHED_BIN   := $(BIN_DIR)/gannet-scheduler

@@ -7,7 +7,7 @@
 #include "apiserver/apiserver.h"
 #include "apiserver/patch.h"
 #include "apiserver/protobuf.h"
-#include "apiserver/selectors.h"
+#include "common/selectors.h"
 #include "tests/unit/test.h"
 
 static bool lmatch(const char *sel, const char *labels_json)

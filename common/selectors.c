@@ -2,7 +2,7 @@
 /* Label and field selector parsing and matching (see selectors.h). The
  * grammar follows k8s.io/apimachinery/pkg/labels: requirements separated by
  * commas, each "key op value" or "key op (v1,v2)" or "key" / "!key". */
-#include "apiserver/selectors.h"
+#include "common/selectors.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Informers (list + watch + cache), the work queue and JSON helpers shared
- * by every controller. See informer.h. */
-#include "apiserver/controllers/informer.h"
+ * by the controllers, the agent and the ingress controller. See informer.h. */
+#include "common/informer.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "apiserver/selectors.h"
+#include "common/selectors.h"
 
 /* ---- kinds -------------------------------------------------------------- */
 
