@@ -123,6 +123,10 @@ struct dp_event {
 	uint8_t proto;                /* IP protocol, 0 if not IPv4 */
 	const char *hook;             /* "pod", "underlay-tc", "underlay-xdp" */
 	uint32_t len;                 /* frame length */
+	/* Added for policy verdicts (0 when not known at that hook): */
+	uint32_t src_identity, dst_identity;
+	bool allowed;                 /* an allow-verdict event (code 0) */
+	int dir;                      /* DP_POL_INGRESS/EGRESS, -1 = not policy */
 };
 typedef int (*dp_event_cb)(const struct dp_event *ev, void *arg);
 /* Waits up to timeout_ms (-1 = forever) for events and calls cb for each
@@ -199,5 +203,58 @@ int dp_service_metrics(struct dp_node *dp, char **out, size_t *len, struct gerr 
  * One cgroup per node; attaching another one moves the links. */
 int dp_sock_attach(struct dp_node *dp, const char *cgroup_path, struct gerr *err);
 int dp_sock_detach(struct dp_node *dp, struct gerr *err);
+
+/* ------------------------------------------------------------ policy
+ * Added (docs/policy.md): NetworkPolicy enforcement. Identities and allow
+ * entries come from the policy engine (policies/policy.h); the agent
+ * programs them here. Egress is checked at the source pod's program
+ * (after service translation, so against the backend), ingress where a
+ * packet is delivered to a local pod (same-node redirect, VXLAN decap with
+ * the source identity from the VNI, and traffic from the node's stack).
+ * Both are stateful: a conntrack entry created by an allowed packet lets
+ * the flow's later packets and its replies pass without lookups. */
+#define DP_POL_INGRESS 0
+#define DP_POL_EGRESS  1
+
+/* Reserved identities (same numbers as policies/policy.h). */
+#define DP_ID_ANY         0u   /* wildcard in entries only */
+#define DP_ID_HOST        1u   /* this node */
+#define DP_ID_WORLD       2u   /* no ipcache entry covers the address */
+#define DP_ID_REMOTE_NODE 3u   /* another node's address */
+
+struct dp_pol_entry {          /* same meaning as struct pol_entry */
+	uint32_t identity;     /* DP_ID_ANY = every peer */
+	uint8_t proto;         /* 0 = every protocol (then all ports) */
+	uint16_t port_lo;      /* host order; 0 = every port */
+	uint16_t port_hi;      /* == port_lo for one port */
+};
+
+/* Replaces the whole rule set of one local endpoint (by pod IP) in one
+ * direction, atomically: a packet sees the old set or the new one, never
+ * a mix. enforced false = unrestricted in that direction (n ignored);
+ * enforced with n == 0 = deny all. May be called before the endpoint
+ * exists (the agent programs a new pod's policy before its CNI ADD
+ * returns, so no packet of it is ever unpoliced); the state is removed by
+ * dp_policy_delete or dp_endpoint_delete. */
+int dp_policy_set(struct dp_node *dp, uint32_t ep_ip, int dir, bool enforced,
+		  const struct dp_pol_entry *e, size_t n, struct gerr *err);
+int dp_policy_delete(struct dp_node *dp, uint32_t ep_ip, struct gerr *err);
+/* As programmed in the maps: *e malloc'ed (free it), *n entries. */
+int dp_policy_get(struct dp_node *dp, uint32_t ep_ip, int dir, bool *enforced,
+		  struct dp_pol_entry **e, size_t *n, struct gerr *err);
+
+/* ipcache identities: prefix -> identity (and, for pods on other nodes,
+ * the node hosting them). node_ip 0 inside a remote node's pod CIDR keeps
+ * routing to that node (the library fills it in), so a CIDR identity can
+ * never break pod routing. */
+int dp_ipcache_set(struct dp_node *dp, uint32_t prefix, uint8_t prefix_len,
+		   uint32_t identity, uint32_t node_ip, struct gerr *err);
+int dp_ipcache_delete(struct dp_node *dp, uint32_t prefix, uint8_t prefix_len,
+		      struct gerr *err);
+
+/* Verdict events: every policy drop becomes a dp_event (code = a policy
+ * drop reason); with allow events on, every new flow allowed by policy
+ * too. Off by default (cost: one ring-buffer record per new flow). */
+int dp_policy_set_allow_events(struct dp_node *dp, bool on, struct gerr *err);
 
 #endif
