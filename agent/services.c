@@ -2,9 +2,10 @@
 /* gannet-agent, API mode: Services + Endpoints (+ Nodes for backend node
  * IPs) from the API server into the node's BPF service maps.
  *
- * Three informers (list + watch, re-list on a watch ERROR such as 410
- * Expired or on a broken stream) keep caches keyed "<ns>/<name>"; one sync
- * thread turns the caches into the desired set of frontends
+ * Three informers from common/informer.h (Services, Endpoints, Nodes:
+ * list + watch, re-list on 410) keep caches keyed "<ns>/<name>"; their
+ * handlers only wake one sync thread, which turns snapshots of the caches
+ * into the desired set of frontends
  * (ClusterIP:port, nodeIP:nodePort, externalIPs:port, LoadBalancer ingress
  * IP:port) with their ready backends, and calls dp_service_upsert only for
  * frontends whose programming changed (a fingerprint per frontend), and
@@ -18,7 +19,6 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,29 +28,21 @@
 
 #include "agent/agent.h"
 #include "agent/services.h"
-#include "common/apiclient.h"
+#include "common/informer.h"
 #include "common/kubeconfig.h"
 
-#define SVC_WATCH_MS   4000      /* watch reconnect period (bounds stop time) */
 #define SVC_DEBOUNCE_MS 50       /* coalesce bursts of events into one sync */
-
-enum { INF_SVC, INF_EP, INF_NODE, N_INF };
-
-static const char *const inf_path[N_INF] = {
-	"/api/v1/services", "/api/v1/endpoints", "/api/v1/nodes",
-};
 
 struct svcsync {
 	struct agent *a;
 	struct kubeconfig kc;
-	pthread_mutex_t lock;          /* caches, listed, gen */
+	struct informers inf;          /* Services, Endpoints, Nodes */
+	volatile int stop;             /* the informers' stop flag too */
+	pthread_mutex_t lock;          /* gen, labels */
 	pthread_cond_t cv;
-	json_t *cache[N_INF];          /* "<ns>/<name>" -> object */
-	bool listed[N_INF];
 	unsigned long gen;             /* bumped on every cache change */
-	atomic_bool stop;
-	pthread_t th[N_INF], sync_th;
-	bool th_started[N_INF], sync_started;
+	pthread_t sync_th;
+	bool sync_started;
 	/* sync thread only, except labels (lock) */
 	json_t *applied;               /* frontend key -> fingerprint */
 	json_t *labels;                /* frontend key -> [ns, name, port] (lock) */
@@ -60,142 +52,37 @@ struct svcsync {
 static struct svcsync *g_ss;     /* one agent per process (g_lock) */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* ---- helpers --------------------------------------------------------------- */
-
-static const char *jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-static const char *jpath2(const json_t *o, const char *a, const char *b)
-{
-	return jstr(json_object_get(o, a), b);
-}
-
-static void obj_key(const json_t *obj, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%s", jpath2(obj, "metadata", "namespace") ?: "",
-		 jpath2(obj, "metadata", "name") ?: "");
-}
+static const enum ctrl_kind_id svc_kinds[] = { CK_SERVICE, CK_ENDPOINTS, CK_NODE };
 
 static bool ss_sleep(struct svcsync *ss, long ms)
 {
-	while (ms > 0 && !atomic_load(&ss->stop)) {
+	while (ms > 0 && !ss->stop) {
 		long s = ms > 100 ? 100 : ms;
 
 		nanosleep(&(struct timespec){ 0, s * 1000000L }, NULL);
 		ms -= s;
 	}
-	return !atomic_load(&ss->stop);
+	return !ss->stop;
 }
 
-static void kick(struct svcsync *ss)
+/* Informer handler: any change to any of the three caches means a sync. */
+static void on_change(void *arg, const char *type, const json_t *old, const json_t *obj)
 {
+	struct svcsync *ss = arg;
+
+	(void)type; (void)old; (void)obj;
+	pthread_mutex_lock(&ss->lock);
 	ss->gen++;
 	pthread_cond_signal(&ss->cv);
+	pthread_mutex_unlock(&ss->lock);
 }
 
-/* ---- informers --------------------------------------------------------------- */
-
-struct inf_ctx {
-	struct svcsync *ss;
-	int kind;
-	char rv[32];
-	bool relist;
-};
-
-static int inf_event(const char *type, json_t *obj, void *arg)
+static bool all_synced(struct svcsync *ss)
 {
-	struct inf_ctx *w = arg;
-	struct svcsync *ss = w->ss;
-	const char *rv = jpath2(obj, "metadata", "resourceVersion");
-	char key[400];
-
-	if (!strcmp(type, "ERROR")) {
-		/* 410 Expired (or any error object): our resourceVersion is
-		 * gone, only a fresh list is consistent again */
-		w->relist = true;
-		return 1;
-	}
-	if (rv)
-		snprintf(w->rv, sizeof(w->rv), "%s", rv);
-	if (strcmp(type, "BOOKMARK")) {
-		obj_key(obj, key, sizeof(key));
-		pthread_mutex_lock(&ss->lock);
-		if (!strcmp(type, "DELETED"))
-			json_object_del(ss->cache[w->kind], key);
-		else
-			json_object_set(ss->cache[w->kind], key, obj);
-		kick(ss);
-		pthread_mutex_unlock(&ss->lock);
-	}
-	return atomic_load(&ss->stop);
-}
-
-static void *inf_thread(void *arg)
-{
-	struct inf_ctx w = { 0 };
-	struct svcsync *ss;
-	struct apiclient *c = NULL;
-	char path[300];
-
-	w = *(struct inf_ctx *)arg;
-	free(arg);
-	ss = w.ss;
-	while (!atomic_load(&ss->stop)) {
-		struct api_resp r = { 0 };
-		struct gerr e = { 0 };
-		json_t *items, *it, *fresh;
-		size_t i;
-		char key[400];
-
-		if (!c && apiclient_new(&ss->kc, &(struct apiclient_opts){ .timeout_ms = 30000 },
-					&c, &e)) {
-			pr_warn("services: API client: %s", e.msg);
-			ss_sleep(ss, 1000);
-			continue;
-		}
-		if (apiclient_get(c, inf_path[w.kind], &r, &e) || !api_ok(&r)) {
-			pr_warn("services: list %s: %s", inf_path[w.kind],
-				e.msg[0] ? e.msg : r.message);
-			api_resp_free(&r);
-			ss_sleep(ss, 1000);
-			continue;
-		}
-		items = json_object_get(r.body, "items");
-		snprintf(w.rv, sizeof(w.rv), "%s",
-			 jpath2(r.body, "metadata", "resourceVersion") ?: "0");
-		fresh = json_object();
-		json_array_foreach(items, i, it) {
-			obj_key(it, key, sizeof(key));
-			json_object_set(fresh, key, it);
-		}
-		pthread_mutex_lock(&ss->lock);
-		json_decref(ss->cache[w.kind]);
-		ss->cache[w.kind] = fresh;
-		ss->listed[w.kind] = true;
-		kick(ss);
-		pthread_mutex_unlock(&ss->lock);
-		api_resp_free(&r);
-		w.relist = false;
-		while (!atomic_load(&ss->stop) && !w.relist) {
-			long code = 0;
-			int ret;
-
-			memset(&e, 0, sizeof(e));
-			snprintf(path, sizeof(path),
-				 "%s?watch=true&allowWatchBookmarks=true&resourceVersion=%s",
-				 inf_path[w.kind], w.rv);
-			ret = apiclient_watch(c, path, SVC_WATCH_MS, inf_event, &w, &code, &e);
-			if (ret && ret != -ETIMEDOUT) {
-				pr_debug("services: watch %s: %s", inf_path[w.kind], e.msg);
-				w.relist = true;
-				ss_sleep(ss, 500);
-			}
-		}
-	}
-	apiclient_free(c);
-	return NULL;
+	for (size_t i = 0; i < sizeof(svc_kinds) / sizeof(svc_kinds[0]); i++)
+		if (!informer_synced(ss->inf.by_kind[svc_kinds[i]]))
+			return false;
+	return true;
 }
 
 /* ---- programming ------------------------------------------------------------------ */
@@ -331,44 +218,57 @@ static void *sync_thread(void *arg)
 	unsigned long seen = 0;
 	bool first = true;
 
-	while (!atomic_load(&ss->stop)) {
+	while (!ss->stop) {
 		struct svc_desired d = { 0 };
-		json_t *svcs, *eps, *v;
+		json_t *svcs, *eps, *nodes, *sa, *ea, *v;
 		struct timespec ts;
 		const char *key;
-		bool ready;
-		int ret = 0;
+		int ret;
 
 		pthread_mutex_lock(&ss->lock);
-		while (!atomic_load(&ss->stop) && ss->gen == seen) {
+		/* an empty list notifies nothing: until the first sync, poll
+		 * for the caches becoming synced as well */
+		while (!ss->stop && ss->gen == seen && !(first && all_synced(ss))) {
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
+			if (first)
+				ts.tv_nsec += 100 * 1000000L;
+			else
+				ts.tv_sec += 1;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
 			pthread_cond_timedwait(&ss->cv, &ss->lock, &ts);
 		}
 		pthread_mutex_unlock(&ss->lock);
-		if (atomic_load(&ss->stop))
+		if (ss->stop)
 			break;
 		ss_sleep(ss, SVC_DEBOUNCE_MS);
-		svcs = json_array();
-		eps = json_array();
+		/* gen before the snapshots: a change after this point syncs again */
 		pthread_mutex_lock(&ss->lock);
 		seen = ss->gen;
-		ready = ss->listed[INF_SVC] && ss->listed[INF_EP] && ss->listed[INF_NODE];
-		if (ready) {
+		pthread_mutex_unlock(&ss->lock);
+		if (!all_synced(ss))
+			continue;
+		svcs = informer_snapshot(ss->inf.by_kind[CK_SERVICE]);
+		eps = informer_snapshot(ss->inf.by_kind[CK_ENDPOINTS]);
+		nodes = informer_snapshot(ss->inf.by_kind[CK_NODE]);
+		sa = json_array();
+		ea = json_array();
+		ret = -ENOMEM;
+		if (svcs && eps && nodes && sa && ea) {
 			struct svc_model_in in = {
-				.services = ss->cache[INF_SVC], .endpoints = ss->cache[INF_EP],
-				.nodes = ss->cache[INF_NODE], .node_name = ss->a->cfg.node_name,
-				.node_ip = ss->a->cfg.node_ip,
+				.services = svcs, .endpoints = eps, .nodes = nodes,
+				.node_name = ss->a->cfg.node_name, .node_ip = ss->a->cfg.node_ip,
 			};
 
 			ret = svc_desired_build(&in, &d);
-			json_object_foreach(ss->cache[INF_SVC], key, v)
-				json_array_append(svcs, v);
-			json_object_foreach(ss->cache[INF_EP], key, v)
-				json_array_append(eps, v);
+			json_object_foreach(svcs, key, v)
+				json_array_append(sa, v);
+			json_object_foreach(eps, key, v)
+				json_array_append(ea, v);
 		}
-		pthread_mutex_unlock(&ss->lock);
-		if (ready && !ret) {
+		if (!ret) {
 			struct gerr e = { 0 };
 
 			program(ss, &d, first);
@@ -377,14 +277,17 @@ static void *sync_thread(void *arg)
 			json_decref(ss->labels);
 			ss->labels = json_incref(d.labels);
 			pthread_mutex_unlock(&ss->lock);
-			if (ss->dns_on && dnssync_apply(svcs, eps, &e))
+			if (ss->dns_on && dnssync_apply(sa, ea, &e))
 				pr_warn("cluster DNS: %s", e.msg);
-		} else if (ret) {
+		} else {
 			seen--;            /* out of memory: try again */
 		}
 		svc_desired_free(&d);
 		json_decref(svcs);
 		json_decref(eps);
+		json_decref(nodes);
+		json_decref(sa);
+		json_decref(ea);
 	}
 	return NULL;
 }
@@ -523,18 +426,26 @@ int services_start(struct agent *a, struct gerr *err)
 	ss->a = a;
 	pthread_mutex_init(&ss->lock, NULL);
 	pthread_cond_init(&ss->cv, NULL);
-	for (int i = 0; i < N_INF; i++)
-		ss->cache[i] = json_object();
 	ss->applied = json_object();
 	ss->labels = json_object();
 	ret = kubeconfig_load(a->cfg.kubeconfig, NULL, &ss->kc, err);
 	if (ret) {
-		for (int i = 0; i < N_INF; i++)
-			json_decref(ss->cache[i]);
 		json_decref(ss->applied);
 		json_decref(ss->labels);
 		free(ss);
 		return gerr_wrap(err, "services: kubeconfig %s", a->cfg.kubeconfig);
+	}
+	for (size_t i = 0; i < sizeof(svc_kinds) / sizeof(svc_kinds[0]); i++) {
+		struct informer *inf = informers_get(&ss->inf, svc_kinds[i]);
+
+		if (!inf || informer_add_handler(inf, on_change, ss)) {
+			informers_join_free(&ss->inf);
+			json_decref(ss->applied);
+			json_decref(ss->labels);
+			kubeconfig_free(&ss->kc);
+			free(ss);
+			return gerr_set(err, -ENOMEM, "services: informers: out of memory");
+		}
 	}
 	/* without the socket LB, pods still reach services through the
 	 * per-packet translation in the pod program */
@@ -547,17 +458,11 @@ int services_start(struct agent *a, struct gerr *err)
 	pthread_mutex_lock(&g_lock);
 	g_ss = ss;
 	pthread_mutex_unlock(&g_lock);
-	for (int i = 0; i < N_INF; i++) {
-		struct inf_ctx *w = calloc(1, sizeof(*w));
-
-		if (!w)
-			continue;
-		w->ss = ss;
-		w->kind = i;
-		ss->th_started[i] = !pthread_create(&ss->th[i], NULL, inf_thread, w);
-		if (!ss->th_started[i])
-			free(w);
-	}
+	/* an informer that could not start (no thread) leaves the caches
+	 * unsynced: no sync runs, as when the API server is unreachable */
+	memset(&e, 0, sizeof(e));
+	if (informers_start(&ss->inf, &ss->kc, &ss->stop, &e))
+		pr_warn("services: %s", e.msg);
 	ss->sync_started = !pthread_create(&ss->sync_th, NULL, sync_thread, ss);
 	return 0;
 }
@@ -571,20 +476,16 @@ void services_stop(struct agent *a)
 		return;
 	/* programmed services, the socket LB and dnsmasq stay: the datapath
 	 * and DNS keep serving while the agent is away */
-	atomic_store(&ss->stop, true);
 	pthread_mutex_lock(&ss->lock);
+	ss->stop = 1;
 	pthread_cond_broadcast(&ss->cv);
 	pthread_mutex_unlock(&ss->lock);
-	for (int i = 0; i < N_INF; i++)
-		if (ss->th_started[i])
-			pthread_join(ss->th[i], NULL);
 	if (ss->sync_started)
 		pthread_join(ss->sync_th, NULL);
+	informers_join_free(&ss->inf);
 	pthread_mutex_lock(&g_lock);
 	g_ss = NULL;
 	pthread_mutex_unlock(&g_lock);
-	for (int i = 0; i < N_INF; i++)
-		json_decref(ss->cache[i]);
 	json_decref(ss->applied);
 	json_decref(ss->labels);
 	kubeconfig_free(&ss->kc);

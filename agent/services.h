@@ -30,7 +30,7 @@ char *services_metrics_text(struct agent *a);
 struct svc_model_in {
 	const json_t *services;        /* "<ns>/<name>" -> Service */
 	const json_t *endpoints;       /* "<ns>/<name>" -> Endpoints */
-	const json_t *nodes;           /* "/<name>" -> Node (cluster-scoped key) */
+	const json_t *nodes;           /* "<name>" -> Node (ctrl_key of a cluster-scoped object) */
 	const char *node_name;         /* this node: backends here are local */
 	uint32_t node_ip;              /* NodePort frontends' address */
 };

@@ -86,7 +86,6 @@ static size_t backends_of(const struct svc_model_in *in, const json_t *ep, const
 			const char *ip = jstr(ad, "ip"), *node = jstr(ad, "nodeName"), *nip = NULL;
 			struct dp_backend *b = &out[n];
 			struct in_addr ia;
-			char nk[300];
 
 			if (n >= SVC_MAX_BACKENDS || !ip || inet_pton(AF_INET, ip, &ia) != 1)
 				continue;
@@ -94,8 +93,7 @@ static size_t backends_of(const struct svc_model_in *in, const json_t *ep, const
 			b->ip = ia.s_addr;
 			b->port = (uint16_t)port;
 			if (node) {
-				snprintf(nk, sizeof(nk), "/%s", node);
-				nip = node_internal_ip(json_object_get(in->nodes, nk));
+				nip = node_internal_ip(json_object_get(in->nodes, node));
 				b->local = in->node_name && !strcmp(node, in->node_name);
 			}
 			if (nip && inet_pton(AF_INET, nip, &ia) == 1)

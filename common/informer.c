@@ -545,6 +545,16 @@ json_t *informer_list(struct informer *inf, const char *ns)
 	return arr;
 }
 
+json_t *informer_snapshot(struct informer *inf)
+{
+	json_t *snap;
+
+	pthread_mutex_lock(&inf->lock);
+	snap = json_copy(inf->objs);  /* shallow: values are shared */
+	pthread_mutex_unlock(&inf->lock);
+	return snap;
+}
+
 struct informer *informers_get(struct informers *f, enum ctrl_kind_id id)
 {
 	if (!f->by_kind[id])

@@ -72,6 +72,11 @@ bool informer_wait_rv(struct informer *inf, int64_t rv, long timeout_ms);
 json_t *informer_get(struct informer *inf, const char *ns, const char *name);
 /* Array of the cached objects (ns NULL = all namespaces). */
 json_t *informer_list(struct informer *inf, const char *ns);
+/* The whole cache as an object keyed like ctrl_key() ("ns/name", or "name"
+ * when cluster-scoped): a new object sharing the cached objects, which are
+ * never modified once cached (read them, do not change them). One copy of
+ * the key table under the lock: the snapshot is consistent. */
+json_t *informer_snapshot(struct informer *inf);
 /* Pure-cache operations, used by the watch thread and by tests. */
 void informer_apply(struct informer *inf, const char *type, json_t *obj);
 

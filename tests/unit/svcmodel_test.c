@@ -28,9 +28,9 @@ static json_t *J(const char *text)
 	return j;
 }
 
-static const char *NODES = "{\"/n1\": {\"metadata\": {\"name\": \"n1\"}, \"status\": {\"addresses\": "
+static const char *NODES = "{\"n1\": {\"metadata\": {\"name\": \"n1\"}, \"status\": {\"addresses\": "
 	"[{\"type\": \"InternalIP\", \"address\": \"192.168.0.1\"}]}},"
-	"\"/n2\": {\"metadata\": {\"name\": \"n2\"}, \"status\": {\"addresses\": "
+	"\"n2\": {\"metadata\": {\"name\": \"n2\"}, \"status\": {\"addresses\": "
 	"[{\"type\": \"Hostname\", \"address\": \"n2\"}, {\"type\": \"InternalIP\", \"address\": \"192.168.0.2\"}]}}}";
 
 /* web: NodePort, 2 ports (http by name -> 8080, dns UDP), externalIP, an
