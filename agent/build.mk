@@ -9,7 +9,7 @@ AGENT_LIBS   := $(shell pkg-config --libs $(AGENT_PKGS)) -lpthread
 AGENT_CORE_OBJS := $(addprefix $(OBJ_DIR)/agent/,ipam.o config.o proto.o cni/cni.o)
 AGENT_OBJS := $(AGENT_CORE_OBJS) \
 	$(addprefix $(OBJ_DIR)/agent/,main.o pods.o cnisrv.o metrics.o kubelet.o kubelet_tls.o \
-	services.o svcmodel.o dnssync.o)
+	services.o svcmodel.o dnssync.o dpview.o)
 CNI_OBJS   := $(OBJ_DIR)/agent/cni/main.o $(OBJ_DIR)/agent/ipam.o \
 	$(OBJ_DIR)/agent/proto.o $(OBJ_DIR)/agent/cni/cni.o
 

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/dpview.h"
 #include "agent/kubelet.h"
 
 struct ktls {
@@ -477,7 +478,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return text(c, 403, "Forbidden: only the API server (system:masters) may use this endpoint\n");
 	if (!strcmp(url, "/healthz"))
 		return text(c, 200, "ok\n");
-	kr = kubelet_http(a, c, url, method);
+	kr = dpview_http(a, c, url, method);   /* /dataplane/services */
+	if (kr < 0)
+		kr = kubelet_http(a, c, url, method);
 	return kr >= 0 ? (enum MHD_Result)kr : text(c, 404, "not found\n");
 }
 

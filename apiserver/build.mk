@@ -19,7 +19,8 @@ endif
 # The scheduler and the controllers run in-process (main.c). Their fragments
 # (apiserver/*/*.mk) are included after this one and prerequisites expand at
 # parse time, so the library paths are spelled out here.
-APISERVER_LOOP_LIBS := $(BUILD)/lib/libgannet-scheduler.a $(BUILD)/lib/libgannet-controllers.a
+APISERVER_LOOP_LIBS := $(BUILD)/lib/libgannet-scheduler.a $(BUILD)/lib/libgannet-controllers.a \
+	$(BUILD)/lib/libgannet-policy.a   # NetworkPolicy validation (registry.c)
 $(BIN_DIR)/gannet-apiserver: $(APISERVER_OBJS) $(APISERVER_LOOP_LIBS) $(COMMON_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -32,7 +33,8 @@ $(BIN_DIR)/test-yamljson: $(OBJ_DIR)/tests/unit/test-yamljson.o $(COMMON_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson yaml-0.1)
-$(BIN_DIR)/test-apiserver-units: $(OBJ_DIR)/tests/unit/test-apiserver-units.o $(APISERVER_LIBOBJS) $(COMMON_LIB)
+$(BIN_DIR)/test-apiserver-units: $(OBJ_DIR)/tests/unit/test-apiserver-units.o $(APISERVER_LIBOBJS) \
+		$(BUILD)/lib/libgannet-policy.a $(COMMON_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(APISERVER_LIBS)

@@ -1706,6 +1706,36 @@ static enum MHD_Result route_pod_proxy(struct call *c)
 	return proxy_pod(c->as, c->conn, c->ns, c->name, c->sub, c->method);
 }
 
+/* nodes/{name}/proxy/{path...} (get nodes/proxy), served by the node's
+ * agent through proxy.c. The path may have any number of segments, so it
+ * is matched on the raw URL before the segment split. Returns false when
+ * url is not a node proxy path. */
+static bool route_node_proxy(struct call *c, enum MHD_Result *sent)
+{
+	static const char pfx[] = "/api/v1/nodes/";
+	struct authz_attrs a = { .verb = "get", .api_group = "", .resource = "nodes",
+				 .subresource = "proxy" };
+	const char *p = c->url, *slash, *rest;
+
+	if (strncmp(p, pfx, sizeof(pfx) - 1))
+		return false;
+	p += sizeof(pfx) - 1;
+	slash = strchr(p, '/');
+	if (!slash || slash == p || (size_t)(slash - p) >= sizeof(c->name) ||
+	    strncmp(slash, "/proxy", 6) || (slash[6] && slash[6] != '/'))
+		return false;
+	snprintf(c->name, sizeof(c->name), "%.*s", (int)(slash - p), p);
+	c->has_name = true;
+	rest = slash[6] ? slash + 7 : "";
+	a.name = c->name;
+	snprintf(c->rq->resource, sizeof(c->rq->resource), "nodes/proxy");
+	c->rq->verb = "get";
+	if (!auth_ok(c, &a, sent))
+		return true;
+	*sent = proxy_node(c->as, c->conn, c->name, rest, c->method);
+	return true;
+}
+
 static enum MHD_Result route(struct call *c)
 {
 	char segs[10][300];
@@ -1716,6 +1746,8 @@ static enum MHD_Result route(struct call *c)
 	const char *group, *version;
 	int base;
 
+	if (route_node_proxy(c, &sent))
+		return sent;
 	if (n < 0)
 		return send_status(c, 404, "NotFound", NULL, NULL, "the server could not find the requested resource");
 	if (!is_resource_path(segs, n)) {

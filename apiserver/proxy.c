@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apiserver/apiserver.h"
@@ -110,7 +111,7 @@ static int agent_endpoint(struct apiserver *as, const char *node, char *out, siz
 	if (!ip || port <= 0) {
 		snprintf(msg, msglen, "node \"%s\" has no InternalIP or agent port", node);
 		json_decref(n);
-		return -ENOENT;
+		return -ENODEV;
 	}
 	snprintf(out, len, "https://%s:%ld", ip, port);
 	json_decref(n);
@@ -656,5 +657,357 @@ enum MHD_Result proxy_pod(struct apiserver *as, struct MHD_Connection *conn, con
 		ret = MHD_queue_response(conn, 200, r);
 		MHD_destroy_response(r);
 	}
+	return ret;
+}
+
+/* ---- nodes/{name}/proxy/{path}: any GET the node's agent serves --------- */
+
+/* A streamed transfer whose status is known before we answer: the handler
+ * waits for the agent's response headers (or the failure to get them), so
+ * a dead agent is a 503 with a message instead of an empty 200, and an
+ * agent's own error becomes a Status object. The body is then relayed
+ * chunk by chunk (follow streams such as /flows?follow=true never end by
+ * themselves), and the client's TCP socket is watched so that a client
+ * that left ends the transfer even while no data flows. */
+struct nstream {
+	CURL *h;
+	int rfd, wfd;
+	int cfd;                /* the client's TCP socket (read by MHD) */
+	volatile int cancel;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int state;              /* 0 waiting, 1 headers in, 2 transfer over */
+	CURLcode rc;
+	long code;
+	char ctype[128];
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static int nstream_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+	struct nstream *s = arg;
+
+	(void)a;
+	(void)b;
+	(void)c;
+	(void)d;
+	return __atomic_load_n(&s->cancel, __ATOMIC_ACQUIRE);
+}
+
+static size_t nstream_header(char *d, size_t sz, size_t nm, void *arg)
+{
+	struct nstream *s = arg;
+	size_t n = sz * nm;
+	long code = 0;
+
+	if (n > 13 && !strncasecmp(d, "Content-Type:", 13)) {
+		const char *v = d + 13;
+		size_t l;
+
+		while (*v == ' ' || *v == '\t')
+			v++;
+		l = strcspn(v, "\r\n");
+		snprintf(s->ctype, sizeof(s->ctype), "%.*s", (int)l, v);
+	}
+	/* the blank line closing a final (not 1xx) header block */
+	if ((n == 2 && d[0] == '\r') || (n == 1 && d[0] == '\n')) {
+		curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
+		if (code >= 200) {
+			pthread_mutex_lock(&s->mu);
+			s->code = code;
+			s->state = 1;
+			pthread_cond_broadcast(&s->cv);
+			pthread_mutex_unlock(&s->mu);
+		}
+	}
+	return n;
+}
+
+static size_t nstream_write(char *d, size_t sz, size_t nm, void *arg)
+{
+	struct nstream *s = arg;
+	size_t n = sz * nm, off = 0;
+
+	while (off < n) {
+		ssize_t w = write(s->wfd, d + off, n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return 0;   /* response gone: abort the transfer */
+		off += (size_t)w;
+	}
+	return n;
+}
+
+static void *nstream_thread(void *arg)
+{
+	struct nstream *s = arg;
+	CURLcode rc = curl_easy_perform(s->h);
+
+	pthread_mutex_lock(&s->mu);
+	s->rc = rc;
+	if (!s->state)
+		s->state = 2;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	close(s->wfd);
+	return NULL;
+}
+
+static ssize_t nstream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct nstream *s = cls;
+
+	(void)pos;
+	for (;;) {
+		struct pollfd p[2] = { { .fd = s->rfd, .events = POLLIN },
+				       { .fd = s->cfd, .events = POLLRDHUP } };
+		ssize_t n;
+
+		if (poll(p, s->cfd >= 0 ? 2 : 1, 1000) < 0) {
+			if (errno == EINTR)
+				continue;
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		if (s->cfd >= 0 && (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+			pr_debug("proxy: node proxy client went away");
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		if (!p[0].revents)
+			continue;
+		do
+			n = read(s->rfd, buf, max);
+		while (n < 0 && errno == EINTR);
+		return n > 0 ? n : MHD_CONTENT_READER_END_OF_STREAM;
+	}
+}
+
+static void nstream_free(void *cls)
+{
+	struct nstream *s = cls;
+
+	__atomic_store_n(&s->cancel, 1, __ATOMIC_RELEASE);
+	close(s->rfd);          /* a blocked write in the transfer fails */
+	pthread_join(s->th, NULL);
+	curl_easy_cleanup(s->h);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}
+
+/* Rebuilds the query string (every argument, re-escaped). */
+struct qall {
+	CURL *h;
+	char *q;
+	size_t len;
+	bool oom;
+};
+
+static enum MHD_Result add_any_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct qall *q = cls;
+	char *ek = curl_easy_escape(q->h, key, 0), *ev = curl_easy_escape(q->h, value ? value : "", 0);
+	size_t need = (q->q ? strlen(q->q) : 0) + (ek ? strlen(ek) : 0) + (ev ? strlen(ev) : 0) + 3;
+	char *n;
+
+	(void)kind;
+	if (!ek || !ev || !(n = realloc(q->q, need > q->len ? need * 2 : q->len))) {
+		curl_free(ek);
+		curl_free(ev);
+		q->oom = true;
+		return MHD_NO;
+	}
+	if (!q->q)
+		n[0] = 0;
+	q->q = n;
+	if (need > q->len)
+		q->len = need * 2;
+	strcat(q->q, q->q[0] ? "&" : "");
+	strcat(q->q, ek);
+	if (value) {
+		strcat(q->q, "=");
+		strcat(q->q, ev);
+	}
+	curl_free(ek);
+	curl_free(ev);
+	return MHD_YES;
+}
+
+/* path segments re-escaped ("a b/c" -> "a%20b/c"); -EINVAL for "." and
+ * ".." segments, which have no meaning at the agent. */
+static int escape_path(CURL *h, const char *path, char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = 0;
+	while (*path) {
+		size_t l = strcspn(path, "/");
+		char seg[512], *e;
+		int w;
+
+		if (l >= sizeof(seg))
+			return -E2BIG;
+		memcpy(seg, path, l);
+		seg[l] = 0;
+		if (!strcmp(seg, ".") || !strcmp(seg, ".."))
+			return -EINVAL;
+		if (l) {
+			e = curl_easy_escape(h, seg, 0);
+			if (!e)
+				return -ENOMEM;
+			w = snprintf(out + o, len - o, "/%s", e);
+			curl_free(e);
+			if (w < 0 || (size_t)w >= len - o)
+				return -E2BIG;
+			o += (size_t)w;
+		}
+		path += l;
+		if (*path == '/')
+			path++;
+	}
+	if (!o)
+		snprintf(out, len, "/");
+	return 0;
+}
+
+static void nstream_drop(struct nstream *s)
+{
+	__atomic_store_n(&s->cancel, 1, __ATOMIC_RELEASE);
+	close(s->rfd);
+	pthread_join(s->th, NULL);
+	curl_easy_cleanup(s->h);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}
+
+enum MHD_Result proxy_node(struct apiserver *as, struct MHD_Connection *conn, const char *node,
+			   const char *path, const char *method)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	char base[512], msg[768], epath[2048], url[6144], ccrt[600], ckey[600];
+	struct qall q = { 0 };
+	struct nstream *s;
+	struct MHD_Response *r;
+	struct timespec dl;
+	enum MHD_Result ret;
+	int p[2], err;
+
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return fail(conn, 405, "MethodNotAllowed",
+			    "the node proxy only forwards GET requests to the agent");
+	err = agent_endpoint(as, node, base, sizeof(base), msg, sizeof(msg));
+	if (err == -ENOENT) {
+		snprintf(msg, sizeof(msg), "nodes \"%s\" not found", node);
+		return fail(conn, 404, "NotFound", msg);
+	}
+	if (err)
+		return fail(conn, 503, "ServiceUnavailable", msg);
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->h = curl_easy_init())) {
+		free(s);
+		return fail(conn, 500, "InternalError", "out of memory");
+	}
+	q.h = s->h;
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_any_arg, &q);
+	err = q.oom ? -ENOMEM : escape_path(s->h, path, epath, sizeof(epath));
+	if (err) {
+		free(q.q);
+		curl_easy_cleanup(s->h);
+		free(s);
+		return fail(conn, err == -EINVAL ? 400 : 500, err == -EINVAL ? "BadRequest" :
+			    "InternalError", err == -EINVAL ? "invalid proxy path" : "cannot build the agent URL");
+	}
+	snprintf(url, sizeof(url), "%s%s%s%s", base, epath, q.q && *q.q ? "?" : "",
+		 q.q ? q.q : "");
+	free(q.q);
+	if (pipe2(p, O_CLOEXEC)) {
+		curl_easy_cleanup(s->h);
+		free(s);
+		return fail(conn, 500, "InternalError", "out of resources");
+	}
+	s->rfd = p[0];
+	s->wfd = p[1];
+	s->cfd = ci ? ci->connect_fd : -1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	curl_easy_setopt(s->h, CURLOPT_URL, url);
+	curl_easy_setopt(s->h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(s->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->h, CURLOPT_ERRORBUFFER, s->errbuf);
+	if (!client_cert(as, ccrt, ckey, sizeof(ccrt))) {
+		curl_easy_setopt(s->h, CURLOPT_SSLCERT, ccrt);
+		curl_easy_setopt(s->h, CURLOPT_SSLKEY, ckey);
+	}
+	/* as for pods/log: the agent's certificate is self-signed, the agent
+	 * authenticates us */
+	curl_easy_setopt(s->h, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(s->h, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(s->h, CURLOPT_HEADERFUNCTION, nstream_header);
+	curl_easy_setopt(s->h, CURLOPT_HEADERDATA, s);
+	curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, nstream_write);
+	curl_easy_setopt(s->h, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(s->h, CURLOPT_XFERINFOFUNCTION, nstream_progress);
+	curl_easy_setopt(s->h, CURLOPT_XFERINFODATA, s);
+	curl_easy_setopt(s->h, CURLOPT_NOPROGRESS, 0L);
+	if (pthread_create(&s->th, NULL, nstream_thread, s)) {
+		close(p[0]);
+		close(p[1]);
+		curl_easy_cleanup(s->h);
+		free(s);
+		return fail(conn, 500, "InternalError", "cannot start the proxy transfer");
+	}
+	/* connect (5 s) and TLS, then the agent's headers */
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 15;
+	pthread_mutex_lock(&s->mu);
+	while (!s->state && pthread_cond_timedwait(&s->cv, &s->mu, &dl) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&s->mu);
+	if (s->state != 1) {
+		snprintf(msg, sizeof(msg), "the agent of node \"%s\" at %.200s is not reachable: %.200s",
+			 node, base, s->state ? (*s->errbuf ? s->errbuf : curl_easy_strerror(s->rc)) :
+			 "no answer within 15s");
+		nstream_drop(s);
+		return fail(conn, 503, "ServiceUnavailable", msg);
+	}
+	if (s->code < 200 || s->code > 299) {
+		char body[512] = "";
+		size_t n = 0;
+		ssize_t got;
+		char junk[4096];
+		long code = s->code;
+
+		/* the agent's refusal is short text: keep the first line */
+		while ((got = read(s->rfd, n < sizeof(body) - 1 ? body + n : junk,
+				   n < sizeof(body) - 1 ? sizeof(body) - 1 - n : sizeof(junk))) > 0 ||
+		       (got < 0 && errno == EINTR))
+			if (got > 0 && n < sizeof(body) - 1)
+				n += (size_t)got;
+		body[n] = 0;
+		nstream_drop(s);
+		snprintf(msg, sizeof(msg), "agent of node \"%s\": %.*s", node,
+			 (int)strcspn(body, "\r\n"), body);
+		if (code == 404)
+			return fail(conn, 404, "NotFound", msg);
+		if (code == 400)
+			return fail(conn, 400, "BadRequest", msg);
+		if (code == 503)
+			return fail(conn, 503, "ServiceUnavailable", msg);
+		return fail(conn, 502, "BadGateway", msg);
+	}
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, nstream_read, s,
+					      nstream_free);
+	if (!r) {
+		nstream_drop(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", *s->ctype ? s->ctype : "text/plain");
+	ret = MHD_queue_response(conn, (unsigned)s->code, r);
+	MHD_destroy_response(r);
 	return ret;
 }

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "common/selectors.h"
+#include "policies/policy.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -576,9 +577,18 @@ static void service_validate(const struct api_kind *k, const json_t *o, const js
 	}
 }
 
+/* Every namespace carries kubernetes.io/metadata.name=<name> (as
+ * Kubernetes 1.21+ does) so that NetworkPolicy namespaceSelectors can pick
+ * a namespace by name. Set on every create and update, whatever the client
+ * sent: the label cannot be removed or changed. */
 static void namespace_defaults(json_t *o)
 {
+	const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+
 	set_default(ensure_obj(o, "status"), "phase", json_string("Active"));
+	if (name && *name)
+		json_object_set_new(ensure_obj(ensure_obj(o, "metadata"), "labels"),
+				    "kubernetes.io/metadata.name", json_string(name));
 }
 
 static void node_defaults(json_t *o)
@@ -667,6 +677,49 @@ static void netpol_defaults(json_t *o)
 	}
 }
 
+/* The policy engine's full validation (policies/ pol_validate: selectors,
+ * CIDRs and except within cidr, ports and endPort, protocols, policy
+ * types), the same code the agents compile policies with, so that nothing
+ * the API accepts is rejected on the nodes. It reports the first problem
+ * as "path: Kind: detail"; the kind maps onto the Status cause reason.
+ * metadata is checked by the generic code: only the spec is passed. */
+static void netpol_engine_validate(const json_t *spec, struct verr *ve)
+{
+	static const struct { const char *kind, *reason; } kinds[] = {
+		{ "Invalid value", "FieldValueInvalid" },
+		{ "Unsupported value", "FieldValueNotSupported" },
+		{ "Required value", "FieldValueRequired" },
+		{ "Forbidden", "FieldValueForbidden" },
+		{ "Duplicate value", "FieldValueDuplicate" },
+		{ "Too many", "FieldValueTooMany" },
+	};
+	struct gerr e = { 0 };
+	const char *reason = "FieldValueInvalid", *msg;
+	char field[256];
+	json_t *np;
+	size_t fl;
+
+	np = json_pack("{s:s, s:s, s:{s:s}, s:O}", "apiVersion", "networking.k8s.io/v1",
+		       "kind", "NetworkPolicy", "metadata", "name", "validate", "spec", spec);
+	if (!np || !pol_validate(np, &e)) {
+		json_decref(np);
+		return;
+	}
+	json_decref(np);
+	msg = e.msg;
+	fl = strcspn(msg, ":");
+	if (!msg[fl] || msg[fl + 1] != ' ' || strncmp(msg, "spec", 4)) {
+		verr_add(ve, "FieldValueInvalid", "spec", "%s", msg);
+		return;
+	}
+	snprintf(field, sizeof(field), "%.*s", (int)fl, msg);
+	msg += fl + 2;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strncmp(msg, kinds[i].kind, strlen(kinds[i].kind)))
+			reason = kinds[i].reason;
+	verr_add(ve, reason, field, "%s", msg);
+}
+
 static void netpol_validate(const struct api_kind *k, const json_t *o, const json_t *old,
 			    struct verr *ve)
 {
@@ -705,6 +758,8 @@ static void netpol_validate(const struct api_kind *k, const json_t *o, const jso
 			}
 		}
 	}
+	if (!verr_any(ve))
+		netpol_engine_validate(spec, ve);
 }
 
 static void rbac_rules_validate(const struct api_kind *k, const json_t *o, const json_t *old,

@@ -7,10 +7,13 @@ CTL_OBJS := $(CTL_SRCS:%.c=$(OBJ_DIR)/%.o)
 GANNETCTL := $(BIN_DIR)/gannetctl
 BINS += $(GANNETCTL)
 
-$(GANNETCTL): $(CTL_OBJS) $(COMMON_LIB)
+# policy trace runs the NetworkPolicy engine (policies/policies.mk, included
+# later: the archive is named directly).
+CTL_POL_LIB := $(BUILD)/lib/libgannet-policy.a
+$(GANNETCTL): $(CTL_OBJS) $(CTL_POL_LIB) $(COMMON_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(CTL_OBJS) $(COMMON_LIB) $(CTL_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CTL_OBJS) $(CTL_POL_LIB) $(COMMON_LIB) $(CTL_LIBS)
 
 .PHONY: gannetctl
 gannetctl: $(GANNETCTL)

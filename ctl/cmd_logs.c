@@ -2,9 +2,8 @@
 /* gannetctl logs POD [-c CTR] [-f] [--tail N] [--timestamps]: GET
  * pods/NAME/log, which the API server proxies to the agent of the pod's
  * node. Without -f the answer comes through the API client; with -f it is
- * streamed to stdout as it arrives (libcurl with the kubeconfig's
- * credentials: apiclient buffers whole answers and only streams watches). */
-#include <curl/curl.h>
+ * streamed to stdout as it arrives (ctl_stream: apiclient buffers whole
+ * answers and only streams watches). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,60 +20,22 @@ void ctl_logs_argv(int argc, char **argv)
 	}
 }
 
-static size_t out_cb(char *d, size_t sz, size_t nm, void *arg)
+static int out_cb(const char *d, size_t n, void *arg)
 {
 	(void)arg;
-	fwrite(d, sz, nm, stdout);
+	fwrite(d, 1, n, stdout);
 	fflush(stdout);
-	return sz * nm;
+	return 0;
 }
 
-/* Streams url to stdout; returns a CTL_EXIT_* code. */
+/* Streams path to stdout; returns a CTL_EXIT_* code. */
 static int stream(struct ctl *c, const char *path)
 {
-	struct curl_blob ca = { c->kc.ca.data, c->kc.ca.len, CURL_BLOB_NOCOPY };
-	struct curl_blob cert = { c->kc.cert.data, c->kc.cert.len, CURL_BLOB_NOCOPY };
-	struct curl_blob key = { c->kc.key.data, c->kc.key.len, CURL_BLOB_NOCOPY };
-	struct curl_slist *hdr = NULL;
-	char url[2048], auth[4096];
+	char err[512];
 	long code = 0;
-	CURLcode rc;
-	CURL *h = curl_easy_init();
 
-	if (!h)
-		return CTL_EXIT_ERR;
-	snprintf(url, sizeof(url), "%s%s", c->kc.server, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	if (c->kc.ca.len)
-		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
-	if (c->kc.cert.len) {
-		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
-		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-	}
-	if (c->kc.key.len) {
-		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
-		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
-	}
-	if (c->kc.insecure || c->o.insecure) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (c->kc.tls_server_name)
-		pr_debug("tls-server-name is not applied to log streams");
-	if (c->o.token || c->kc.token) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-			 c->o.token ? c->o.token : c->kc.token);
-		hdr = curl_slist_append(hdr, auth);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	}
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, out_cb);
-	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-	rc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
-	if (rc != CURLE_OK) {
-		fprintf(stderr, "error: %s (HTTP %ld)\n", curl_easy_strerror(rc), code);
+	if (ctl_stream(c, path, false, out_cb, NULL, &code, err, sizeof(err))) {
+		fprintf(stderr, "error: %s (HTTP %ld)\n", err, code);
 		return CTL_EXIT_ERR;
 	}
 	return CTL_EXIT_OK;

@@ -64,6 +64,12 @@ enum ctl_opt_id {
 	OPT_FOLLOW = 400,         /* logs -f is rewritten to --follow */
 	OPT_TAIL,
 	OPT_TIMESTAMPS,
+	OPT_VERDICT = 420,        /* flows */
+	OPT_POD,
+	OPT_NODE,                 /* flows, dataplane */
+	OPT_FROM,                 /* policy trace */
+	OPT_TO,
+	OPT_PORT,
 };
 
 struct ctl_opts {
@@ -86,6 +92,8 @@ struct ctl_opts {
 	/* logs, exec (cmd_logs.c, cmd_exec.c) */
 	const char *container, *tail;
 	bool follow, timestamps, stdin_open, tty;
+	/* flows, policy trace, dataplane (cmd_flows.c, cmd_policy.c, cmd_dataplane.c) */
+	const char *verdict, *pod, *node, *from, *to, *port;
 };
 
 struct ctl {
@@ -152,6 +160,21 @@ int cmd_exec(struct ctl *c, int argc, char **argv);
 /* kubectl's "logs -f" means follow while -f is --filename elsewhere. */
 void ctl_logs_argv(int argc, char **argv);
 int cmd_top(struct ctl *c, int argc, char **argv);
+
+/* Streamed GET of path (ctl/stream.c) with the kubeconfig's credentials,
+ * on its own libcurl handle (so several may run in parallel threads).
+ * lines: cb gets each line (without '\n', NUL-terminated), else every
+ * chunk as it arrives. cb returns nonzero to stop the transfer (not an
+ * error). Returns 0, or -1 with errbuf set (HTTP errors included: FAILONERROR;
+ * *http_code tells which). */
+typedef int (*ctl_line_cb)(const char *line, size_t len, void *arg);
+int ctl_stream(struct ctl *c, const char *path, bool lines, ctl_line_cb cb, void *arg,
+	       long *http_code, char *errbuf, size_t errlen);
+
+/* Commands of the networking side: flows, policy trace, dataplane. */
+int cmd_flows(struct ctl *c, int argc, char **argv);
+int cmd_policy(struct ctl *c, int argc, char **argv);
+int cmd_dataplane(struct ctl *c, int argc, char **argv);
 
 /* Targets from "TYPE[,TYPE] [NAME...]" or "TYPE/NAME..." arguments. */
 struct ctl_target {

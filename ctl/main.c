@@ -59,6 +59,12 @@ static const struct ctl_option options[] = {
 	{ OPT_TIMESTAMPS, "timestamps", no_argument, NULL, "prefix each line with its RFC 3339 time" },
 	{ OPT_STDIN, "stdin", no_argument, NULL, "exec: stream stdin to the command" },
 	{ OPT_TTY, "tty", no_argument, NULL, "exec: give the command a terminal (raw local tty when stdin is one)" },
+	{ OPT_VERDICT, "verdict", required_argument, "V", "flows: only dropped or allowed verdicts" },
+	{ OPT_POD, "pod", required_argument, "NS/NAME", "flows: only flows from or to this pod" },
+	{ OPT_NODE, "node", required_argument, "NODE", "only this node (default: every node)" },
+	{ OPT_FROM, "from", required_argument, "NS/POD", "policy trace: source (ns/pod, pod in -n, IPv4 or host)" },
+	{ OPT_TO, "to", required_argument, "NS/POD", "policy trace: destination (ns/pod, pod in -n, IPv4 or host)" },
+	{ OPT_PORT, "port", required_argument, "PORT[/PROTO]", "policy trace: destination port, e.g. 80/TCP (default TCP)" },
 };
 
 #define GLOBAL_OPTS OPT_NAMESPACE, OPT_KUBECONFIG, OPT_CONTEXT, OPT_SERVER, \
@@ -112,6 +118,16 @@ DEFINE_COMMAND(exec, cmd_exec, "POD [-c CONTAINER] -- COMMAND [ARG...]",
 	       "Run a command in a container (non-interactive: output, then its exit code)",
 	       OPT_CONTAINER, OPT_STDIN, OPT_TTY);
 
+DEFINE_COMMAND(flows, cmd_flows, "[-f] [--verdict dropped|allowed] [--pod NS/NAME] [--node NODE]",
+	       "Show policy verdict and drop events of the nodes' datapaths (-f: follow every node)",
+	       OPT_FOLLOW, OPT_VERDICT, OPT_POD, OPT_NODE, OPT_OUTPUT, OPT_NO_HEADERS);
+DEFINE_COMMAND(policy, cmd_policy, "trace --from NS/POD --to NS/POD --port PORT[/PROTO]",
+	       "Explain which NetworkPolicies allow or deny a connection",
+	       OPT_FROM, OPT_TO, OPT_PORT, OPT_OUTPUT);
+DEFINE_COMMAND(dataplane, cmd_dataplane, "services [--node NODE]",
+	       "Show what a node's BPF maps hold (services with backends and counters)",
+	       OPT_NODE, OPT_OUTPUT, OPT_NO_HEADERS);
+
 DEFINE_COMMAND(config, cmd_config, "view|current-context|get-contexts|use-context NAME",
 	       "Show or select kubeconfig contexts (no server needed)",
 	       OPT_RAW, OPT_NO_HEADERS);
@@ -122,7 +138,7 @@ DEFINE_COMMAND(version, cmd_version, "",
 static const struct ctl_command *const commands[] = {
 	&apply_cmd, &get_cmd, &describe_cmd, &delete_cmd, &scale_cmd, &rollout_cmd,
 	&set_cmd, &top_cmd, &api_resources_cmd, &config_cmd, &version_cmd,
-	&logs_cmd, &exec_cmd,
+	&logs_cmd, &exec_cmd, &flows_cmd, &policy_cmd, &dataplane_cmd,
 };
 
 static const struct ctl_option *find_opt(int id)
@@ -252,6 +268,18 @@ static int set_option(struct ctl_opts *o, int id, const char *arg)
 	case OPT_TIMESTAMPS: o->timestamps = true; break;
 	case OPT_STDIN: o->stdin_open = true; break;
 	case OPT_TTY: o->tty = true; break;
+	case OPT_VERDICT:
+		if (strcmp(arg, "dropped") && strcmp(arg, "allowed")) {
+			fprintf(stderr, "error: --verdict must be dropped or allowed\n");
+			return -1;
+		}
+		o->verdict = arg;
+		break;
+	case OPT_POD: o->pod = arg; break;
+	case OPT_NODE: o->node = arg; break;
+	case OPT_FROM: o->from = arg; break;
+	case OPT_TO: o->to = arg; break;
+	case OPT_PORT: o->port = arg; break;
 	case OPT_TIMEOUT:
 		o->timeout_ms = duration_parse_ms(arg);
 		if (o->timeout_ms < 0) {
@@ -528,7 +556,7 @@ int main(int argc, char **argv)
 	argc--;
 	c.cmd = cmd->name;
 	c.o.replicas = c.o.current_replicas = c.o.revision = c.o.to_revision = -1;
-	if (cmd == &logs_cmd)
+	if (cmd == &logs_cmd || cmd == &flows_cmd)
 		ctl_logs_argv(argc, argv);
 	first = parse_opts(cmd, &c.o, argc, argv, &help);
 	if (first < 0) {
