@@ -6,8 +6,11 @@
  *   remote pod     -> VXLAN encap in place (GSO-safe), bpf_redirect_neigh()
  *                     to the underlay towards the remote node
  *   anything else  -> the node's stack (node IP, host services, outside)
- * Future stages (conntrack, service translation, egress policy) slot in
- * between parse and forward in pod_handle(). */
+ * Between parse and forward: service translation (conntrack), then
+ * NetworkPolicy (bpf/lib/policy.h): egress of the source pod against the
+ * translated destination, and ingress of a local destination pod.
+ * gnt_pod_egress (tc egress of the same veth) is the ingress check point
+ * for what the node's stack sends into the pod. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -22,6 +25,7 @@
 #include "bpf/lib/ct.h"
 #include "bpf/lib/maps.h"
 #include "bpf/lib/parse.h"
+#include "bpf/lib/policy.h"
 #include "bpf/lib/skb.h"
 #include "bpf/lib/stats.h"
 #include "bpf/lib/vxlan.h"
@@ -48,8 +52,11 @@ static __always_inline int fwd_local(struct __sk_buff *skb, struct ethhdr *eth,
 	 * throughput with client and server on different CPUs). Through the
 	 * backlog the retransmits match the bridge, while the peer path keeps
 	 * ~1.6x the pps for everything else (docs/datapath.md). */
-	if (ip->protocol == IPPROTO_TCP)
+	if (ip->protocol == IPPROTO_TCP) {
+		/* policy already checked: gnt_pod_egress lets it through */
+		skb->mark = GNT_MARK_POL_DONE;
 		return bpf_redirect(ep->ifindex, 0);
+	}
 	return bpf_redirect_peer(ep->ifindex, 0);
 }
 
@@ -195,6 +202,9 @@ static __always_inline int pod_handle(struct __sk_buff *skb, int *code)
 	struct gnt_ipcache_key key = { .prefixlen = 32 };
 	const struct gnt_endpoint *src, *dst;
 	const struct gnt_ipcache_val *rt;
+	struct pol_ctx pc = { .hook = GNT_HOOK_POD, .ifindex = skb->ifindex, .len = skb->len };
+	struct gnt_ct_key t0, t;
+	__u32 dst_id;
 	int from_node = 0;
 	struct cursor c;
 	struct ethhdr *eth;
@@ -247,6 +257,9 @@ static __always_inline int pod_handle(struct __sk_buff *skb, int *code)
 		return TC_ACT_OK;
 	}
 
+	/* the flow as the pod sent it: the policy key of service replies */
+	pol_tuple(ip, c.end, &t0);
+
 	/* Services, per packet: to a VIP (not translated at the socket) ->
 	 * DNAT to a backend; a backend's reply -> source back to the VIP. */
 	err = lb_ct_xlate(skb, 1);
@@ -267,12 +280,34 @@ static __always_inline int pod_handle(struct __sk_buff *skb, int *code)
 		from_node = ip->saddr == cfg_node_ip;
 	}
 
+	/* Policy sees the flow between the pods: after DNAT (the backend),
+	 * but before reverse NAT (a reply is keyed from the backend, as the
+	 * conntrack entry its request created). */
+	pol_tuple(ip, c.end, &t);
+	if (t.saddr != t0.saddr)
+		t = t0;
+
 	dst = bpf_map_lookup_elem(&gnt_endpoints, &ip->daddr);
-	if (dst)
+	if (dst) {
+		err = pol_check(&t, src, src->identity, dst, dst->identity, &pc);
+		if (err) {
+			*code = err;
+			return TC_ACT_SHOT;
+		}
 		return fwd_local(skb, eth, ip, dst, code);
+	}
 
 	key.ip = ip->daddr;
 	rt = bpf_map_lookup_elem(&gnt_ipcache, &key);
+	if (src->flags & GNT_POL_EP_ANY) {
+		dst_id = ip->daddr == cfg_node_ip ? GNT_ID_HOST :
+			 rt && rt->identity ? rt->identity : GNT_ID_WORLD;
+		err = pol_check(&t, src, src->identity, NULL, dst_id, &pc);
+		if (err) {
+			*code = err;
+			return TC_ACT_SHOT;
+		}
+	}
 	if (rt && rt->node_ip && rt->node_ip != cfg_node_ip)
 		return fwd_encap(skb, eth, ip, &c, rt->node_ip, src->identity, code);
 
@@ -307,6 +342,61 @@ int gnt_pod_ingress(struct __sk_buff *skb)
 	if (code < 0)
 		event_drop(code, GNT_HOOK_POD, skb->ifindex, len, (void *)(long)skb->data,
 			   (void *)(long)skb->data_end);
+	return verdict;
+}
+
+/* What the node's stack sends into a pod (host processes such as kubelet
+ * probes, routed traffic): the ingress check point for it. Frames the pod
+ * program already checked carry GNT_MARK_POL_DONE. */
+static __always_inline int pod_egress_handle(struct __sk_buff *skb, int *code)
+{
+	struct pol_ctx pc = { .hook = GNT_HOOK_POD_EGRESS, .ifindex = skb->ifindex,
+			      .len = skb->len };
+	const struct gnt_endpoint *dst;
+	struct gnt_ct_key t;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	struct cursor c;
+	__u32 src_id;
+	int err = 0;
+
+	if (skb->mark == GNT_MARK_POL_DONE) {
+		skb->mark = 0;
+		return TC_ACT_OK;
+	}
+	skb_linearize_hdrs(skb, ETH_HLEN + sizeof(struct iphdr) + 8);
+	cursor_init(&c, (void *)(long)skb->data, (void *)(long)skb->data_end);
+	eth = cursor_pull_hdr(&c, struct ethhdr);
+	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
+		return TC_ACT_OK;
+	ip = cursor_pull_ipv4(&c, &err, 0, 0);
+	if (!ip)
+		return TC_ACT_OK;
+	dst = bpf_map_lookup_elem(&gnt_endpoints, &ip->daddr);
+	if (!dst || !(dst->flags & GNT_POL_EP_ANY))
+		return TC_ACT_OK;
+	/* a socket of this node sent it (kubelet probes, whatever source
+	 * address the route picked): HOST */
+	src_id = skb->sk ? GNT_ID_HOST : pol_ipcache_identity(ip->saddr, cfg_node_ip);
+	pol_tuple(ip, c.end, &t);
+	err = pol_check(&t, NULL, src_id, dst, dst->identity, &pc);
+	if (err) {
+		*code = err;
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int gnt_pod_egress(struct __sk_buff *skb)
+{
+	__u32 len = skb->len;
+	int code = 0;
+	int verdict;
+
+	verdict = pod_egress_handle(skb, &code);
+	if (code < 0)
+		stats_account(code, len);
 	return verdict;
 }
 

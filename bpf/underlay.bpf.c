@@ -27,6 +27,7 @@
 #include "bpf/lib/ct.h"
 #include "bpf/lib/maps.h"
 #include "bpf/lib/parse.h"
+#include "bpf/lib/policy.h"
 #include "bpf/lib/skb.h"
 #include "bpf/lib/stats.h"
 #include "bpf/lib/vxlan.h"
@@ -160,7 +161,8 @@ static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
 			if (!cfg_xdp_redirect || (void *)(fip + 1) > data_end)
 				return XDP_PASS;
 			ep = bpf_map_lookup_elem(&gnt_endpoints, &fip->daddr);
-			if (!ep || !(ep->flags & GNT_EP_F_XDP_REDIRECT))
+			if (!ep || !(ep->flags & GNT_EP_F_XDP_REDIRECT) ||
+			    (ep->flags & GNT_POL_EP_ANY))   /* tc checks policy */
 				return XDP_PASS;
 			set_pod_macs(feth, ep);
 			return bpf_redirect(ep->ifindex, 0);
@@ -189,7 +191,10 @@ static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
 		*code = GNT_DROP_DECAP;
 		return XDP_DROP;
 	}
-	if (cfg_xdp_redirect && (flags & GNT_EP_F_XDP_REDIRECT) && !r.ct_hit) {
+	/* pods under NetworkPolicy are delivered by tc, which checks
+	 * ingress and records the flow for their replies */
+	if (cfg_xdp_redirect && (flags & GNT_EP_F_XDP_REDIRECT) && !r.ct_hit &&
+	    !(flags & GNT_POL_EP_ANY)) {
 		set_pod_macs(eth, r.ep);
 		*code = GNT_FWD_XDP_REDIRECT;
 		return bpf_redirect(ifindex, 0);
@@ -221,6 +226,31 @@ int gnt_underlay_xdp(struct xdp_md *ctx)
 #define UL_TC_PARSE_LEN (ETH_HLEN + sizeof(struct iphdr) + sizeof(struct udphdr) + \
 			 sizeof(struct vxlanhdr) + ETH_HLEN + sizeof(struct iphdr))
 
+/* Ingress policy where a frame (IPv4 at ETH_HLEN, already decapsulated)
+ * is delivered to the local pod ep: identity from the VNI when the frame
+ * came through the tunnel, else the ipcache's for its source. Before any
+ * reverse NAT, so a reply meets the conntrack entry of its request. Returns
+ * 0 or a policy drop reason. */
+static __always_inline int ul_policy_ingress(struct __sk_buff *skb,
+					     const struct gnt_endpoint *ep, __u32 vni_id,
+					     int tunnelled)
+{
+	struct pol_ctx pc = { .hook = GNT_HOOK_UNDERLAY_TC, .ifindex = skb->ifindex,
+			      .len = skb->len };
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = (void *)(long)skb->data + ETH_HLEN;
+	struct gnt_ct_key t;
+	__u32 src_id;
+
+	if (!(ep->flags & GNT_POL_EP_ANY))
+		return 0;
+	if ((void *)(ip + 1) > end || ip->ihl < 5)
+		return GNT_DROP_POLICY_INGRESS;
+	src_id = tunnelled ? vni_id : pol_ipcache_identity(ip->saddr, cfg_node_ip);
+	pol_tuple(ip, end, &t);
+	return pol_check(&t, NULL, src_id, ep, ep->identity, &pc);
+}
+
 /* NodePort/LB frontends in tc mode (in XDP mode the XDP program has
  * translated them already): DNAT, then deliver to the local backend pod.
  * A separate subprogram: inlined, clang merged its packet pointers with
@@ -251,6 +281,16 @@ static __noinline int tc_nodeport(struct __sk_buff *skb, int *code)
 	ep = bpf_map_lookup_elem(&gnt_endpoints, &ip->daddr);
 	if (!ep)
 		return -1;      /* translated to a non-local backend: stack */
+	ret = ul_policy_ingress(skb, ep, 0, 0);     /* the client's identity */
+	if (ret) {
+		*code = ret;
+		return TC_ACT_SHOT;
+	}
+	eth = (void *)(long)skb->data;
+	if ((void *)(eth + 1) > (void *)(long)skb->data_end) {
+		*code = GNT_DROP_TRUNCATED;
+		return TC_ACT_SHOT;
+	}
 	set_pod_macs(eth, ep);
 	*code = GNT_FWD_NODEPORT;
 	return bpf_redirect_peer(ep->ifindex, 0);
@@ -277,6 +317,11 @@ static __always_inline int tc_handle(struct __sk_buff *skb, int *code)
 	switch (ul_parse(data, data_end, &r, code)) {
 	case UL_PLAIN_TO_POD:
 		ifindex = r.ep->ifindex;
+		ret = ul_policy_ingress(skb, r.ep, 0, 0);
+		if (ret) {
+			*code = ret;
+			return TC_ACT_SHOT;
+		}
 		set_pod_macs(r.eth, r.ep);
 		ret = lb_ct_xlate(skb, 0);      /* reply of a service flow? */
 		if (ret < 0) {
@@ -316,6 +361,12 @@ static __always_inline int tc_handle(struct __sk_buff *skb, int *code)
 		return TC_ACT_SHOT;
 	}
 	set_pod_macs(eth, r.ep);
+	/* ingress policy with the sender's identity from the VNI */
+	ret = ul_policy_ingress(skb, r.ep, r.identity, 1);
+	if (ret) {
+		*code = ret;
+		return TC_ACT_SHOT;
+	}
 	/* a reply from a remote backend: source back to the VIP */
 	ret = lb_ct_xlate(skb, 0);
 	if (ret < 0) {

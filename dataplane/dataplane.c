@@ -8,6 +8,7 @@
  * XDP), so an agent restart never interrupts forwarding. */
 #include "dataplane/dataplane.h"
 #include "dataplane/lb_internal.h"
+#include "dataplane/pol_internal.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -38,6 +39,7 @@
 #define DP_TC_PRIO   1
 
 #define PIN_PROG_POD   "prog_pod"
+#define PIN_PROG_POD_EG "prog_pod_egress"
 #define PIN_PROG_UL_TC "prog_underlay_tc"
 #define PIN_PROG_XDP   "prog_underlay_xdp"
 #define PIN_XDP_LINK   "link_underlay_xdp"
@@ -48,8 +50,11 @@ struct dp_node {
 	struct gnt_underlay *ul;
 	struct gnt_sock *sock;           /* socket LB programs (services.c) */
 	struct dp_lb *lb;                /* service state, lazily (services.c) */
+	struct dp_pol *pol;              /* policy map fds, lazily (policy.c) */
 	int pod_prog_fd;                 /* skeleton's or pinned program */
 	int own_pod_prog_fd;             /* 1 if we must close pod_prog_fd */
+	int pod_eg_prog_fd;              /* tc egress: policy for stack -> pod */
+	int own_pod_eg_prog_fd;
 	int fd_endpoints, fd_ipcache, fd_stats, fd_events;
 	int own_map_fds;
 	struct ring_buffer *events;      /* lazily created by dp_events_poll */
@@ -124,9 +129,9 @@ static bool ifindex_is_loopback(int ifindex)
 	return lo;
 }
 
-static int tc_attach_ingress(int ifindex, int prog_fd)
+static int tc_attach_at(int ifindex, int prog_fd, enum bpf_tc_attach_point at)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = at);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIO,
 		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
 	int ret;
@@ -139,12 +144,39 @@ static int tc_attach_ingress(int ifindex, int prog_fd)
 	return bpf_tc_attach(&hook, &opts);
 }
 
-static int tc_detach_ingress(int ifindex)
+static int tc_attach_ingress(int ifindex, int prog_fd)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	return tc_attach_at(ifindex, prog_fd, BPF_TC_INGRESS);
+}
+
+static int tc_detach_at(int ifindex, enum bpf_tc_attach_point at)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = at);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIO);
 
 	return bpf_tc_detach(&hook, &opts);
+}
+
+static int tc_detach_ingress(int ifindex)
+{
+	return tc_detach_at(ifindex, BPF_TC_INGRESS);
+}
+
+/* A pod's host veth: the pod program at ingress, the policy check for
+ * what the stack sends into the pod at egress. */
+static int pod_attach(struct dp_node *dp, int ifindex)
+{
+	int ret = tc_attach_ingress(ifindex, dp->pod_prog_fd);
+
+	if (!ret && dp->pod_eg_prog_fd >= 0)
+		ret = tc_attach_at(ifindex, dp->pod_eg_prog_fd, BPF_TC_EGRESS);
+	return ret;
+}
+
+static void pod_detach(int ifindex)
+{
+	tc_detach_ingress(ifindex);
+	tc_detach_at(ifindex, BPF_TC_EGRESS);
 }
 
 /* Pin prog at dir/name, replacing an older pin (the old program stays
@@ -336,7 +368,7 @@ struct reattach_ctx {
 static int reattach_cb(const struct dp_endpoint *ep, void *arg)
 {
 	struct reattach_ctx *c = arg;
-	int ret = tc_attach_ingress(ep->ifindex, c->dp->pod_prog_fd);
+	int ret = pod_attach(c->dp, ep->ifindex);
 
 	if (ret) {
 		/* the veth may be gone with its pod; the agent's sync will
@@ -361,7 +393,7 @@ int dp_open(const struct dp_config *cfg, struct dp_node **out, struct gerr *err)
 	if (!dp)
 		return gerr_set(err, -ENOMEM, "out of memory");
 	dp->fd_endpoints = dp->fd_ipcache = dp->fd_stats = dp->fd_events = -1;
-	dp->pod_prog_fd = -1;
+	dp->pod_prog_fd = dp->pod_eg_prog_fd = -1;
 
 	ret = node_dir(dp->dir, sizeof(dp->dir), cfg->pin_root, cfg->node_name);
 	if (ret) {
@@ -427,12 +459,15 @@ int dp_open(const struct dp_config *cfg, struct dp_node **out, struct gerr *err)
 		goto fail;
 	}
 	dp->pod_prog_fd = bpf_program__fd(dp->pod->progs.gnt_pod_ingress);
+	dp->pod_eg_prog_fd = bpf_program__fd(dp->pod->progs.gnt_pod_egress);
 	dp->fd_endpoints = bpf_map__fd(dp->pod->maps.gnt_endpoints);
 	dp->fd_ipcache = bpf_map__fd(dp->pod->maps.gnt_ipcache);
 	dp->fd_stats = bpf_map__fd(dp->pod->maps.gnt_stats);
 	dp->fd_events = bpf_map__fd(dp->pod->maps.gnt_events);
 
 	ret = repin_prog(dp->pod->progs.gnt_pod_ingress, dp->dir, PIN_PROG_POD);
+	if (!ret)
+		ret = repin_prog(dp->pod->progs.gnt_pod_egress, dp->dir, PIN_PROG_POD_EG);
 	if (!ret)
 		ret = repin_prog(dp->ul->progs.gnt_underlay_tc, dp->dir, PIN_PROG_UL_TC);
 	if (!ret)
@@ -505,6 +540,7 @@ int dp_open_pinned(const char *pin_root, const char *node_name, struct dp_node *
 	if (!dp)
 		return gerr_set(err, -ENOMEM, "out of memory");
 	dp->fd_endpoints = dp->fd_ipcache = dp->fd_stats = dp->fd_events = dp->pod_prog_fd = -1;
+	dp->pod_eg_prog_fd = -1;
 	dp->own_map_fds = 1;
 	ret = node_dir(dp->dir, sizeof(dp->dir), pin_root, node_name);
 	if (ret) {
@@ -528,6 +564,11 @@ int dp_open_pinned(const char *pin_root, const char *node_name, struct dp_node *
 		dp->pod_prog_fd = bpf_obj_get(path);
 		dp->own_pod_prog_fd = dp->pod_prog_fd >= 0;
 	}
+	/* older pins have no egress program: endpoints then get none */
+	if (!pin_path(path, sizeof(path), dp->dir, PIN_PROG_POD_EG)) {
+		dp->pod_eg_prog_fd = bpf_obj_get(path);
+		dp->own_pod_eg_prog_fd = dp->pod_eg_prog_fd >= 0;
+	}
 	if (!pin_path(path, sizeof(path), dp->dir, PIN_XDP_LINK) && access(path, F_OK) == 0)
 		dp->mode = DP_UNDERLAY_XDP;
 	else
@@ -542,6 +583,11 @@ fail:
 struct dp_lb **dp__lb_slot(struct dp_node *dp)
 {
 	return &dp->lb;
+}
+
+struct dp_pol **dp__pol_slot(struct dp_node *dp)
+{
+	return &dp->pol;
 }
 
 const char *dp__dir(struct dp_node *dp)
@@ -571,10 +617,13 @@ void dp_close(struct dp_node *dp)
 	ring_buffer__free(dp->events);
 	if (dp->own_pod_prog_fd && dp->pod_prog_fd >= 0)
 		close(dp->pod_prog_fd);
+	if (dp->own_pod_eg_prog_fd && dp->pod_eg_prog_fd >= 0)
+		close(dp->pod_eg_prog_fd);
 	gnt_pod__destroy(dp->pod);
 	gnt_underlay__destroy(dp->ul);
 	gnt_sock__destroy(dp->sock);
 	dp_lb_free(dp->lb);
+	dp_pol_free(dp->pol);
 	free(dp);
 }
 
@@ -599,7 +648,7 @@ int dp_destroy(const char *pin_root, const char *node_name, const char *underlay
 			key = next;
 			prev = &key;
 			if (!bpf_map_lookup_elem(fd, &key, &ep))
-				tc_detach_ingress(ep.ifindex);
+				pod_detach(ep.ifindex);
 		}
 		close(fd);
 	}
@@ -645,13 +694,16 @@ int dp_endpoint_upsert(struct dp_node *dp, const struct dp_endpoint *ep, struct 
 		return gerr_set(err, -ENOENT, "no pod program loaded or pinned");
 	memcpy(v.mac, ep->mac, 6);
 	memcpy(v.host_mac, ep->host_mac, 6);
+	/* enforced policy directions come from the policy map, which may
+	 * have been programmed before the endpoint (policy.c) */
+	v.flags |= dp_pol_ep_flags(dp, ep->ip);
 	existed = !bpf_map_lookup_elem(dp->fd_endpoints, &ep->ip, &old);
 
 	/* map first, then the program: its first packet finds the entry */
 	ret = bpf_map_update_elem(dp->fd_endpoints, &ep->ip, &v, BPF_ANY);
 	if (ret)
 		return gerr_set(err, -errno, "endpoint map update: %s", strerror(errno));
-	ret = tc_attach_ingress(ep->ifindex, dp->pod_prog_fd);
+	ret = pod_attach(dp, ep->ifindex);
 	if (ret) {
 		if (existed)
 			bpf_map_update_elem(dp->fd_endpoints, &ep->ip, &old, BPF_ANY);
@@ -671,9 +723,11 @@ int dp_endpoint_delete(struct dp_node *dp, uint32_t ip, struct gerr *err)
 		return gerr_set(err, -ENOENT, "no endpoint %s", inet_ntoa((struct in_addr){ ip }));
 	/* the veth usually died with the pod; detach only if it is still
 	 * there and still the same interface */
-	tc_detach_ingress(v.ifindex);
+	pod_detach(v.ifindex);
 	if (bpf_map_delete_elem(dp->fd_endpoints, &ip) && errno != ENOENT)
 		return gerr_set(err, -errno, "endpoint map delete: %s", strerror(errno));
+	/* its policy goes with it (nothing to do on nodes without policy) */
+	dp_policy_delete(dp, ip, NULL);
 	return 0;
 }
 
@@ -741,7 +795,9 @@ int dp_remote_foreach(struct dp_node *dp, dp_remote_cb cb, void *arg)
 	while (!bpf_map_get_next_key(dp->fd_ipcache, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(dp->fd_ipcache, &key, &v) || !v.node_ip)
+		/* identity entries (dp_ipcache_set) are no remote nodes */
+		if (bpf_map_lookup_elem(dp->fd_ipcache, &key, &v) || !v.node_ip ||
+		    (v.flags & GNT_IPC_F_IDENTITY))
 			continue;
 		r.pod_cidr = key.ip;
 		r.prefix_len = key.prefixlen;
@@ -791,7 +847,7 @@ int dp_stats_read(struct dp_node *dp, struct dp_stats *out, struct gerr *err)
 
 static int event_sample(void *ctx, void *data, size_t size)
 {
-	static const char *hooks[] = { "?", "pod", "underlay-tc", "underlay-xdp" };
+	static const char *hooks[] = { "?", "pod", "underlay-tc", "underlay-xdp", "pod-egress" };
 	const struct gnt_event *g = data;
 	struct dp_node *dp = ctx;
 	struct dp_event ev;
@@ -806,8 +862,12 @@ static int event_sample(void *ctx, void *data, size_t size)
 	ev.sport = ntohs(g->sport);
 	ev.dport = ntohs(g->dport);
 	ev.proto = g->proto;
-	ev.hook = hooks[g->hook < 4 ? g->hook : 0];
+	ev.hook = hooks[g->hook < 5 ? g->hook : 0];
 	ev.len = g->len;
+	ev.src_identity = g->src_identity;
+	ev.dst_identity = g->dst_identity;
+	ev.allowed = g->allowed;
+	ev.dir = g->pol_dir ? g->pol_dir - 1 : -1;
 	return dp->ev_cb ? dp->ev_cb(&ev, dp->ev_arg) : 0;
 }
 

@@ -37,6 +37,11 @@ struct gnt_endpoint {
 /* The pod-side veth has NAPI (GRO or an XDP program), so XDP on the underlay
  * may XDP_REDIRECT straight into the host veth instead of passing to tc. */
 #define GNT_EP_F_XDP_REDIRECT (1U << 0)
+/* NetworkPolicy enforced in that direction (bpf/lib/policy.h): the pod's
+ * allow set is in gnt_policy; if it is missing there the packet is dropped
+ * (fail-closed). Mirrors gnt_policy presence, kept by dataplane/policy.c. */
+#define GNT_EP_F_POL_INGRESS  (1U << 1)
+#define GNT_EP_F_POL_EGRESS   (1U << 2)
 
 /* gnt_ipcache: LPM trie prefix -> where it lives. Seed of the ipcache: today
  * remote node pod CIDRs; later also identities and CIDR identities. */
@@ -48,8 +53,12 @@ struct gnt_ipcache_key {
 struct gnt_ipcache_val {
 	__u32 node_ip;          /* tunnel endpoint, 0 = not tunnelled */
 	__u32 identity;         /* 0 = not known from here */
-	__u32 flags;
+	__u32 flags;            /* GNT_IPC_F_* */
 };
+
+/* Entry written by dp_ipcache_set (an identity), not dp_remote_upsert (a
+ * remote node's pod CIDR): dp_remote_foreach skips these. */
+#define GNT_IPC_F_IDENTITY (1U << 0)
 
 /* gnt_events record: one per dropped packet (ring buffer; when it is full
  * events are lost, never packets). Addresses/ports network order; for drops
@@ -65,11 +74,18 @@ struct gnt_event {
 	__u8 proto;             /* 0 = not IPv4 */
 	__u8 hook;              /* GNT_HOOK_* */
 	__u16 len;              /* frame length (truncated to 65535) */
+	/* policy verdicts (0 elsewhere) */
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u8 pol_dir;           /* GNT_POL_DIR_* + 1; 0 = not a policy event */
+	__u8 allowed;           /* 1: allow-verdict event (code 0) */
+	__u16 pad;
 };
 
 #define GNT_HOOK_POD 1          /* tc ingress of a pod's host veth */
 #define GNT_HOOK_UNDERLAY_TC 2
 #define GNT_HOOK_UNDERLAY_XDP 3
+#define GNT_HOOK_POD_EGRESS 4   /* tc egress of a pod's host veth (from the stack) */
 
 #ifndef GNT_EVENTS_BYTES
 #define GNT_EVENTS_BYTES (256 * 1024)
@@ -106,7 +122,10 @@ struct gnt_stat {
 	X(GNT_DROP_BAD_VXLAN,      -9, "bad-vxlan-header") \
 	X(GNT_DROP_FRAG_NEEDED,   -10, "too-big-for-underlay") \
 	X(GNT_DROP_NO_BACKEND,    -11, "service-without-backend") \
-	X(GNT_DROP_NAT,           -12, "nat-rewrite-failed")
+	X(GNT_DROP_NAT,           -12, "nat-rewrite-failed") \
+	X(GNT_DROP_POLICY_INGRESS, -13, "policy-denied-ingress") \
+	X(GNT_DROP_POLICY_EGRESS, -14, "policy-denied-egress") \
+	X(GNT_DROP_POLICY_STATE,  -15, "policy-state-missing")  /* fail-closed */
 
 #define GNT_ENUM_ENTRY(name, val, str) name = (val),
 enum gnt_fwd { GNT_FWD_LIST(GNT_ENUM_ENTRY) };
@@ -236,5 +255,68 @@ struct gnt_affinity_val {
 	__u32 backend_id;
 	__u32 pad;
 };
+
+/* ------------------------------------------------------------ policy */
+
+/* NetworkPolicy (bpf/lib/policy.h, docs/policy.md "BPF enforcement").
+ * gnt_policy (hash of maps) maps (endpoint IP, direction) to that
+ * endpoint's allow set, an inner hash keyed by gnt_pol_key; dp_policy_set
+ * builds a new inner map and swaps it in with one update. */
+#define GNT_POL_DIR_INGRESS 0
+#define GNT_POL_DIR_EGRESS  1
+
+#define GNT_ID_ANY         0U
+#define GNT_ID_HOST        1U
+#define GNT_ID_WORLD       2U
+#define GNT_ID_REMOTE_NODE 3U
+
+#ifndef GNT_POLICY_EPS_MAX
+#define GNT_POLICY_EPS_MAX (2 * GNT_ENDPOINTS_MAX)
+#endif
+#ifndef GNT_POL_CT_MAX
+#define GNT_POL_CT_MAX 131072
+#endif
+
+struct gnt_pol_ep_key {
+	__u32 ip;               /* endpoint IPv4, network order */
+	__u32 dir;              /* GNT_POL_DIR_* */
+};
+
+/* Inner key. An entry allows (identity, proto, ports): port is the first
+ * port of a prefix-aligned block of 2^(16 - plen) ports (host order,
+ * masked); plen 16 = one port, plen 0 = every port; proto 0 = every
+ * protocol (then plen 0). identity GNT_ID_ANY = every peer. The meta key
+ * of an identity (proto GNT_POL_META, plen 0, port 0) says which plens and
+ * whether proto 0 occur for it, so a lookup probes only those. */
+struct gnt_pol_key {
+	__u32 identity;
+	__u8 proto;
+	__u8 plen;
+	__u16 port;
+};
+
+#define GNT_POL_META 0xff       /* proto value of an identity's meta key */
+#define GNT_POL_META_ANYPROTO (1U << 17)   /* lens bit: a proto-0 entry */
+
+struct gnt_pol_val {
+	__u32 lens;             /* meta: bit p = an entry with plen p; */
+				/* entries: 0 */
+	__u16 port_lo;          /* entries: the dp_pol_entry range this */
+	__u16 port_hi;          /* block came from (for dp_policy_get) */
+};
+
+/* Policy conntrack: a flow allowed at a check point (both directions
+ * keyed, one lookup per packet) skips the policy lookups afterwards. */
+struct gnt_pol_ct_val {
+	__u32 flags;
+	__u32 pad;
+};
+
+/* gnt_pol_config[0] */
+struct gnt_pol_config {
+	__u32 flags;            /* GNT_POL_CFG_* */
+};
+
+#define GNT_POL_CFG_ALLOW_EVENTS (1U << 0)
 
 #endif

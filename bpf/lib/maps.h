@@ -120,4 +120,47 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gnt_affinity SEC(".maps");
 
+/* ------------------------------------------------------------ policy */
+
+/* Template of the per-endpoint allow sets (never used directly: userspace
+ * creates one such map per endpoint and direction, sized to its entries;
+ * hash inner maps may differ in max_entries). */
+struct gnt_pol_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	/* sizes, not types: clang emits only a forward declaration for
+	 * structs reached through this nested definition, and libbpf cannot
+	 * size those */
+	__uint(key_size, sizeof(struct gnt_pol_key));
+	__uint(value_size, sizeof(struct gnt_pol_val));
+	__uint(max_entries, 1);
+};
+
+/* NetworkPolicy: (endpoint IP, direction) -> that endpoint's allow set.
+ * Present = enforced; dp_policy_set swaps the inner map in one update. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__type(key, struct gnt_pol_ep_key);
+	__uint(max_entries, GNT_POLICY_EPS_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct gnt_pol_inner);
+} gnt_policy SEC(".maps");
+
+/* Policy conntrack (LRU: idle flows age out when full). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct gnt_ct_key);
+	__type(value, struct gnt_pol_ct_val);
+	__uint(max_entries, GNT_POL_CT_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gnt_pol_ct SEC(".maps");
+
+/* Runtime policy switches (allow events), written by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct gnt_pol_config);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gnt_pol_config SEC(".maps");
+
 #endif

@@ -33,9 +33,16 @@ static __always_inline void event_drop(int code, __u8 hook, __u32 ifindex, __u32
 	struct iphdr *ip = (void *)(eth + 1);
 	__u16 *ports;
 
+	/* policy drops have their own event with identities (policy.h) */
+	if (code == GNT_DROP_POLICY_INGRESS || code == GNT_DROP_POLICY_EGRESS ||
+	    code == GNT_DROP_POLICY_STATE)
+		return;
 	ev = bpf_ringbuf_reserve(&gnt_events, sizeof(*ev), 0);
 	if (!ev)
 		return;
+	ev->src_identity = ev->dst_identity = 0;
+	ev->pol_dir = ev->allowed = 0;
+	ev->pad = 0;
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->code = code;
 	ev->ifindex = ifindex;
