@@ -820,7 +820,7 @@ json_t *rbac_bootstrap_objects(void)
 		json_pack("[o, o, o, o, o, o, o, o, o, o]",
 			  rbac_rule("", "pods,nodes,services,endpoints,configmaps,secrets,"
 				    "namespaces,serviceaccounts", RO),
-			  rbac_rule("networking.k8s.io", "networkpolicies,ingresses", RO),
+			  rbac_rule("networking.k8s.io", "networkpolicies,ingresses,ingressclasses", RO),
 			  rbac_rule("discovery.k8s.io", "endpointslices", RO),
 			  rbac_rule("", "nodes,nodes/status", "create,update,patch"),
 			  rbac_rule("", "pods/status", "update,patch"),

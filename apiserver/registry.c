@@ -912,6 +912,7 @@ static const char *const ds_spec[] = {
 };
 static const char *const np_spec[] = { "podSelector", "ingress", "egress", "policyTypes", NULL };
 static const char *const ing_spec[] = { "ingressClassName", "defaultBackend", "tls", "rules", NULL };
+static const char *const ingclass_spec[] = { "controller", "parameters", NULL };
 static const char *const node_spec[] = {
 	"podCIDR", "podCIDRs", "providerID", "unschedulable", "taints", "configSource",
 	"externalID", NULL,
@@ -962,6 +963,11 @@ const struct api_kind reg_kinds[] = {
 	  true, false, false, netpol_validate, netpol_defaults, np_spec, NULL },
 	{ "networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", "ing", true, true, false,
 	  ingress_validate, NULL, ing_spec, NULL },
+	/* Cluster-scoped; the default class is the one annotated
+	 * ingressclass.kubernetes.io/is-default-class: "true" (read by the
+	 * ingress controllers, nothing to do here). */
+	{ "networking.k8s.io", "v1", "IngressClass", "ingressclasses", "ingressclass", NULL,
+	  false, false, false, NULL, NULL, ingclass_spec, NULL },
 	{ "rbac.authorization.k8s.io", "v1", "Role", "roles", "role", NULL, true, false, false,
 	  rbac_rules_validate, NULL, NULL, top_role },
 	{ "rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", NULL,

@@ -541,7 +541,8 @@ static const char *const H_SECRET[] = { "NAME", "TYPE", "DATA", "AGE" };
 static const char *const H_EP[] = { "NAME", "ENDPOINTS", "AGE" };
 static const char *const H_SA[] = { "NAME", "SECRETS", "AGE" };
 static const char *const H_NETPOL[] = { "NAME", "POD-SELECTOR", "AGE" };
-static const char *const H_ING[] = { "NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE" };
+static const char *const H_ING[] = { "NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE", "RULES" };
+static const char *const H_INGCLASS[] = { "NAME", "CONTROLLER", "PARAMETERS", "AGE" };
 static const char *const H_ROLEB[] = { "NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS" };
 static const char *const H_LEASE[] = { "NAME", "HOLDER", "AGE" };
 static const char *const H_GENERIC[] = { "NAME", "AGE" };
@@ -567,6 +568,7 @@ static const struct printer printers[] = {
 	P("ServiceAccount", H_SA, 3),
 	P("NetworkPolicy", H_NETPOL, 3),
 	P("Ingress", H_ING, 6),
+	P("IngressClass", H_INGCLASS, 4),
 	P("RoleBinding", H_ROLEB, 3),
 	P("ClusterRoleBinding", H_ROLEB, 3),
 	P("Lease", H_LEASE, 3),
@@ -731,6 +733,44 @@ int printer_row(const char *kind, const json_t *o, bool wide, time_t now,
 		join_strings(ctl_jpath(o, "status.loadBalancer.ingress"), "ip", b, sizeof(b));
 		cell(r, "%s", b);
 		cell(r, "%s", tls ? "80, 443" : "80");
+		cell(r, "%s", age);
+		if (wide) {
+			/* host/path -> service:port for every path (-o wide) */
+			const json_t *path;
+			size_t j;
+
+			n = 0;
+			a[0] = 0;
+			json_array_foreach(ctl_jpath(o, "spec.rules"), i, rule)
+				json_array_foreach(ctl_jpath(rule, "http.paths"), j, path) {
+					const char *pn = ctl_jpath_str(path, "backend.service.port.name");
+					const json_t *pv = ctl_jpath(path, "backend.service.port.number");
+					char port[32];
+
+					if (pn)
+						snprintf(port, sizeof(port), "%s", pn);
+					else
+						snprintf(port, sizeof(port), "%lld", (long long)json_integer_value(pv));
+					n += snprintf(a + n, n < sizeof(a) ? sizeof(a) - n : 0,
+						      "%s%s%s->%s:%s", n ? "," : "",
+						      ctl_jpath_str(rule, "host") ?: "*",
+						      ctl_jpath_str(path, "path") ?: "/",
+						      ctl_jpath_str(path, "backend.service.name") ?: "?", port);
+				}
+			if (ctl_jpath(o, "spec.defaultBackend"))
+				n += snprintf(a + n, n < sizeof(a) ? sizeof(a) - n : 0,
+					      "%sdefault->%s", n ? "," : "",
+					      ctl_jpath_str(o, "spec.defaultBackend.service.name") ?: "?");
+			cell(r, "%s", a[0] ? a : "<none>");
+		}
+	} else if (!strcmp(p->kind, "IngressClass")) {
+		const char *pk = ctl_jpath_str(o, "spec.parameters.kind");
+
+		cell(r, "%s", ctl_jpath_str(o, "spec.controller") ?: "");
+		if (pk)
+			cell(r, "%s/%s", pk, ctl_jpath_str(o, "spec.parameters.name") ?: "");
+		else
+			cell(r, "%s", "<none>");
 		cell(r, "%s", age);
 	} else if (!strcmp(p->kind, "RoleBinding") || !strcmp(p->kind, "ClusterRoleBinding")) {
 		cell(r, "%s/%s", ctl_jpath_str(o, "roleRef.kind") ?: "",
