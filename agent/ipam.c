@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileutil.h"
+
 /* ---- pure allocator ---------------------------------------------------- */
 
 int ipam_init(struct ipam *p, uint32_t net, uint8_t prefix, struct gerr *err)
@@ -275,24 +277,6 @@ out:
 
 /* ---- on-disk store ------------------------------------------------------ */
 
-static int mkdir_p(const char *dir)
-{
-	char tmp[512];
-
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (char *s = tmp + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(tmp, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int ipam_store_init(struct ipam_store *s, const char *dir, uint32_t net,
 		    uint8_t prefix, struct gerr *err)
 {
@@ -304,43 +288,12 @@ int ipam_store_init(struct ipam_store *s, const char *dir, uint32_t net,
 	s->prefix = prefix;
 	if (strlen(dir) > sizeof(s->path) - 16)
 		return gerr_set(err, -ENAMETOOLONG, "state dir path too long");
-	ret = mkdir_p(dir);
+	ret = fu_mkdir_p(dir, 0700);
 	if (ret)
 		return gerr_set(err, ret, "mkdir %s: %s", dir, strerror(-ret));
 	snprintf(s->path, sizeof(s->path), "%s/ipam.json", dir);
 	snprintf(s->lock_path, sizeof(s->lock_path), "%s/ipam.lock", dir);
 	return 0;
-}
-
-static char *read_file(const char *path, int *errp)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (!f) {
-		*errp = -errno;
-		return NULL;
-	}
-	do {
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap + 65536);
-
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				*errp = -ENOMEM;
-				return NULL;
-			}
-			buf = nb;
-			cap += 65536;
-		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-	} while (n > 0);
-	buf[len] = 0;
-	fclose(f);
-	return buf;
 }
 
 int ipam_store_lock(struct ipam_store *s, struct ipam *p, struct gerr *err)
@@ -360,8 +313,8 @@ int ipam_store_lock(struct ipam_store *s, struct ipam *p, struct gerr *err)
 		ret = gerr_set(err, -errno, "flock %s: %s", s->lock_path, strerror(errno));
 		goto fail;
 	}
-	text = read_file(s->path, &rerr);
-	if (!text) {
+	rerr = fu_read_file(s->path, &text, NULL);
+	if (rerr) {
 		if (rerr == -ENOENT)
 			return 0;
 		ret = gerr_set(err, rerr, "read %s: %s", s->path, strerror(-rerr));
@@ -383,56 +336,16 @@ fail:
 
 int ipam_store_save(struct ipam_store *s, const struct ipam *p, struct gerr *err)
 {
-	char tmp[600], dir[512], *text, *slash;
-	int fd, dfd, ret = 0;
-	size_t len, off = 0;
+	char *text = ipam_to_json(p);
+	int ret;
 
-	text = ipam_to_json(p);
 	if (!text)
 		return gerr_set(err, -ENOMEM, "serialise IPAM state");
-	len = strlen(text);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = gerr_set(err, -errno, "open %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			ret = gerr_set(err, -errno, "write %s: %s", tmp, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	/* fsync before rename: after a crash we see the old or the new
-	 * state, never a truncated one. */
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		ret = gerr_set(err, -errno, "fsync %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, s->path) < 0) {
-		ret = gerr_set(err, -errno, "rename %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	snprintf(dir, sizeof(dir), "%s", s->path);
-	slash = strrchr(dir, '/');
-	if (slash) {
-		*slash = 0;
-		dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-	}
-out:
+	/* durable before the address is handed out: after a crash we see the
+	 * old or the new state, never a truncated one, and never lose it */
+	ret = fu_write_atomic(s->path, text, strlen(text), 0600, FU_FSYNC | FU_FSYNC_DIR);
+	if (ret)
+		gerr_set(err, ret, "write %s: %s", s->path, strerror(-ret));
 	free(text);
 	return ret;
 }

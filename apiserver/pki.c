@@ -30,6 +30,8 @@
 #include <openssl/x509v3.h>
 #include <yaml.h>
 
+#include "common/fileutil.h"
+
 #define PKI_CA_DAYS    3650
 #define PKI_LEAF_DAYS  365
 /* Leaf certificates closer than this to expiry are reissued at bootstrap. */
@@ -80,43 +82,9 @@ static int pki_mkdir(const char *path, struct gerr *err)
 static int pki_write_file(const char *path, const void *data, size_t len,
 			  mode_t mode, struct gerr *err)
 {
-	char tmp[PATH_MAX];
-	const char *p = data;
-	int fd, ret = 0;
+	int ret = fu_write_atomic(path, data, len, mode, FU_FSYNC);
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
-		return gerr_set(err, -ENAMETOOLONG, "path too long: %s", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return gerr_set(err, -errno, "open %s: %s", tmp, strerror(errno));
-	/* The umask may have narrowed it, never widened; make it exact. */
-	if (fchmod(fd, mode)) {
-		ret = gerr_set(err, -errno, "chmod %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = gerr_set(err, -errno, "write %s: %s", tmp, strerror(errno));
-			goto out;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd)) {
-		ret = gerr_set(err, -errno, "fsync %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-out:
-	close(fd);
-	if (!ret && rename(tmp, path))
-		ret = gerr_set(err, -errno, "rename %s: %s", path, strerror(errno));
-	if (ret)
-		unlink(tmp);
-	return ret;
+	return ret ? gerr_set(err, ret, "write %s: %s", path, strerror(-ret)) : 0;
 }
 
 static int pki_write_bio(const char *path, BIO *b, mode_t mode, struct gerr *err)

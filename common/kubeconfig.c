@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/fileutil.h"
 #include "common/yamljson.h"
 
 /* A kubeconfig is small; refuse anything absurd before parsing it. */
@@ -35,56 +36,15 @@ static const char *jstr(const json_t *o, const char *key)
 static int read_file(const char *path, unsigned char **out, size_t *len,
 		     struct gerr *err)
 {
-	unsigned char *p = NULL;
-	size_t cap = 0, n = 0;
-	FILE *f;
-	int ret = 0;
+	char *buf;
+	int ret = fu_read_file_max(path, KC_MAX_FILE, &buf, len);
 
-	f = fopen(path, "rb");
-	if (!f)
-		return gerr_set(err, -errno, "cannot read %s: %s", path, strerror(errno));
-	for (;;) {
-		size_t r;
-
-		if (n + 4096 + 1 > cap) {
-			unsigned char *np;
-
-			cap = cap ? cap * 2 : 8192;
-			np = realloc(p, cap);
-			if (!np) {
-				ret = gerr_set(err, -ENOMEM, "out of memory");
-				goto out;
-			}
-			p = np;
-		}
-		r = fread(p + n, 1, cap - n - 1, f);
-		n += r;
-		if (n > KC_MAX_FILE) {
-			ret = gerr_set(err, -EFBIG, "%s: file too large", path);
-			goto out;
-		}
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		ret = gerr_set(err, -EIO, "cannot read %s", path);
-		goto out;
-	}
-	if (!p) {
-		p = malloc(1);
-		if (!p) {
-			ret = gerr_set(err, -ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	p[n] = 0;
-	*out = p;
-	*len = n;
-	p = NULL;
-out:
-	free(p);
-	fclose(f);
-	return ret;
+	if (ret == -EFBIG)
+		return gerr_set(err, ret, "%s: file too large", path);
+	if (ret)
+		return gerr_set(err, ret, "cannot read %s: %s", path, strerror(-ret));
+	*out = (unsigned char *)buf;
+	return 0;
 }
 
 int kc_base64_decode(const char *in, unsigned char **out, size_t *out_len)

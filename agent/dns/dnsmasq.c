@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "agent/dns/dns.h"
+#include "common/fileutil.h"
 
 #define DNSM_DEFAULT_BIN       "/usr/sbin/dnsmasq"
 #define DNSM_DEFAULT_BACK_PORT 10053
@@ -37,64 +38,18 @@
 
 static char *slurp(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			char *b = realloc(buf, cap = cap ? cap * 2 : 8192);
-			if (!b) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = b;
-		}
-		size_t r = fread(buf + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
+	char *buf;
+
+	return fu_read_file(path, &buf, len) ? NULL : buf;
 }
 
-/* Writes tmp in m->dir, then renames over path: dnsmasq's inotify sees one
- * complete file (a temp file inside the hostsdir would be read half done). */
+/* The temporary file goes to m->dir, then is renamed over path: dnsmasq's
+ * inotify sees one complete file (a temp file inside the hostsdir would be
+ * read half done). 0644 whatever the umask: dnsmasq's unprivileged user
+ * reads it. No fsync: the files are rebuilt from the API at every start. */
 static int write_atomic(struct dnsm *m, const char *path, const char *data, size_t len)
 {
-	char tmp[1100];
-	int fd, rc = 0;
-	snprintf(tmp, sizeof(tmp), "%s/.tmp-%d", m->dir, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
-		}
-		off += (size_t)w;
-	}
-	/* fchmod: the umask must not make the file unreadable for dnsmasq's
-	 * unprivileged user. */
-	if (!rc && fchmod(fd, 0644))
-		rc = -errno;
-	if (close(fd) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
-	return rc;
+	return fu_write_atomic_via(m->dir, path, data, len, 0644, 0);
 }
 
 static bool same_content(const char *path, const char *data, size_t len)

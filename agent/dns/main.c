@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "agent/dns/dns.h"
+#include "common/fileutil.h"
 #include "common/yamljson.h"
 
 #define MAX_LIST 8
@@ -81,17 +82,11 @@ static int write_file(const char *dir, const char *name, const char *data, size_
 		      struct gerr *err)
 {
 	char p[1100];
+	int rc;
+
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	FILE *f = fopen(p, "we");
-	if (!f || fwrite(data, 1, len, f) != len) {
-		int rc = -errno;
-		if (f)
-			fclose(f);
-		return gerr_set(err, rc, "%s: %s", p, strerror(-rc));
-	}
-	if (fclose(f))
-		return gerr_set(err, -errno, "%s: %s", p, strerror(errno));
-	return 0;
+	rc = fu_write_atomic(p, data, len, 0644, 0);
+	return rc ? gerr_set(err, rc, "%s: %s", p, strerror(-rc)) : 0;
 }
 
 static int render(struct cli *c, const char *path, struct dns_files *out, struct gerr *err)

@@ -87,7 +87,7 @@ int rt_open(const struct rt_opts *o, struct rt **out, struct gerr *e)
 	*out = NULL;
 	if (!o || !o->state_dir)
 		return gerr_set(e, -EINVAL, "runtime: no state dir");
-	rc = rtu_mkdir_p(o->state_dir, 0711);
+	rc = fu_mkdir_p(o->state_dir, 0711);
 	if (rc)
 		return gerr_set(e, rc, "state dir %s: %s", o->state_dir, strerror(-rc));
 	r = calloc(1, sizeof(*r));
@@ -103,8 +103,8 @@ int rt_open(const struct rt_opts *o, struct rt **out, struct gerr *e)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rtu_mkdir_p(r->runc_root, 0700);
-	rtu_mkdir_p(r->ctr_dir, 0711);
+	fu_mkdir_p(r->runc_root, 0700);
+	fu_mkdir_p(r->ctr_dir, 0711);
 	if (o->cgroup_parent) {
 		r->cgroup_parent = strdup(o->cgroup_parent);
 	} else {
@@ -191,7 +191,7 @@ static void runc_log_error(const char *path, char *out, size_t len)
 	size_t n;
 
 	out[0] = '\0';
-	if (rtu_read_file(path, &data, &n))
+	if (fu_read_file(path, &data, &n))
 		return;
 	for (char *save, *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		json_t *j = json_loads(l, 0, NULL);
@@ -377,7 +377,7 @@ static void shim_write_exit(const char *dir, int status, bool oom)
 			 "{\"exitCode\":%d,\"signal\":%d,\"oomKilled\":%s,\"finishedAt\":\"%s\"}\n",
 			 code, sig, oom ? "true" : "false", tsb);
 	snprintf(p, sizeof(p), "%s/exit.json", dir);
-	rtu_write_atomic(p, rec, (size_t)n, 0644);
+	fu_write_atomic(p, rec, (size_t)n, 0644, FU_FSYNC);
 }
 
 /* Accepts runc's connection on the console socket and returns the pty
@@ -430,7 +430,7 @@ shim_main(struct rt *r, const char *id, const char *dir, int syncfd, int logfd, 
 		char sp[4200], b[16];
 		snprintf(sp, sizeof(sp), "%s/shim.pid", dir);
 		int l = snprintf(b, sizeof(b), "%d", (int)getpid());
-		rtu_write_atomic(sp, b, (size_t)l, 0644);
+		fu_write_atomic(sp, b, (size_t)l, 0644, FU_FSYNC);
 	}
 	snprintf(pidfile, sizeof(pidfile), "%s/init.pid", dir);
 	snprintf(runclog, sizeof(runclog), "%s/runc.log", dir);
@@ -711,7 +711,7 @@ static int write_meta(struct rt *r, const char *id, const struct rt_container_sp
 	if (!txt)
 		return -ENOMEM;
 	cpath(r, id, "meta.json", p, sizeof(p));
-	int rc = rtu_write_atomic(p, txt, strlen(txt), 0644);
+	int rc = fu_write_atomic(p, txt, strlen(txt), 0644, FU_FSYNC);
 	free(txt);
 	return rc;
 }
@@ -885,7 +885,7 @@ static void write_started(struct rt *r, const char *id, const struct timespec *t
 
 	rtu_timespec_str(ts, tsb, sizeof(tsb));
 	cpath(r, id, "started", p, sizeof(p));
-	rtu_write_atomic(p, tsb, strlen(tsb), 0644);
+	fu_write_atomic(p, tsb, strlen(tsb), 0644, FU_FSYNC);
 }
 
 int rt_start(struct rt *r, const char *id, struct gerr *e)
@@ -916,7 +916,7 @@ int rt_run(struct rt *r, const struct rt_container_spec *spec, char *id_out, siz
 static void read_ts(const char *path, struct timespec *ts)
 {
 	char *d = NULL;
-	if (rtu_read_file(path, &d, NULL) == 0) {
+	if (fu_read_file(path, &d, NULL) == 0) {
 		rtu_last_line(d);
 		rtu_parse_time(d, ts);
 	}
@@ -945,7 +945,7 @@ static pid_t read_pid(struct rt *r, const char *id, const char *file)
 	pid_t pid = 0;
 
 	cpath(r, id, file, p, sizeof(p));
-	if (rtu_read_file(p, &d, NULL) == 0)
+	if (fu_read_file(p, &d, NULL) == 0)
 		pid = (pid_t)atoi(d);
 	free(d);
 	return pid;
@@ -1255,7 +1255,7 @@ int rt_exec(struct rt *r, const char *id, const char *const *argv, int timeout_m
 	rc = rtu_run(av, timeout_ms, out, outlen);
 	if (rc == -ETIMEDOUT) {
 		char *d = NULL;
-		if (rtu_read_file(pidfile, &d, NULL) == 0 && atoi(d) > 0)
+		if (fu_read_file(pidfile, &d, NULL) == 0 && atoi(d) > 0)
 			kill(atoi(d), SIGKILL);
 		free(d);
 	}

@@ -178,7 +178,7 @@ static int write_image_json(const char *dir, const char *ref, const struct rt_im
 	if (!txt)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/image.json", dir);
-	rc = rtu_write_atomic(path, txt, strlen(txt), 0644);
+	rc = fu_write_atomic(path, txt, strlen(txt), 0644, FU_FSYNC);
 	free(txt);
 	return rc;
 }
@@ -232,7 +232,7 @@ int rt_image_gc(struct rt_images *s, int min_age, struct gerr *e)
 	time_t now = time(NULL);
 	int removed = 0;
 
-	rtu_read_file("/proc/self/mountinfo", &mounts, NULL);
+	fu_read_file("/proc/self/mountinfo", &mounts, NULL);
 	d = opendir(s->dir);
 	if (!d) {
 		free(mounts);
@@ -281,10 +281,10 @@ static int copy_file(const char *src, const char *dst, mode_t mode)
 {
 	char *data;
 	size_t len;
-	int rc = rtu_read_file(src, &data, &len);
+	int rc = fu_read_file(src, &data, &len);
 	if (rc)
 		return rc;
-	rc = rtu_write_atomic(dst, data, len, mode);
+	rc = fu_write_atomic(dst, data, len, mode, FU_FSYNC);
 	free(data);
 	return rc;
 }
@@ -320,7 +320,7 @@ static int create_busybox(struct rt_images *s, struct gerr *e)
 	};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", root, dirs[i]);
-		if ((rc = rtu_mkdir_p(p, 0755)))
+		if ((rc = fu_mkdir_p(p, 0755)))
 			goto fail;
 	}
 	snprintf(p, sizeof(p), "%s/tmp", root);
@@ -337,10 +337,10 @@ static int create_busybox(struct rt_images *s, struct gerr *e)
 	if ((rc = copy_file(bb, p, 0755)))
 		goto fail;
 	snprintf(p, sizeof(p), "%s/etc/passwd", root);
-	if ((rc = rtu_write_atomic(p, busybox_passwd, sizeof(busybox_passwd) - 1, 0644)))
+	if ((rc = fu_write_atomic(p, busybox_passwd, sizeof(busybox_passwd) - 1, 0644, FU_FSYNC)))
 		goto fail;
 	snprintf(p, sizeof(p), "%s/etc/group", root);
-	if ((rc = rtu_write_atomic(p, busybox_group, sizeof(busybox_group) - 1, 0644)))
+	if ((rc = fu_write_atomic(p, busybox_group, sizeof(busybox_group) - 1, 0644, FU_FSYNC)))
 		goto fail;
 
 	const char *const argv[] = { bb, "--list-full", NULL };
@@ -355,7 +355,7 @@ static int create_busybox(struct rt_images *s, struct gerr *e)
 		snprintf(p, sizeof(p), "%s/%s", root, l);
 		char *slash = strrchr(p, '/');
 		*slash = '\0';
-		rtu_mkdir_p(p, 0755);
+		fu_mkdir_p(p, 0755);
 		*slash = '/';
 		if (symlink("/bin/busybox", p) && errno != EEXIST) {
 			rc = -errno;
@@ -396,7 +396,7 @@ int rt_images_open(const char *dir, struct rt_images **out, struct gerr *e)
 	int rc;
 
 	*out = NULL;
-	rc = rtu_mkdir_p(dir, 0755);
+	rc = fu_mkdir_p(dir, 0755);
 	if (rc)
 		return gerr_set(e, rc, "image store %s: %s", dir, strerror(-rc));
 	s = calloc(1, sizeof(*s));

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the runtime library's modules (not part of the API):
- * file system utilities and running a child process with captured output. */
+ * file system utilities (beyond common/fileutil.h) and running a child process with captured output. */
 #ifndef GANNET_AGENT_RUNTIME_INTERNAL_H
 #define GANNET_AGENT_RUNTIME_INTERNAL_H
 
@@ -8,16 +8,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/fileutil.h"   /* fu_read_file, fu_write_atomic, fu_mkdir_p */
 #include "common/log.h"
 
-int rtu_mkdir_p(const char *path, mode_t mode);
 /* rm -rf that does not cross mount points (a forgotten bind or overlay
  * mount below path must never lead to deleting the host's files). */
 int rtu_rm_rf(const char *path);
-/* Writes data to path.tmp, fsyncs, renames to path. */
-int rtu_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
-/* Reads a whole (small) file; caller frees. */
-int rtu_read_file(const char *path, char **data, size_t *len);
 bool rtu_exists(const char *path);
 /* Runs argv (execvp) with stdin /dev/null, capturing stdout+stderr into out
  * (NUL-terminated, truncated). Returns the exit status (>= 0, 128+sig if

@@ -28,7 +28,7 @@ int rt_vol_empty_dir(const char *pod_dir, const char *name, bool medium_memory,
 	if (!valid_name(name))
 		return gerr_set(e, -EINVAL, "invalid volume name \"%s\"", name ? name : "");
 	snprintf(path, len, "%s/volumes/empty-dir/%s", pod_dir, name);
-	rc = rtu_mkdir_p(path, 0777);
+	rc = fu_mkdir_p(path, 0777);
 	if (rc)
 		return gerr_set(e, rc, "emptyDir %s: %s", path, strerror(-rc));
 	/* World-writable like the kubelet's, so non-root containers can use it. */
@@ -59,7 +59,7 @@ int rt_vol_files(const char *pod_dir, const char *kind, const char *name,
 	if (!valid_name(kind) || !valid_name(name))
 		return gerr_set(e, -EINVAL, "invalid volume kind/name");
 	snprintf(path, len, "%s/volumes/%s/%s", pod_dir, kind, name);
-	rc = rtu_mkdir_p(path, 0755);
+	rc = fu_mkdir_p(path, 0755);
 	if (rc)
 		return gerr_set(e, rc, "volume %s: %s", path, strerror(-rc));
 	for (size_t i = 0; i < n; i++) {
@@ -71,10 +71,10 @@ int rt_vol_files(const char *pod_dir, const char *kind, const char *name,
 		snprintf(p, sizeof(p), "%s/%s", path, k);
 		char *slash = strrchr(p, '/');
 		*slash = '\0';
-		rtu_mkdir_p(p, 0755);
+		fu_mkdir_p(p, 0755);
 		*slash = '/';
 		const char *v = items[i].value ? items[i].value : "";
-		rc = rtu_write_atomic(p, v, vlens ? vlens[i] : strlen(v), mode);
+		rc = fu_write_atomic(p, v, vlens ? vlens[i] : strlen(v), mode, FU_FSYNC);
 		if (rc)
 			return gerr_set(e, rc, "writing %s: %s", p, strerror(-rc));
 	}
@@ -111,7 +111,7 @@ int rt_vol_host_path(const char *host_path, const char *type, char *path, size_t
 		type = "";
 	exists = stat(host_path, &st) == 0;
 	if (!strcmp(type, "DirectoryOrCreate") && !exists) {
-		int rc = rtu_mkdir_p(host_path, 0755);
+		int rc = fu_mkdir_p(host_path, 0755);
 		if (rc)
 			return gerr_set(e, rc, "hostPath %s: %s", host_path, strerror(-rc));
 		exists = stat(host_path, &st) == 0;
@@ -134,7 +134,7 @@ int rt_vol_host_path(const char *host_path, const char *type, char *path, size_t
 		/* Type "" (no check): Kubernetes creates nothing; runc would
 		 * fail on a missing bind source, so create the directory as
 		 * docker did. */
-		int rc = rtu_mkdir_p(host_path, 0755);
+		int rc = fu_mkdir_p(host_path, 0755);
 		if (rc)
 			return gerr_set(e, rc, "hostPath %s: %s", host_path, strerror(-rc));
 	}
@@ -154,7 +154,7 @@ int rt_vol_pod_etc(const char *pod_dir, const char *hostname, const char *pod_ip
 	if (!hostname || !*hostname || strchr(hostname, '\n') || strchr(hostname, ' '))
 		return gerr_set(e, -EINVAL, "invalid hostname");
 	snprintf(dir, sizeof(dir), "%s/etc", pod_dir);
-	rc = rtu_mkdir_p(dir, 0755);
+	rc = fu_mkdir_p(dir, 0755);
 	if (rc)
 		return gerr_set(e, rc, "%s: %s", dir, strerror(-rc));
 
@@ -169,7 +169,7 @@ int rt_vol_pod_etc(const char *pod_dir, const char *hostname, const char *pod_ip
 		fprintf(f, "%s\t%s\n", pod_ip, hostname);
 	fclose(f);
 	snprintf(p, sizeof(p), "%s/hosts", dir);
-	rc = rtu_write_atomic(p, buf, len, 0644);
+	rc = fu_write_atomic(p, buf, len, 0644, FU_FSYNC);
 	free(buf);
 	buf = NULL;
 	if (rc)
@@ -190,7 +190,7 @@ int rt_vol_pod_etc(const char *pod_dir, const char *hostname, const char *pod_ip
 		fprintf(f, "options ndots:%d\n", ndots);
 	fclose(f);
 	snprintf(p, sizeof(p), "%s/resolv.conf", dir);
-	rc = rtu_write_atomic(p, buf, len, 0644);
+	rc = fu_write_atomic(p, buf, len, 0644, FU_FSYNC);
 	free(buf);
 	buf = NULL;
 	if (rc)
@@ -199,7 +199,7 @@ int rt_vol_pod_etc(const char *pod_dir, const char *hostname, const char *pod_ip
 	char hn[300];
 	int n = snprintf(hn, sizeof(hn), "%s\n", hostname);
 	snprintf(p, sizeof(p), "%s/hostname", dir);
-	rc = rtu_write_atomic(p, hn, (size_t)n, 0644);
+	rc = fu_write_atomic(p, hn, (size_t)n, 0644, FU_FSYNC);
 	if (rc)
 		return gerr_set(e, rc, "%s: %s", p, strerror(-rc));
 	return 0;
