@@ -37,6 +37,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "common/names.h"
+
 #define AUTHN_SA_KEY_LEN   32
 #define AUTHN_ISSUER       "gannet"
 #define AUTHN_SA_PREFIX    "system:serviceaccount:"
@@ -491,19 +493,6 @@ fail:
 	return -1;
 }
 
-static bool authn_dns_label_ok(const char *s, size_t len)
-{
-	if (!len || len > 253)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
-			return false;
-	}
-	return true;
-}
-
 static int authn_hmac(const struct authn *a, const char *data, size_t len,
 		      unsigned char mac[32])
 {
@@ -529,8 +518,7 @@ char *authn_sa_token_ttl(struct authn *a, const char *ns, const char *name,
 	time_t now = time(NULL);
 	size_t len;
 
-	if (!a || !ns || !name || !authn_dns_label_ok(ns, strlen(ns)) ||
-	    !authn_dns_label_ok(name, strlen(name)))
+	if (!a || !name_dns1123_subdomain(ns) || !name_dns1123_subdomain(name))
 		return NULL;
 	snprintf(sub, sizeof(sub), AUTHN_SA_PREFIX "%s:%s", ns, name);
 	claims = json_pack("{s:s, s:s, s:I, s:I, s:I, s:{s:s, s:{s:s}}}",
@@ -620,8 +608,8 @@ static int authn_sa_verify(struct authn *a, const char *tok, struct auth_user *u
 		goto out;
 	rest = sub + strlen(AUTHN_SA_PREFIX);
 	colon = strchr(rest, ':');
-	if (!colon || !authn_dns_label_ok(rest, (size_t)(colon - rest)) ||
-	    !authn_dns_label_ok(colon + 1, strlen(colon + 1)))
+	if (!colon || !name_dns1123_subdomain_n(rest, (size_t)(colon - rest)) ||
+	    !name_dns1123_subdomain(colon + 1))
 		goto out;
 	if (authn_set(u->name, sizeof(u->name), sub, strlen(sub)) ||
 	    authn_add_group(u, "system:serviceaccounts", strlen("system:serviceaccounts")))

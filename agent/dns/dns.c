@@ -13,38 +13,6 @@
 
 /* ------------------------------------------------------------ validation */
 
-bool dns_is_label(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > 63)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-		if (!alnum && !(c == '-' && i > 0 && i < n - 1))
-			return false;
-	}
-	return true;
-}
-
-bool dns_is_subdomain(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > 253)
-		return false;
-	char buf[254];
-	memcpy(buf, s, n + 1);
-	char *save = NULL, *tok;
-	size_t labels = 0;
-	/* strtok_r would skip empty labels ("a..b"), so check those first. */
-	if (buf[0] == '.' || buf[n - 1] == '.' || strstr(buf, ".."))
-		return false;
-	for (tok = strtok_r(buf, ".", &save); tok; tok = strtok_r(NULL, ".", &save), labels++)
-		if (!dns_is_label(tok))
-			return false;
-	return labels > 0;
-}
-
 bool dns_is_port_name(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
@@ -212,7 +180,7 @@ static const json_t *find_endpoints(const struct dns_snapshot *s, const char *ns
 static bool endpoint_label(const json_t *addr, const char *ip, char *out, size_t len)
 {
 	const char *h = jstr(addr, "hostname");
-	if (h && dns_is_label(h)) {
+	if (h && name_dns1123_label(h)) {
 		snprintf(out, len, "%s", h);
 		return true;
 	}
@@ -220,7 +188,7 @@ static bool endpoint_label(const json_t *addr, const char *ip, char *out, size_t
 	for (char *p = out; *p; p++)
 		if (*p == '.' || *p == ':')
 			*p = '-';
-	return dns_is_label(out);
+	return name_dns1123_label(out);
 }
 
 static int render_headless(struct rctx *c, const struct dns_snapshot *s, const json_t *svc,
@@ -247,7 +215,7 @@ static int render_headless(struct rctx *c, const struct dns_snapshot *s, const j
 				if ((rc = lines_add(&c->hosts, "%s %s", ip, fqdn)))
 					return rc;
 				const char *h = jstr(addr, "hostname");
-				if (h && !dns_is_label(h))
+				if (h && !name_dns1123_label(h))
 					warn(c, ns, name, "endpoint hostname \"%s\" is not a DNS-1123 label", h);
 				if (!endpoint_label(addr, ip, lbl, sizeof(lbl)))
 					continue;
@@ -286,7 +254,7 @@ static int render_service(struct rctx *c, const struct dns_snapshot *s, const js
 		ns = "default";
 	/* Service names are DNS-1035 labels (must start with a letter); we
 	 * accept any DNS-1123 label, which is what reaches DNS either way. */
-	if (!dns_is_label(name) || !dns_is_label(ns)) {
+	if (!name_dns1123_label(name) || !name_dns1123_label(ns)) {
 		warn(c, ns, name, "service or namespace name is not a DNS-1123 label");
 		return 0;
 	}
@@ -301,7 +269,7 @@ static int render_service(struct rctx *c, const struct dns_snapshot *s, const js
 		if (n && n < sizeof(ext) && e[n - 1] == '.')
 			n--;
 		snprintf(ext, sizeof(ext), "%.*s", (int)n, e ? e : "");
-		if (!dns_is_subdomain(ext)) {
+		if (!name_dns1123_subdomain(ext)) {
 			warn(c, ns, name, "externalName \"%s\" is not a DNS-1123 subdomain",
 			     e ? e : "");
 			return 0;
@@ -369,7 +337,7 @@ int dns_render(const struct dns_snapshot *snap, const struct dns_render_opts *op
 	memset(out, 0, sizeof(*out));
 	c.domain = opts && opts->domain ? opts->domain : DNS_DEFAULT_DOMAIN;
 	c.ttl = opts && opts->ttl > 0 ? opts->ttl : DNS_DEFAULT_TTL;
-	if (!dns_is_subdomain(c.domain))
+	if (!name_dns1123_subdomain(c.domain))
 		return gerr_set(err, -EINVAL, "cluster domain \"%s\" is not a DNS-1123 subdomain",
 				c.domain);
 	c.warnings = json_array();
@@ -518,7 +486,7 @@ static int add_search(struct dns_resolv *r, const char *s, struct gerr *err)
 		return gerr_set(err, -EINVAL, "search domain too long");
 	memcpy(buf, s ? s : "", len);
 	buf[len] = '\0';
-	if (!dns_is_subdomain(buf))
+	if (!name_dns1123_subdomain(buf))
 		return gerr_set(err, -EINVAL, "search domain \"%s\" is not a DNS-1123 subdomain",
 				s ? s : "");
 	for (; r->searches[n]; n++) {
@@ -588,7 +556,7 @@ int dns_pod_resolv(const json_t *pod, const struct dns_pod_opts *opts,
 		ns = "default";
 	if (!policy || !*policy)
 		policy = "ClusterFirst";
-	if (!dns_is_label(ns) || !dns_is_subdomain(domain)) {
+	if (!name_dns1123_label(ns) || !name_dns1123_subdomain(domain)) {
 		rc = gerr_set(err, -EINVAL, "namespace \"%s\" or domain \"%s\" invalid", ns, domain);
 		goto out;
 	}

@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "common/names.h"
 
 #define DNS_DEFAULT_DOMAIN  "cluster.local"
 #define DNS_DEFAULT_IP      "10.96.0.10"
@@ -35,10 +36,7 @@
 
 /* ---- validation (exported for the agent and the tests) ---- */
 
-/* RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 chars. */
-bool dns_is_label(const char *s);
-/* RFC 1123 subdomain: labels joined by '.', at most 253 chars. */
-bool dns_is_subdomain(const char *s);
+/* Names: name_dns1123_label / name_dns1123_subdomain (common/names.h). */
 /* IANA service name (named ports): <= 15 chars, [a-z0-9-], at least one
  * letter, no leading/trailing or double '-'. */
 bool dns_is_port_name(const char *s);

@@ -294,7 +294,7 @@ int dnsm_init(struct dnsm *m, const struct dnsm_opts *o, struct gerr *err)
 		return gerr_set(err, -EINVAL, "dnsm: an absolute state dir is required");
 	if (!o->listen || !o->listen[0])
 		return gerr_set(err, -EINVAL, "dnsm: at least one listen address is required");
-	if (o->domain && !dns_is_subdomain(o->domain))
+	if (o->domain && !name_dns1123_subdomain(o->domain))
 		return gerr_set(err, -EINVAL, "dnsm: bad domain \"%s\"", o->domain);
 	m->o = *o;
 	if (!m->o.back_port)

@@ -38,24 +38,47 @@ static int R(const char *svcs, const char *eps, const char *domain, struct dns_f
 
 static void t_validators(void)
 {
-	CHECK(dns_is_label("web"));
-	CHECK(dns_is_label("a-1"));
-	CHECK(dns_is_label("0"));
-	CHECK(!dns_is_label(""));
-	CHECK(!dns_is_label("-a"));
-	CHECK(!dns_is_label("a-"));
-	CHECK(!dns_is_label("Web"));
-	CHECK(!dns_is_label("a.b"));
-	CHECK(!dns_is_label("a,b"));
-	CHECK(!dns_is_label("a\nb"));
-	CHECK(!dns_is_label("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 64 */
-	CHECK(dns_is_subdomain("cluster.local"));
-	CHECK(dns_is_subdomain("a"));
-	CHECK(!dns_is_subdomain("a..b"));
-	CHECK(!dns_is_subdomain(".a"));
-	CHECK(!dns_is_subdomain("a."));
-	CHECK(!dns_is_subdomain("a/b"));
-	CHECK(!dns_is_subdomain("a b"));
+	CHECK(name_dns1123_label("web"));
+	CHECK(name_dns1123_label("a-1"));
+	CHECK(name_dns1123_label("0"));
+	CHECK(!name_dns1123_label(""));
+	CHECK(!name_dns1123_label("-a"));
+	CHECK(!name_dns1123_label("a-"));
+	CHECK(!name_dns1123_label("Web"));
+	CHECK(!name_dns1123_label("a.b"));
+	CHECK(!name_dns1123_label("a,b"));
+	CHECK(!name_dns1123_label("a\nb"));
+	CHECK(!name_dns1123_label("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 64 */
+	CHECK(name_dns1123_subdomain("cluster.local"));
+	CHECK(name_dns1123_subdomain("a"));
+	CHECK(!name_dns1123_subdomain("a..b"));
+	CHECK(!name_dns1123_subdomain(".a"));
+	CHECK(!name_dns1123_subdomain("a."));
+	CHECK(!name_dns1123_subdomain("a/b"));
+	CHECK(!name_dns1123_subdomain("a b"));
+	CHECK(name_dns1123_subdomain("a.b-c.d0"));
+	CHECK(!name_dns1123_subdomain("a-.b"));
+	CHECK(!name_dns1123_subdomain("a.-b"));
+	CHECK(!name_dns1123_subdomain("A.b"));
+	CHECK(!name_dns1123_subdomain(NULL));
+	CHECK(!name_dns1123_label(NULL));
+	{
+		char long_label[70], long_name[260];
+
+		memset(long_label, 'a', 64);
+		memcpy(long_label + 64, ".b", 3);             /* a 64-char label */
+		CHECK(!name_dns1123_subdomain(long_label));
+		for (int i = 0; i < 254; i++)                 /* 254 chars, labels of 1 */
+			long_name[i] = i % 2 ? '.' : 'a';
+		long_name[253] = 'a';
+		long_name[254] = 0;
+		CHECK(!name_dns1123_subdomain(long_name));
+		long_name[252] = 0;                           /* 252 chars: ok */
+		long_name[251] = 'a';
+		CHECK(name_dns1123_subdomain(long_name));
+		CHECK(name_dns1123_subdomain_n("web.default:x", 11));
+		CHECK(!name_dns1123_subdomain_n("web.default.:x", 12));
+	}
 	CHECK(dns_is_port_name("http"));
 	CHECK(dns_is_port_name("h2c-1"));
 	CHECK(!dns_is_port_name("80"));        /* needs a letter */

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* RFC 1123 name checks (see names.h). */
+#include "common/names.h"
+
+#include <string.h>
+
+static bool label_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+bool name_dns1123_subdomain_n(const char *s, size_t n)
+{
+	size_t lab = 0;   /* length of the current label so far */
+
+	if (!s || n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '.') {
+			/* no empty label, none ending in '-' */
+			if (!lab || s[i - 1] == '-')
+				return false;
+			lab = 0;
+			continue;
+		}
+		if (!label_char(c) || (c == '-' && !lab) || ++lab > 63)
+			return false;
+	}
+	return lab && s[n - 1] != '-';
+}
+
+bool name_dns1123_subdomain(const char *s)
+{
+	return s && name_dns1123_subdomain_n(s, strlen(s));
+}
+
+bool name_dns1123_label(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	/* one label: a subdomain without a dot */
+	return n && !memchr(s, '.', n) && name_dns1123_subdomain_n(s, n);
+}
