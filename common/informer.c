@@ -31,6 +31,7 @@ const struct ctrl_kind ctrl_kinds[CK_COUNT] = {
 	[CK_INGRESS]        = { "networking.k8s.io", "v1", "Ingress", "ingresses", true },
 	[CK_ROLE]           = { "rbac.authorization.k8s.io", "v1", "Role", "roles", true },
 	[CK_ROLEBINDING]    = { "rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true },
+	[CK_INGRESSCLASS]   = { "networking.k8s.io", "v1", "IngressClass", "ingressclasses", false },
 };
 
 int ctrl_kind_find(const char *api_version, const char *kind)

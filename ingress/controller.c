@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/apiclient.h"
+#include "common/informer.h"
 #include "common/kubeconfig.h"
 #include "ingress/nginx.h"
 #include "ingress/render.h"
@@ -39,29 +40,21 @@
 
 /* ---------------------------------------------------------------- state */
 
-struct informer {
-	const char *kind;
-	const char *path;           /* collection path, all namespaces */
-	json_t *objs;               /* "ns/name" -> object */
-	char rv[32];
-	bool synced;
-	pthread_t th;
-};
-
+/* The shared informers (common/informer.h): list + watch per kind, re-list
+ * on 410 or a broken stream, one cache per kind. Their handlers only bump
+ * a generation counter the main thread waits on. */
 enum { INF_ING, INF_CLASS, INF_SVC, INF_EP, INF_SECRET, INF_N };
-
-static struct informer infs[INF_N] = {
-	[INF_ING]    = { "Ingress", ING_API "/ingresses", NULL, "", false, 0 },
-	[INF_CLASS]  = { "IngressClass", ING_API "/ingressclasses", NULL, "", false, 0 },
-	[INF_SVC]    = { "Service", "/api/v1/services", NULL, "", false, 0 },
-	[INF_EP]     = { "Endpoints", "/api/v1/endpoints", NULL, "", false, 0 },
-	[INF_SECRET] = { "Secret", "/api/v1/secrets", NULL, "", false, 0 },
+static const enum ctrl_kind_id inf_kind[INF_N] = {
+	[INF_ING] = CK_INGRESS, [INF_CLASS] = CK_INGRESSCLASS, [INF_SVC] = CK_SERVICE,
+	[INF_EP] = CK_ENDPOINTS, [INF_SECRET] = CK_SECRET,
 };
+static struct informers infs;
+static struct informer *inf[INF_N];
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static unsigned long generation;   /* bumped on every cache change */
-static volatile sig_atomic_t stopping;
+static volatile int stopping;
 static struct kubeconfig kc;
 static const char *node_name;
 static const char *listen_addr;
@@ -86,211 +79,19 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
-static int64_t now_ms(void)
+static void on_change(void *arg, const char *type, const json_t *old, const json_t *obj)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void obj_key(json_t *o, char *buf, size_t len)
-{
-	json_t *md = json_object_get(o, "metadata");
-	const char *ns = json_string_value(json_object_get(md, "namespace"));
-	const char *name = json_string_value(json_object_get(md, "name"));
-
-	snprintf(buf, len, "%s/%s", ns ? ns : "", name ? name : "");
-}
-
-static const char *obj_rv(json_t *o)
-{
-	return json_string_value(json_object_get(json_object_get(o, "metadata"),
-						 "resourceVersion"));
-}
-
-static void changed_locked(void)
-{
+	(void)arg;
+	(void)old;
+	pr_debug("%s %s/%s\n", type, cj_str(obj, "metadata.namespace") ?: "",
+		 cj_str(obj, "metadata.name") ?: "");
+	pthread_mutex_lock(&mu);
 	generation++;
 	pthread_cond_broadcast(&cv);
-}
-
-/* ------------------------------------------------------------ informers */
-
-struct watch_arg {
-	struct informer *inf;
-	bool expired;
-};
-
-static int watch_cb(const char *type, json_t *obj, void *arg)
-{
-	struct watch_arg *wa = arg;
-	struct informer *inf = wa->inf;
-	const char *rv = obj_rv(obj);
-	char key[512];
-
-	if (stopping)
-		return 1;
-	if (!strcmp(type, "ERROR")) {
-		/* A 410 inside the stream: our resourceVersion fell out of
-		 * the server's window; only a re-list recovers. */
-		if (json_integer_value(json_object_get(obj, "code")) == 410)
-			wa->expired = true;
-		else
-			pr_warn("%s watch: error event: %s\n", inf->kind,
-				json_string_value(json_object_get(obj, "message")) ?: "?");
-		return 1;
-	}
-	pthread_mutex_lock(&mu);
-	if (rv)
-		snprintf(inf->rv, sizeof(inf->rv), "%s", rv);
-	if (!strcmp(type, "BOOKMARK")) {
-		pthread_mutex_unlock(&mu);
-		return 0;
-	}
-	obj_key(obj, key, sizeof(key));
-	if (!strcmp(type, "DELETED"))
-		json_object_del(inf->objs, key);
-	else
-		json_object_set_new(inf->objs, key, json_deep_copy(obj));
-	changed_locked();
 	pthread_mutex_unlock(&mu);
-	pr_debug("%s %s %s rv=%s\n", inf->kind, type, key, rv ? rv : "?");
-	return 0;
-}
-
-static int informer_list(struct informer *inf, struct apiclient *c, struct gerr *err)
-{
-	struct api_resp r = { 0 };
-	json_t *objs, *it;
-	const char *rv;
-	char key[512];
-	size_t i;
-	int rc;
-
-	rc = apiclient_get(c, inf->path, &r, err);
-	if (rc)
-		return rc;
-	if (r.status == 404) {
-		/* A server without this kind (IngressClasses are optional):
-		 * an empty, synced cache; the caller polls again later. */
-		pthread_mutex_lock(&mu);
-		if (!inf->synced || json_object_size(inf->objs)) {
-			json_object_clear(inf->objs);
-			changed_locked();
-		}
-		inf->synced = true;
-		pthread_mutex_unlock(&mu);
-		rc = -ENOENT;
-		goto out;
-	}
-	if (!api_ok(&r)) {
-		rc = gerr_set(err, -EPROTO, "list %s: %ld %s", inf->kind, r.status, r.message);
-		goto out;
-	}
-	rv = json_string_value(json_object_get(json_object_get(r.body, "metadata"),
-					       "resourceVersion"));
-	objs = json_object();
-	json_array_foreach(json_object_get(r.body, "items"), i, it) {
-		/* Lists carry the kind on the list, not on the items; the
-		 * renderer sorts by kind, so put it back. */
-		json_t *o = json_deep_copy(it);
-
-		json_object_set_new(o, "kind", json_string(inf->kind));
-		obj_key(o, key, sizeof(key));
-		json_object_set_new(objs, key, o);
-	}
-	pthread_mutex_lock(&mu);
-	json_decref(inf->objs);
-	inf->objs = objs;
-	snprintf(inf->rv, sizeof(inf->rv), "%s", rv ? rv : "0");
-	inf->synced = true;
-	changed_locked();
-	pthread_mutex_unlock(&mu);
-	pr_info("%s: listed %zu at rv %s\n", inf->kind, json_object_size(objs), rv ? rv : "0");
-out:
-	api_resp_free(&r);
-	return rc;
-}
-
-static void *informer_main(void *arg)
-{
-	struct informer *inf = arg;
-	struct apiclient_opts o = { .user_agent = "gannet-ingress-controller" };
-	struct apiclient *c = NULL;
-	bool need_list = true;
-	struct gerr err = { 0 };
-	int logged_404 = 0;
-
-	if (apiclient_new(&kc, &o, &c, &err)) {
-		pr_err("%s informer: %s\n", inf->kind, err.msg);
-		return NULL;
-	}
-	while (!stopping) {
-		struct watch_arg wa = { .inf = inf };
-		char path[512], rv[32];
-		long code = 0;
-		int rc;
-
-		memset(&err, 0, sizeof(err));
-		if (need_list) {
-			int lr = informer_list(inf, c, &err);
-
-			if (lr == -ENOENT) {
-				if (!logged_404++)
-					pr_info("%s: not served by the API server, polling\n",
-						inf->kind);
-				for (int s = 0; s < 30 && !stopping; s++)
-					sleep(1);
-				continue;
-			}
-			if (lr) {
-				pr_warn("%s\n", err.msg);
-				sleep(1);
-				continue;
-			}
-			need_list = false;
-		}
-		pthread_mutex_lock(&mu);
-		snprintf(rv, sizeof(rv), "%s", inf->rv);
-		pthread_mutex_unlock(&mu);
-		/* timeoutSeconds bounds each stream so that a silently dead
-		 * connection is noticed; bookmarks keep rv fresh meanwhile. */
-		snprintf(path, sizeof(path),
-			 "%s?watch=true&resourceVersion=%s&allowWatchBookmarks=true&timeoutSeconds=300",
-			 inf->path, rv);
-		rc = apiclient_watch(c, path, 0, watch_cb, &wa, &code, &err);
-		if (stopping)
-			break;
-		if (wa.expired || code == 410) {
-			pr_info("%s: resourceVersion %s expired, re-listing\n", inf->kind, rv);
-			need_list = true;
-		} else if (rc) {
-			pr_warn("%s watch: %s (re-listing)\n", inf->kind, err.msg);
-			need_list = true;
-			sleep(1);
-		}
-	}
-	apiclient_free(c);
-	return NULL;
 }
 
 /* --------------------------------------------------------------- status */
-
-/* Cached objects are never modified once stored (watch_cb and
- * informer_list insert fresh copies and replace rather than edit), and
- * jansson's reference counts are atomic: sharing them with the render
- * thread is safe, so a snapshot takes references instead of deep-copying
- * every Secret and Endpoints under the lock on each render. */
-static json_t *snapshot_array(struct informer *inf)
-{
-	json_t *a = json_array(), *v;
-	const char *k;
-
-	json_object_foreach(inf->objs, k, v)
-		json_array_append(a, v);
-	return a;
-}
 
 /* "a\nb" from ["a","b"], or NULL for an empty/missing array. */
 static char *join_msgs(json_t *arr)
@@ -501,6 +302,9 @@ int main(int argc, char **argv)
 	struct gerr err = { 0 };
 	struct sigaction sa;
 	struct ngxm m;
+	struct ing_cert_cache certs = { 0 };
+	int64_t t_start;
+	int class_warned = 0;
 	char *kcp = NULL;
 
 	log_set_prefix("gannet-ingress-controller");
@@ -572,6 +376,7 @@ int main(int argc, char **argv)
 	ro.listen_https = https;
 	ro.https_port = https_port;
 	ro.cert_dir = m.cert_dir;
+	ro.cert_cache = &certs;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -585,13 +390,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < INF_N; i++) {
-		infs[i].objs = json_object();
-		if (pthread_create(&infs[i].th, NULL, informer_main, &infs[i])) {
-			pr_err("pthread_create failed\n");
+		inf[i] = informers_get(&infs, inf_kind[i]);
+		if (!inf[i] || informer_add_handler(inf[i], on_change, NULL)) {
+			pr_err("informer setup failed\n");
 			return 1;
 		}
-		pthread_detach(infs[i].th);
 	}
+	if (informers_start(&infs, &kc, &stopping, &err)) {
+		pr_err("%s\n", err.msg);
+		return 1;
+	}
+	t_start = ctrl_now_ms();
 
 	while (!stopping) {
 		struct ing_snapshot snap = { 0 };
@@ -602,9 +411,20 @@ int main(int argc, char **argv)
 		int64_t t0;
 		size_t k;
 
-		pthread_mutex_lock(&mu);
 		for (i = 0; i < INF_N; i++)
-			synced &= infs[i].synced;
+			if (i != INF_CLASS)
+				synced &= informer_synced(inf[i]);
+		/* IngressClasses are optional (an API server without them
+		 * answers 404 forever): wait a little for them, then render
+		 * without. Everything else must have listed once, so that a
+		 * restart never serves a half-known world. */
+		if (synced && !informer_synced(inf[INF_CLASS])) {
+			if (ctrl_now_ms() - t_start < 10000)
+				synced = false;
+			else if (!class_warned++)
+				pr_warn("IngressClasses not listed (not served?): rendering without them\n");
+		}
+		pthread_mutex_lock(&mu);
 		if (!synced || generation == seen) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += 200 * 1000000L;
@@ -620,15 +440,20 @@ int main(int argc, char **argv)
 		/* Debounce: a rollout changes Endpoints several times within
 		 * milliseconds; one reload for the burst is enough. */
 		usleep(debounce * 1000);
-		t0 = now_ms();
+		t0 = ctrl_now_ms();
 		pthread_mutex_lock(&mu);
 		seen = generation;
-		snap.ingresses = snapshot_array(&infs[INF_ING]);
-		snap.ingress_classes = snapshot_array(&infs[INF_CLASS]);
-		snap.services = snapshot_array(&infs[INF_SVC]);
-		snap.endpoints = snapshot_array(&infs[INF_EP]);
-		snap.secrets = snapshot_array(&infs[INF_SECRET]);
 		pthread_mutex_unlock(&mu);
+		/* Cached objects are immutable once stored (the informer
+		 * replaces, never edits) and jansson reference counts are
+		 * atomic: the snapshot shares them instead of copying. A
+		 * change landing after `seen` was read bumps the generation
+		 * again, so it is rendered next round. */
+		snap.ingresses = informer_list(inf[INF_ING], NULL);
+		snap.ingress_classes = informer_list(inf[INF_CLASS], NULL);
+		snap.services = informer_list(inf[INF_SVC], NULL);
+		snap.endpoints = informer_list(inf[INF_EP], NULL);
+		snap.secrets = informer_list(inf[INF_SECRET], NULL);
 
 		memset(&err, 0, sizeof(err));
 		if (ing_render(&snap, &ro, &res, &err)) {
@@ -646,7 +471,7 @@ int main(int argc, char **argv)
 			errs_last[0] = 0;
 			if (changed)
 				pr_info("nginx configuration applied in %lld ms\n",
-					(long long)(now_ms() - t0));
+					(long long)(ctrl_now_ms() - t0));
 			if (ing_prune_certs(m.cert_dir, res.cert_files, &err) < 0)
 				pr_warn("%s\n", err.msg);
 			/* Status only after nginx serves the config. */
@@ -655,7 +480,7 @@ int main(int argc, char **argv)
 				char key[512];
 				json_t *s;
 
-				obj_key(st, key, sizeof(key));
+				ctrl_key(st, key, sizeof(key));
 				s = json_object_get(res.status, key);
 				if (s)
 					sync_ingress(c, st, s, true);
@@ -676,9 +501,7 @@ int main(int argc, char **argv)
 		json_t *ings, *v;
 		size_t k;
 
-		pthread_mutex_lock(&mu);
-		ings = snapshot_array(&infs[INF_ING]);
-		pthread_mutex_unlock(&mu);
+		ings = informer_list(inf[INF_ING], NULL);
 		json_array_foreach(ings, k, v)
 			sync_ingress(c, v, NULL, false);
 		json_decref(ings);
@@ -691,7 +514,10 @@ int main(int argc, char **argv)
 		rc = 1;
 	}
 	apiclient_free(c);
-	/* Informer threads may sit in a blocking watch; the process exit
-	 * ends them (nothing of theirs needs flushing). */
-	_exit(rc);
+	/* The informers see `stopping` at their next event or when the
+	 * server ends the current watch (a few seconds at most). */
+	informers_join_free(&infs);
+	ing_cert_cache_free(&certs);
+	kubeconfig_free(&kc);
+	return rc;
 }

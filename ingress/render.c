@@ -477,11 +477,41 @@ static int write_file_0600(const char *path, const void *a, size_t alen,
 	return rc;
 }
 
+/* "<uid>/<resourceVersion>" of a stored Secret, or NULL when it has none
+ * (snapshots from files): what the certificate cache is keyed on. */
+static const char *secret_version(json_t *sec, char *buf, size_t len)
+{
+	json_t *md = json_object_get(sec, "metadata");
+	const char *rv = jstr(md, "resourceVersion"), *uid = jstr(md, "uid");
+
+	if (!rv || !*rv)
+		return NULL;
+	snprintf(buf, len, "%s/%s", uid ? uid : "", rv);
+	return buf;
+}
+
+static void cache_put(struct rctx *c, const char *key, const char *ver, json_t *entry)
+{
+	if (!c->o->cert_cache || !ver || !entry) {
+		json_decref(entry);
+		return;
+	}
+	if (!c->o->cert_cache->by_secret)
+		c->o->cert_cache->by_secret = json_object();
+	json_object_set_new(entry, "ver", json_string(ver));
+	json_object_set_new(c->o->cert_cache->by_secret, key, entry);
+}
+
 /* Returns the cert model {"path", "sha"} for ns/secret, writing the PEM file
- * once per render, or NULL (reason in st). */
+ * once per render, or NULL (reason in st). With a cache, a Secret whose
+ * uid and resourceVersion did not change since an earlier render is not
+ * decoded, parsed with OpenSSL or rewritten again (the verdict and the
+ * file are reused, as long as the file is still there). */
 static json_t *prepare_cert(struct rctx *c, json_t *st, const char *ns, const char *name)
 {
-	char key[512], path[4096], sha[65];
+	char key[512], path[4096], sha[65], vbuf[160];
+	const char *ver = NULL;
+	json_t *ce;
 	unsigned char *crt = NULL, *pkey = NULL, md[32];
 	size_t crtlen = 0, keylen = 0;
 	json_t *sec, *m = NULL;
@@ -501,6 +531,23 @@ static json_t *prepare_cert(struct rctx *c, json_t *st, const char *ns, const ch
 	}
 	m = NULL;
 	sec = valid_name(name) && valid_name(ns) ? find_obj(c->snap->secrets, ns, name) : NULL;
+	ver = sec ? secret_version(sec, vbuf, sizeof(vbuf)) : NULL;
+	ce = ver && c->o->cert_cache ? json_object_get(c->o->cert_cache->by_secret, key) : NULL;
+	if (ce && !strcmp(jstr(ce, "ver") ?: "", ver)) {
+		const char *cpath = jstr(ce, "path");
+
+		if (json_is_true(json_object_get(ce, "bad"))) {
+			json_object_set_new(c->certs, key, json_false());
+			add_msg(st, "errors", "secret %s missing or not kubernetes.io/tls with a valid tls.crt/tls.key (routes of its hosts answer 503)", key);
+			return NULL;
+		}
+		if (cpath && !access(cpath, R_OK)) {
+			m = json_pack("{s:s, s:s}", "path", cpath, "sha", jstr(ce, "sha") ?: "");
+			json_object_set_new(c->certs, key, m);
+			json_array_append_new(c->cert_files, json_string(cpath));
+			return m;
+		}
+	}
 	type = jstr(sec, "type");
 	if (sec && type && !strcmp(type, "kubernetes.io/tls")) {
 		crt = secret_field(sec, "tls.crt", &crtlen);
@@ -508,6 +555,7 @@ static json_t *prepare_cert(struct rctx *c, json_t *st, const char *ns, const ch
 	}
 	if (!crt || !pkey || !pem_pair_ok(crt, crtlen, pkey, keylen)) {
 		json_object_set_new(c->certs, key, json_false());
+		cache_put(c, key, ver, json_pack("{s:b}", "bad", 1));
 		add_msg(st, "errors", "secret %s missing or not kubernetes.io/tls with a valid tls.crt/tls.key (routes of its hosts answer 503)", key);
 		goto out;
 	}
@@ -530,6 +578,7 @@ static json_t *prepare_cert(struct rctx *c, json_t *st, const char *ns, const ch
 		goto out;
 	}
 	m = json_pack("{s:s, s:s}", "path", path, "sha", sha);
+	cache_put(c, key, ver, json_pack("{s:s, s:s}", "path", path, "sha", sha));
 	json_object_set_new(c->certs, key, m);
 	json_array_append_new(c->cert_files, json_string(path));
 out:
@@ -1001,6 +1050,17 @@ int ing_render(const struct ing_snapshot *snap, const struct ing_render_opts *op
 		gerr_set(err, rc, "render failed");
 		goto out;
 	}
+	/* Forget cached certificates of Secrets no TLS section named this
+	 * time (deleted Secrets, Ingresses gone). */
+	if (o.cert_cache && o.cert_cache->by_secret) {
+		const char *k;
+		json_t *v;
+		void *tmp;
+
+		json_object_foreach_safe(o.cert_cache->by_secret, tmp, k, v)
+			if (!json_object_get(c.certs, k))
+				json_object_del(o.cert_cache->by_secret, k);
+	}
 	f = open_memstream(&out->conf, &out->conf_len);
 	if (!f) {
 		rc = gerr_set(err, -errno, "open_memstream: %s", strerror(errno));
@@ -1026,6 +1086,12 @@ out:
 	json_decref(c.status);
 	json_decref(c.cert_files);
 	return rc;
+}
+
+void ing_cert_cache_free(struct ing_cert_cache *cc)
+{
+	json_decref(cc->by_secret);
+	cc->by_secret = NULL;
 }
 
 void ing_result_free(struct ing_result *r)

@@ -33,6 +33,16 @@ struct ing_snapshot {
 	json_t *secrets;
 };
 
+/* Certificates verified and written by earlier renders, by "ns/secret":
+ * a long-running caller keeps one across renders so that an unchanged
+ * Secret (same uid and resourceVersion) is not decoded, checked with
+ * OpenSSL and rewritten on every render. Zero-initialise; free with
+ * ing_cert_cache_free(). Not thread-safe: one render at a time. */
+struct ing_cert_cache {
+	json_t *by_secret;        /* "ns/name" -> {"ver", "path", "sha"} | {"ver", "bad"} */
+};
+void ing_cert_cache_free(struct ing_cert_cache *cc);
+
 struct ing_render_opts {
 	const char *class_name;   /* our IngressClass name (default "gannet") */
 	const char *controller;   /* IngressClass spec.controller we implement */
@@ -45,6 +55,7 @@ struct ing_render_opts {
 	const char *cert_dir;     /* absolute dir for PEM files; NULL = TLS off */
 	int worker_processes;     /* 0 → 1 */
 	bool access_log;          /* log requests to logs/access.log */
+	struct ing_cert_cache *cert_cache;  /* NULL = parse every Secret each time */
 };
 
 /* Result; free with ing_result_free(). */

@@ -83,8 +83,9 @@ mkcert() { # host
 mkcert secure.example.com && mkcert other.example.com || { echo "openssl failed"; exit 1; }
 b64() { base64 -w0 <"$1"; }
 
-# (No IngressClass object: gannet-apiserver does not serve that kind yet;
-# spec.ingressClassName equal to our class name is enough.)
+# (No IngressClass object: spec.ingressClassName equal to our class name is
+# enough; IngressClass objects and the default class are exercised by
+# suite 72.)
 kapply <<EOF
 apiVersion: v1
 kind: Service
@@ -112,8 +113,9 @@ EOF
 ep web1 "$INGNET_PFX.11"
 ep web2 "$INGNET_PFX.12"
 
-# --- controller ---
-"$CTRL" --kubeconfig "$KUBECONFIG" --node ing1 --listen-addr "$NODE_IP" \
+# --- controller --- (-v: the shared informers log their 410 re-lists at
+# debug level; the restart check below looks for them)
+"$CTRL" -v --kubeconfig "$KUBECONFIG" --node ing1 --listen-addr "$NODE_IP" \
 	--state-dir "$T/ing" --netns "/run/netns/$INGNET_NODE" >"$T/ctrl.log" 2>&1 &
 CPID=$!
 

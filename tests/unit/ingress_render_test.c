@@ -503,6 +503,119 @@ static void test_tls_disabled_rotation_prune(void)
 	w_free(&w);
 }
 
+static void set_meta(json_t *sec, const char *uid, const char *rv)
+{
+	json_t *md = json_object_get(sec, "metadata");
+
+	json_object_set_new(md, "uid", json_string(uid));
+	json_object_set_new(md, "resourceVersion", json_string(rv));
+}
+
+static int render_cached(struct world *w, struct ing_cert_cache *cc, struct ing_result *r)
+{
+	struct ing_snapshot s = { w->ing, w->cls, w->svc, w->ep, w->sec };
+	char certs[300];
+	struct ing_render_opts o = {
+		.is_default_class = true, .listen_http = http_listen,
+		.listen_https = https_listen, .https_port = 18443, .cert_dir = certs,
+		.cert_cache = cc,
+	};
+	struct gerr err = { 0 };
+
+	snprintf(certs, sizeof(certs), "%s/certs", tmpdir);
+	mkdir(certs, 0700);
+	return ing_render(&s, &o, r, &err);
+}
+
+static void file_put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+	char buf[8192];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	return strstr(buf, needle) != NULL;
+}
+
+/* The certificate cache: an unchanged Secret (same uid and
+ * resourceVersion) is neither re-parsed nor rewritten (a file altered
+ * behind the renderer's back stays as it is, same config text); a new
+ * resourceVersion or a deleted file is; a bad Secret's verdict is cached
+ * too; Secrets no longer used leave the cache. */
+static void test_cert_cache(void)
+{
+	struct ing_cert_cache cc = { 0 };
+	struct ing_result r1, r2, r3;
+	struct world w;
+	const char *path;
+	char sha1[80];
+
+	w_init(&w);
+	add_svc(&w, "a", 1);
+	add_tls_secret(&w, "tls-a", "kubernetes.io/tls", "a.test");
+	set_meta(json_array_get(w.sec, 0), "u1", "10");
+	add_tls_secret(&w, "opaque", "Opaque", "c.test");
+	set_meta(json_array_get(w.sec, 1), "u2", "11");
+	add_ing(&w, "t", "{'tls':[{'hosts':['a.test'],'secretName':'tls-a'},"
+		"{'hosts':['c.test'],'secretName':'opaque'}],"
+		"'rules':[{'host':'a.test','http':{'paths':[" PATH("/", "Prefix", "a") "]}},"
+		"{'host':'c.test','http':{'paths':[" PATH("/", "Prefix", "a") "]}}]}");
+	CHECK_EQ(render_cached(&w, &cc, &r1), 0);
+	CHECK_EQ(json_object_size(cc.by_secret), 2);
+	CHECK(json_is_true(json_object_get(json_object_get(cc.by_secret, "default/opaque"), "bad")));
+	path = json_string_value(json_array_get(r1.cert_files, 0));
+	CHECK(path != NULL);
+	snprintf(sha1, sizeof(sha1), "%s",
+		 json_string_value(json_object_get(json_object_get(cc.by_secret, "default/tls-a"), "sha")) ?: "");
+	/* Same version: the file is not rewritten, the text is identical,
+	 * the bad Secret still answers 503 with its message. */
+	file_put(path, "marker\n");
+	CHECK_EQ(render_cached(&w, &cc, &r2), 0);
+	CHECK(file_has(path, "marker"));
+	CHECK_STR(r1.conf, r2.conf);
+	CHECK_STR(route(r2.conf, false, "c.test", "/"), "503");
+	CHECK(has_msg(r2.status, "default/t", "errors", "secret default/opaque missing"));
+	CHECK_EQ(json_array_size(r2.cert_files), 1);
+	ing_result_free(&r2);
+	/* A new resourceVersion (rotation): parsed and written again. */
+	json_array_remove(w.sec, 0);
+	add_tls_secret(&w, "tls-a", "kubernetes.io/tls", "a.test");
+	set_meta(json_array_get(w.sec, json_array_size(w.sec) - 1), "u1", "12");
+	CHECK_EQ(render_cached(&w, &cc, &r2), 0);
+	CHECK(file_has(path, "BEGIN CERTIFICATE"));
+	CHECK(strcmp(sha1, json_string_value(json_object_get(json_object_get(cc.by_secret,
+			"default/tls-a"), "sha")) ?: "") != 0);
+	CHECK(strcmp(r1.conf, r2.conf) != 0);
+	/* The file deleted: written again even at the same version. */
+	unlink(path);
+	CHECK_EQ(render_cached(&w, &cc, &r3), 0);
+	CHECK(file_has(path, "BEGIN CERTIFICATE"));
+	CHECK_STR(r2.conf, r3.conf);
+	ing_result_free(&r3);
+	/* Secrets nobody names any more leave the cache. */
+	json_array_clear(w.ing);
+	add_ing(&w, "plain", "{'rules':[{'host':'a.test','http':{'paths':[" PATH("/", "Prefix", "a") "]}}]}");
+	CHECK_EQ(render_cached(&w, &cc, &r3), 0);
+	CHECK_EQ(json_object_size(cc.by_secret), 0);
+	ing_result_free(&r1);
+	ing_result_free(&r2);
+	ing_result_free(&r3);
+	ing_cert_cache_free(&cc);
+	w_free(&w);
+}
+
 /* Wrong JSON types anywhere in the objects must not crash the renderer or
  * leak into the config; the valid Ingress still renders. */
 static void test_garbage_shapes(void)
@@ -852,7 +965,7 @@ static void teardown(void)
 
 static const struct t_case cases[] = {
 	T(test_match_helpers), T(test_host_precedence), T(test_path_precedence),
-	T(test_default_backend), T(test_tls), T(test_tls_disabled_rotation_prune),
+	T(test_default_backend), T(test_tls), T(test_tls_disabled_rotation_prune), T(test_cert_cache),
 	T(test_lb_status), T(test_garbage_shapes), T(test_ipv6_and_listen), T(test_named_ports), T(test_missing_service),
 	T(test_invalid_input), T(test_legacy), T(test_classes_and_conflicts),
 	T(test_determinism), T(test_snapshot_docs), T(test_validate_rejects), T(test_nginx_ran),
