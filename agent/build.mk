@@ -9,7 +9,7 @@ AGENT_LIBS   := $(shell pkg-config --libs $(AGENT_PKGS)) -lpthread
 AGENT_CORE_OBJS := $(addprefix $(OBJ_DIR)/agent/,ipam.o config.o proto.o cni/cni.o)
 AGENT_OBJS := $(AGENT_CORE_OBJS) \
 	$(addprefix $(OBJ_DIR)/agent/,main.o pods.o cnisrv.o metrics.o kubelet.o kubelet_tls.o \
-	services.o svcmodel.o dnssync.o dpview.o)
+	services.o svcmodel.o dnssync.o dpview.o policy.o)
 CNI_OBJS   := $(OBJ_DIR)/agent/cni/main.o $(OBJ_DIR)/agent/ipam.o \
 	$(OBJ_DIR)/agent/proto.o $(OBJ_DIR)/agent/cni/cni.o
 
@@ -18,6 +18,7 @@ CNI_OBJS   := $(OBJ_DIR)/agent/cni/main.o $(OBJ_DIR)/agent/ipam.o \
 # API mode links the runtime library (agent/runtime/runtime.mk, included
 # later: name the archive directly) and the API client's libcurl.
 $(BIN_DIR)/gannet-agent: $(AGENT_OBJS) $(BUILD)/lib/libgannet-dataplane.a \
+		$(BUILD)/lib/libgannet-policy.a \
 		$(BUILD)/lib/libgannet-runtime.a $(BUILD)/lib/libgannet-dns.a $(COMMON_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)

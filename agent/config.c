@@ -260,6 +260,11 @@ static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct agentcfg *
 			ret = set_str(c->agent_endpoint, sizeof(c->agent_endpoint), k, v, err);
 			if (!ret && strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
 				ret = gerr_set(err, -EINVAL, "agentEndpoint: must be an http(s):// URL");
+		} else if (!strcmp(k, "policyAllowEvents")) {
+			if (v && (!strcmp(v, "true") || !strcmp(v, "false")))
+				c->policy_allow_events = !strcmp(v, "true");
+			else
+				ret = gerr_set(err, -EINVAL, "policyAllowEvents: must be true or false");
 		} else if (!strcmp(k, "cgroupParent")) {
 			ret = set_str(c->cgroup_parent, sizeof(c->cgroup_parent), k, v, err);
 		} else if (!strcmp(k, "cniBin")) {

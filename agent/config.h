@@ -5,6 +5,7 @@
 #ifndef GANNET_AGENT_CONFIG_H
 #define GANNET_AGENT_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,7 @@ struct agentcfg {
 	unsigned kubelet_port;          /* HTTPS logs/exec, default 10250 */
 	char agent_endpoint[128];       /* URL the API server proxies logs/exec to
 					 * ("" = http://nodeIP:<metrics port>) */        /* containers' cgroup parent, default gannet/<node> */              /* gannet-cni path, default next to the agent */
+	bool policy_allow_events;       /* policyAllowEvents: allow verdicts as flows too */
 	size_t n_peers;
 	struct agentcfg_peer peers[AGENTCFG_MAX_PEERS];
 };

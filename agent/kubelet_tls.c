@@ -32,6 +32,7 @@
 #include "agent/agent.h"
 #include "agent/dpview.h"
 #include "agent/kubelet.h"
+#include "agent/policy.h"
 
 struct ktls {
 	struct MHD_Daemon *d;
@@ -479,6 +480,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	if (!strcmp(url, "/healthz"))
 		return text(c, 200, "ok\n");
 	kr = dpview_http(a, c, url, method);   /* /dataplane/services */
+	if (kr < 0)
+		kr = policy_http(a, c, url, method);   /* GET /flows */
 	if (kr < 0)
 		kr = kubelet_http(a, c, url, method);
 	return kr >= 0 ? (enum MHD_Result)kr : text(c, 404, "not found\n");

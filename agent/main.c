@@ -24,6 +24,7 @@
 
 #include "agent/agent.h"
 #include "agent/kubelet.h"
+#include "agent/policy.h"
 #include "agent/services.h"
 #include "agent/runtime/runtime.h"
 #include "dataplane/link.h"
@@ -227,6 +228,8 @@ static const struct component components[] = {
 	{ "dataplane", dataplane_start, dataplane_stop },
 	{ "reconcile", reconcile_start, NULL },
 	{ "peers", peers_start, NULL },
+	/* API mode: NetworkPolicy engine; before CNI, which calls into it */
+	{ "policy", policy_start, policy_stop },
 	{ "metrics", metrics_start, metrics_stop },
 	{ "ready", ready_start, ready_stop },
 	{ "cni", cnisrv_start, cnisrv_stop },

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/policy.h"
 #include "agent/services.h"
 
 struct metrics {
@@ -132,6 +133,9 @@ static char *render(struct agent *a)
 	{
 		char *svc = services_metrics_text(a);   /* API mode: per-service counters */
 
+		sb_printf(&b, "%s", svc ? svc : "");
+		free(svc);
+		svc = policy_metrics_text(a);    /* API mode: gannet_policy_* */
 		sb_printf(&b, "%s", svc ? svc : "");
 		free(svc);
 	}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/policy.h"
 #include "dataplane/link.h"
 
 static void mac_str(const uint8_t m[6], char out[18])
@@ -143,6 +144,27 @@ static const char *jstr(const json_t *req, const char *key)
 
 /* ---- ADD --------------------------------------------------------------------- */
 
+/* CNI_ARGS "K=V;K=V" (forwarded by gannet-cni as "args"): the value of
+ * key into buf, or NULL. */
+static const char *cni_arg(const json_t *req, const char *key, char *buf, size_t len)
+{
+	const char *s = jstr(req, "args"), *p;
+	size_t kl = strlen(key), n;
+
+	for (p = s; p && *p; p = strchr(p, ';') ? strchr(p, ';') + 1 : NULL) {
+		if (strncmp(p, key, kl) || p[kl] != '=')
+			continue;
+		p += kl + 1;
+		n = strcspn(p, ";");
+		if (!n || n >= len)
+			return NULL;
+		memcpy(buf, p, n);
+		buf[n] = 0;
+		return buf;
+	}
+	return NULL;
+}
+
 static json_t *add_result(const char *version, const char *host, const uint8_t host_mac[6],
 			  const char *ifname, const uint8_t pod_mac[6], const char *netns,
 			  uint32_t ip, unsigned mtu)
@@ -180,8 +202,10 @@ int pods_add(struct agent *a, const json_t *req, int netns_fd, json_t **result,
 	struct dp_endpoint ep = { 0 };
 	struct key k = { .id = id, .ifname = ifname };
 	struct gerr err = { 0 };
-	bool allocated = false, veth = false, endpoint = false;
-	char host[16], ipb[INET_ADDRSTRLEN];
+	bool allocated = false, veth = false, endpoint = false, policed = false;
+	char host[16], ipb[INET_ADDRSTRLEN], pns[254], pname[254];
+	const char *k8s_ns = cni_arg(req, "K8S_POD_NAMESPACE", pns, sizeof(pns));
+	const char *k8s_name = cni_arg(req, "K8S_POD_NAME", pname, sizeof(pname));
 	uint32_t gw = gateway_ip();
 	int ret, ifindex;
 
@@ -233,6 +257,14 @@ int pods_add(struct agent *a, const json_t *req, int netns_fd, json_t **result,
 	}
 	ep.ip = k.ip;
 	ep.ifindex = (uint32_t)ifindex;
+	/* NetworkPolicy (API mode): the pod's policy and identity are in the
+	 * maps before its endpoint, so no packet of it is unpoliced */
+	policed = true;
+	if (policy_cni_add(a, k8s_ns, k8s_name, k.ip, &ep.identity, &err)) {
+		cni_set_err(e, err.code == -EAGAIN ? CNI_ERR_TRY_AGAIN : GANNET_ERR_INTERNAL,
+			    err.msg, "network policy: %s", err.msg);
+		goto fail;
+	}
 	endpoint = true;
 	if (dp_upsert(a, &ep, &err)) {
 		cni_set_err(e, GANNET_ERR_INTERNAL, err.msg, "datapath: %s", err.msg);
@@ -252,6 +284,14 @@ fail:
 	/* Undo in reverse order; every step is attempted even if one fails. */
 	if (endpoint && dp_delete(a, k.ip, NULL))
 		pr_warn("ADD rollback: endpoint %s not removed", ip_str(k.ip, ipb));
+	if (policed) {
+		if (!endpoint) {
+			pthread_mutex_lock(&a->dp_lock);
+			dp_policy_delete(a->dp, k.ip, NULL);
+			pthread_mutex_unlock(&a->dp_lock);
+		}
+		policy_cni_forget(a, k8s_ns, k8s_name, k.ip);
+	}
 	if (veth && link_delete(host, -1, NULL))
 		pr_warn("ADD rollback: %s not removed", host);
 	if (allocated) {
@@ -637,6 +677,18 @@ int pods_reconcile(struct agent *a, struct gerr *err)
 		}
 		ep.ifindex = (uint32_t)ifindex;
 		memcpy(ep.mac, al->mac, 6);
+		/* keep what the previous agent programmed beyond the wiring
+		 * (the security identity): rewriting it as 0 would change
+		 * policy verdicts until the policy engine has synced */
+		{
+			struct find_ep f = { .ip = al->ip };
+
+			pthread_mutex_lock(&a->dp_lock);
+			dp_endpoint_foreach(a->dp, find_ep_cb, &f);
+			pthread_mutex_unlock(&a->dp_lock);
+			if (f.found)
+				ep.identity = f.ep.identity;
+		}
 		/* Restore node-side wiring too (idempotent replace). */
 		if (link_route_add(host, -1, al->ip, 32, 0, &e) ||
 		    link_neigh_add_permanent(host, -1, al->ip, al->mac, &e) ||

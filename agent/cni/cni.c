@@ -291,6 +291,9 @@ json_t *cni_request(const struct cni_env *env, const struct cni_netconf *nc)
 		json_object_set_new(r, "netns", json_string(env->netns));
 	if (nc->mtu)
 		json_object_set_new(r, "mtu", json_integer(nc->mtu));
+	/* K8S_POD_NAMESPACE/K8S_POD_NAME: the agent polices the pod by them */
+	if (env->args && *env->args)
+		json_object_set_new(r, "args", json_string(env->args));
 	if (nc->prev_result)
 		json_object_set(r, "prevResult", nc->prev_result);
 	if (nc->valid_attachments)
