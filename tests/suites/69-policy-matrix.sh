@@ -119,7 +119,11 @@ kind: NetworkPolicy
 metadata: {name: deny-ingress, namespace: x}
 spec:
   podSelector: {}
----
+EOF
+	exp_reset 1
+	exp '*' 'x/*' 0
+	np_check "05a default deny in force first"
+	apply "$S" <<'EOF'
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: allow-all-ingress, namespace: x}
