@@ -1,19 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Link set-up with libnl-route-3 (see link.h). Work inside another network
- * namespace runs in a short-lived thread that setns()es first: a thread's
- * network namespace is its own, so the caller's threads never change
- * namespace, and a netlink socket opened there stays bound to that netns. */
+/* Link set-up with libnl-route-3 (see link.h).
+ *
+ * A netlink socket stays bound to the network namespace it was created in,
+ * so entering another namespace costs one socket created there: the calling
+ * thread setns()es in, opens the socket and setns()es straight back (a
+ * thread's network namespace is its own; no helper thread, and the caller's
+ * namespace is unchanged when the call returns). Calls for the caller's own
+ * namespace (netns_fd -1) share one socket per thread, and link_ns_hold()
+ * lets a group of calls into one pod namespace share one socket too. */
 #include "dataplane/link.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <netlink/cache.h>
@@ -24,64 +32,186 @@
 #include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
 
-/* ---- running a function in a netns ------------------------------------ */
+/* ---- sockets per namespace ----------------------------------------------- */
 
 typedef int (*link_fn)(struct nl_sock *sk, void *arg, struct gerr *err);
 
-struct nsjob {
-	int netns_fd;
-	link_fn fn;
-	void *arg;
-	struct gerr *err;
-	int ret;
+/* A namespace as the kernel names it: nsfs device and inode. */
+struct ns_id {
+	dev_t dev;
+	ino_t ino;
 };
 
-static void nsjob_run(struct nsjob *j)
+struct tsock {
+	struct nl_sock *sk;
+	struct ns_id ns;
+};
+
+/* Per thread: the socket of the thread's own namespace, and the socket of
+ * the pod namespace held by link_ns_hold(). nl_sock is not thread-safe;
+ * per-thread sockets need no lock. */
+static __thread struct tsock t_own, t_held;
+static pthread_key_t t_key;
+static pthread_once_t t_once = PTHREAD_ONCE_INIT;
+
+static void tsock_drop(struct tsock *t)
+{
+	nl_socket_free(t->sk);   /* NULL-safe */
+	t->sk = NULL;
+}
+
+/* At thread exit: the key's value is only a marker that this thread has
+ * sockets to close. */
+static void t_exit(void *unused)
+{
+	(void)unused;
+	tsock_drop(&t_own);
+	tsock_drop(&t_held);
+}
+
+static void t_key_init(void)
+{
+	pthread_key_create(&t_key, t_exit);
+}
+
+static int ns_id_of_fd(int fd, struct ns_id *id)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	return 0;
+}
+
+static int ns_id_self(struct ns_id *id)
+{
+	struct stat st;
+
+	if (stat("/proc/thread-self/ns/net", &st))
+		return -errno;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	return 0;
+}
+
+static bool ns_id_eq(const struct ns_id *a, const struct ns_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+static int sock_open(struct nl_sock **out, struct gerr *err)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	int ret;
 
-	if (!sk) {
-		j->ret = gerr_set(j->err, -ENOMEM, "netlink socket alloc");
-		return;
-	}
+	if (!sk)
+		return gerr_set(err, -ENOMEM, "netlink socket alloc");
 	ret = nl_connect(sk, NETLINK_ROUTE);
 	if (ret < 0) {
-		j->ret = gerr_set(j->err, -EIO, "netlink connect: %s", nl_geterror(ret));
 		nl_socket_free(sk);
-		return;
+		return gerr_set(err, -EIO, "netlink connect: %s", nl_geterror(ret));
 	}
-	j->ret = j->fn(sk, j->arg, j->err);
-	nl_socket_free(sk);
+	*out = sk;
+	return 0;
 }
 
-static void *nsjob_thread(void *p)
+/* A socket created inside netns_fd's namespace, the thread back home. */
+static int sock_open_in(int netns_fd, struct nl_sock **out, struct gerr *err)
 {
-	struct nsjob *j = p;
+	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), ret;
 
-	if (setns(j->netns_fd, CLONE_NEWNET) < 0) {
-		j->ret = gerr_set(j->err, -errno, "setns: %s", strerror(errno));
-		return NULL;
+	if (self < 0)
+		return gerr_set(err, -errno, "own netns: %s", strerror(errno));
+	if (setns(netns_fd, CLONE_NEWNET) < 0) {
+		ret = gerr_set(err, -errno, "setns: %s", strerror(errno));
+		close(self);
+		return ret;
 	}
-	nsjob_run(j);
-	return NULL;
+	ret = sock_open(out, err);
+	if (setns(self, CLONE_NEWNET) < 0) {
+		/* Every later call of this thread would act on the pod's
+		 * namespace believing it is the node's: never continue. */
+		pr_err("link: cannot return to the agent's network namespace: %s",
+		       strerror(errno));
+		abort();
+	}
+	close(self);
+	return ret;
 }
 
+/* Runs fn with a socket in netns_fd's namespace (-1: the thread's own). A
+ * socket that saw an error is not reused: a half-read reply must not
+ * confuse the next request. */
 static int in_netns(int netns_fd, link_fn fn, void *arg, struct gerr *err)
 {
-	struct nsjob j = { .netns_fd = netns_fd, .fn = fn, .arg = arg, .err = err };
-	pthread_t t;
+	struct tsock *t = NULL;
+	struct nl_sock *sk = NULL;
+	struct ns_id id;
 	int ret;
 
+	pthread_once(&t_once, t_key_init);
 	if (netns_fd < 0) {
-		nsjob_run(&j);
-		return j.ret;
+		/* the thread's namespace may have changed since (setns by
+		 * other code): the cached socket must be from this one */
+		ret = ns_id_self(&id);
+		if (ret)
+			return gerr_set(err, ret, "own netns: %s", strerror(-ret));
+		t = &t_own;
+	} else {
+		ret = ns_id_of_fd(netns_fd, &id);
+		if (ret)
+			return gerr_set(err, ret, "netns fd: %s", strerror(-ret));
+		if (t_held.sk && ns_id_eq(&t_held.ns, &id))
+			t = &t_held;
 	}
-	ret = pthread_create(&t, NULL, nsjob_thread, &j);
+	if (t && t->sk && ns_id_eq(&t->ns, &id)) {
+		sk = t->sk;
+	} else if (t == &t_own) {
+		tsock_drop(t);
+		ret = sock_open(&sk, err);
+		if (ret)
+			return ret;
+		t->sk = sk;
+		t->ns = id;
+		pthread_setspecific(t_key, t);
+	} else if (!t) {
+		ret = sock_open_in(netns_fd, &sk, err);
+		if (ret)
+			return ret;
+	}
+	ret = fn(sk, arg, err);
+	if (!t)
+		nl_socket_free(sk);
+	else if (ret && ret != -ENODEV && ret != -ENOENT && ret != -EEXIST)
+		tsock_drop(t);   /* not a plain "no"/"exists" answer */
+	return ret;
+}
+
+int link_ns_hold(int netns_fd, struct gerr *err)
+{
+	struct ns_id id;
+	int ret;
+
+	pthread_once(&t_once, t_key_init);
+	ret = ns_id_of_fd(netns_fd, &id);
 	if (ret)
-		return gerr_set(err, -ret, "pthread_create: %s", strerror(ret));
-	pthread_join(t, NULL);
-	return j.ret;
+		return gerr_set(err, ret, "netns fd: %s", strerror(-ret));
+	if (t_held.sk && ns_id_eq(&t_held.ns, &id))
+		return 0;
+	tsock_drop(&t_held);
+	ret = sock_open_in(netns_fd, &t_held.sk, err);
+	if (ret)
+		return ret;
+	t_held.ns = id;
+	pthread_setspecific(t_key, &t_held);
+	return 0;
+}
+
+void link_ns_release(void)
+{
+	tsock_drop(&t_held);
 }
 
 /* libnl error codes -> errno, for the cases callers branch on. */
@@ -113,6 +243,19 @@ static int get_link(struct nl_sock *sk, const char *ifname, struct rtnl_link **o
 				ret == -ENODEV ? "no such device" : strerror(-ret));
 	}
 	return 0;
+}
+
+/* ifindex of ifname in sk's namespace: >0 or -errno. */
+static int sk_ifindex(struct nl_sock *sk, const char *ifname, struct gerr *err)
+{
+	struct rtnl_link *l;
+	int ret = get_link(sk, ifname, &l, err);
+
+	if (ret)
+		return ret;
+	ret = rtnl_link_get_ifindex(l);
+	rtnl_link_put(l);
+	return ret;
 }
 
 static struct nl_addr *ip4_addr(uint32_t ip, uint8_t prefix)
@@ -309,7 +452,7 @@ static int addr_fn(struct nl_sock *sk, void *p, struct gerr *err)
 	struct nl_addr *local = NULL;
 	int ifindex, ret;
 
-	ifindex = link_ifindex(a->ifname, -1, err);
+	ifindex = sk_ifindex(sk, a->ifname, err);
 	if (ifindex < 0)
 		return ifindex;
 	addr = rtnl_addr_alloc();
@@ -349,7 +492,7 @@ static int route_fn(struct nl_sock *sk, void *p, struct gerr *err)
 	struct nl_addr *dst = NULL, *gw = NULL;
 	int ifindex, ret;
 
-	ifindex = link_ifindex(a->ifname, -1, err);
+	ifindex = sk_ifindex(sk, a->ifname, err);
 	if (ifindex < 0)
 		return ifindex;
 	r = rtnl_route_alloc();
@@ -421,7 +564,7 @@ static int neigh_fn(struct nl_sock *sk, void *p, struct gerr *err)
 	struct nl_addr *dst = NULL, *ll = NULL;
 	int ifindex, ret;
 
-	ifindex = link_ifindex(a->ifname, -1, err);
+	ifindex = sk_ifindex(sk, a->ifname, err);
 	if (ifindex < 0)
 		return ifindex;
 	n = rtnl_neigh_alloc();
@@ -480,7 +623,7 @@ static int has_fn(struct nl_sock *sk, void *p, struct gerr *err)
 	struct nl_cache *cache;
 	int ret;
 
-	a->ifindex = link_ifindex(a->ifname, -1, err);
+	a->ifindex = sk_ifindex(sk, a->ifname, err);
 	if (a->ifindex < 0)
 		return a->ifindex;
 	ret = a->dump(sk, &cache);

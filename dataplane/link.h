@@ -1,14 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Link set-up through libnl: veth pairs, addresses, routes and permanent
  * neighbours, optionally inside another network namespace (given as an
- * open fd of /proc/<pid>/ns/net or /run/netns/<name>). Used by the agent to
- * wire pods. All calls return 0 or -errno and fill *err. */
+ * open fd of /proc/<pid>/ns/net or /run/netns/<name>; -1 = the calling
+ * thread's). Used by the agent to wire pods. All calls return 0 or -errno
+ * and fill *err. Thread-safe: sockets are per thread. */
 #ifndef GANNET_DATAPLANE_LINK_H
 #define GANNET_DATAPLANE_LINK_H
 
 #include <stdint.h>
 
 #include "common/log.h"
+
+/* Groups of calls into one namespace: after link_ns_hold(fd), this
+ * thread's calls for netns_fd's namespace share one netlink socket opened
+ * there once, until link_ns_release() (hold the namespace only while
+ * working in it: the socket keeps it alive). Holding another namespace
+ * releases the previous one. Calls work the same without a hold, each
+ * opening its own socket there. */
+int link_ns_hold(int netns_fd, struct gerr *err);
+void link_ns_release(void);
 
 /* Create veth host_ifname <-> peer_ifname with the peer moved into netns_fd,
  * both MTU mtu, host side up. Fails with -EEXIST if host_ifname exists, or if
