@@ -72,8 +72,11 @@ SERVE='echo $HOSTNAME >/tmp/index.html; httpd -p 9000 -h /tmp; exec httpd -f -p 
 mkns pol
 mkpod_ns pol srv1 1 srv "$SERVE"
 mkpod_ns pol srv2 2 srv "$SERVE"
-mkpod_ns pol cli 1 cli 'exec sleep 3600'
+# other before cli: identities are numbered in arrival order, a restarted
+# agent numbers them in list order (pol/cli before pol/other): the suite
+# must not depend on nodes agreeing by chance
 mkpod_ns pol other 1 other 'exec sleep 3600'
+mkpod_ns pol cli 1 cli 'exec sleep 3600'
 mkpod_ns default open 2 open "$SERVE"
 for p in srv1 srv2 cli other; do t_check "pod pol/$p Running" wait_for 90 running_ns pol $p; done
 t_check "pod default/open Running" wait_for 90 running_ns default open
