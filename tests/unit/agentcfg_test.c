@@ -86,6 +86,13 @@ static void t_defaults(void)
 	CHECK_EQ(c.cluster_prefix, 16);
 	CHECK_EQ(c.underlay_mode, DP_UNDERLAY_AUTO);
 	CHECK_EQ(c.n_peers, 0);
+	CHECK(!c.policy_allow_events);
+	CHECK_EQ(parse("nodeName: n7\nnodeIP: 10.0.0.7\nunderlayInterface: eth1\n"
+		       "podCIDR: 10.244.7.0/24\npolicyAllowEvents: true\n", &e), 0);
+	CHECK(c.policy_allow_events);
+	CHECK(parse("nodeName: n7\nnodeIP: 10.0.0.7\nunderlayInterface: eth1\n"
+		    "podCIDR: 10.244.7.0/24\npolicyAllowEvents: maybe\n", &e) < 0);
+	CHECK(strstr(e.msg, "policyAllowEvents") != NULL);
 	CHECK_EQ(parse("nodeName: n7\nnodeIP: 10.0.0.7\nunderlayInterface: eth1\n"
 		       "podCIDR: 10.244.7.0/24\npeers: []\nmetricsAddress: \"\"\n", &e), 0);
 	CHECK_STR(c.metrics_addr, "");

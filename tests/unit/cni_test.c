@@ -245,8 +245,24 @@ static void t_request(void)
 	CHECK_STR(json_string_value(json_object_get(r, "netns")), "/run/netns/p");
 	CHECK_STR(json_string_value(json_object_get(r, "cniVersion")), "1.0.0");
 	CHECK_EQ(json_integer_value(json_object_get(r, "mtu")), 1400);
+	CHECK(json_object_get(r, "args") == NULL);   /* no CNI_ARGS */
 	json_decref(r);
 	cni_netconf_free(&nc);
+	/* CNI_ARGS reaches the agent (it polices the pod they name) */
+	{
+		const char *kv2[] = { "CNI_COMMAND=ADD", "CNI_CONTAINERID=c1",
+				      "CNI_NETNS=/run/netns/p", "CNI_IFNAME=eth0", "CNI_PATH=/p",
+				      "CNI_ARGS=K8S_POD_NAMESPACE=prod;K8S_POD_NAME=web-1", NULL };
+
+		cni_env_parse(&env, tab_get, kv2, &e);
+		cni_netconf_parse("{\"cniVersion\":\"1.0.0\",\"name\":\"g\"," SOCK "}",
+				  CNI_CMD_ADD, &nc, &e);
+		r = cni_request(&env, &nc);
+		CHECK_STR(json_string_value(json_object_get(r, "args")),
+			  "K8S_POD_NAMESPACE=prod;K8S_POD_NAME=web-1");
+		json_decref(r);
+		cni_netconf_free(&nc);
+	}
 }
 
 /* Framing: a message larger than one socket buffer, with an fd attached,
