@@ -294,6 +294,29 @@ pk() { gctl dataplane services --node node2 -o json |
 	jq "[.nodes[0].services[] | select(.vip == \"$VIP\")][0].packets"; }
 t_check "per-service packet counter on node2 counts it ($(pk))" test "$(pk)" -gt 0
 
+# a follow stream through the node proxy (a container log here: the agent
+# always serves it) holds one connection to the agent, through the test's
+# socat relay for node N (one forked child per connection), and the proxy
+# drops it when its client leaves, even though the log is idle.
+wp=$(acurl /api/v1/namespaces/default/endpoints/web | jq -r '.subsets[0].addresses[0] | "\(.nodeName) \(.targetRef.name)"')
+wn=${wp%% *}; wn=${wn#node}; wpod=${wp#* }
+relay=$(pgrep -f "TCP-LISTEN:${KL_AGENT_PORT[$wn]},")
+conns() { pgrep -P "$relay" | wc -l; }
+# (curl itself in the background, not the acurl function's subshell, so
+# that killing $! ends the client)
+curl -sS -N --max-time 60 --cacert "$CA_CERT" --cert "$ADMIN_CERT" --key "$ADMIN_KEY" \
+	"$APISERVER_URL/api/v1/nodes/node$wn/proxy/containerLogs/default/$wpod/httpd?follow=true" \
+	>"$CL_DIR/proxy-follow.out" 2>/dev/null &
+cpid=$!
+open1() { [ "$(conns)" -ge 1 ]; }
+t_check "node proxy follow (containerLogs of $wpod on node$wn): one agent connection open" wait_for 10 open1
+sleep 1
+t_check "... still streaming after a second (chunked, not buffered)" kill -0 "$cpid"
+kill "$cpid" 2>/dev/null
+wait "$cpid" 2>/dev/null
+closed() { [ "$(conns)" = 0 ]; }
+t_check "... and closed once the client left" wait_for 10 closed
+
 # ---------------------------------------------------------------- flows
 code=$(acurl_code /api/v1/nodes/node1/proxy/flows)
 if [ "$code" = 404 ]; then
