@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@
 #define AUTHN_SA_PREFIX    "system:serviceaccount:"
 #define AUTHN_SA_TTL       (365L * 86400)
 #define AUTHN_MAX_TOKEN    8192
+#define AUTHN_TOKEN_RECHECK_MS 1000   /* token file stat() at most this often on hits */
 
 struct authn_token {
 	unsigned char digest[32];   /* SHA-256 of the token, never the token */
@@ -72,6 +74,9 @@ struct authn {
 	size_t n_tokens;
 	struct stat tok_st;         /* identity of the loaded file version */
 	bool tok_loaded;
+	/* Monotonic ms before which hits skip the stat() of the file: one
+	 * check per AUTHN_TOKEN_RECHECK_MS, not one per request. */
+	_Atomic int64_t tok_next_check;
 };
 
 /* ---- users ------------------------------------------------------------ */
@@ -396,18 +401,36 @@ static bool authn_tokens_stale(struct authn *a)
 	       st.st_mtim.tv_nsec != a->tok_st.st_mtim.tv_nsec;
 }
 
-static int authn_static_token(struct authn *a, const char *tok, struct auth_user *u)
+static int64_t authn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* force: check the file now whatever the interval (an unknown token may
+ * have been added less than AUTHN_TOKEN_RECHECK_MS ago). A removed or
+ * rotated token stops working at most that long after the change. */
+static int authn_static_token(struct authn *a, const char *tok, struct auth_user *u,
+			      bool force)
 {
 	unsigned char d[32];
 	const struct authn_token *hit = NULL;
+	int64_t now;
 	int ret = -EACCES;
-	bool stale;
+	bool stale = false;
 
 	if (!a->token_file)
 		return -EACCES;
-	pthread_rwlock_rdlock(&a->lock);
-	stale = authn_tokens_stale(a);
-	pthread_rwlock_unlock(&a->lock);
+	now = authn_now_ms();
+	if (force || now >= atomic_load_explicit(&a->tok_next_check, memory_order_relaxed)) {
+		atomic_store_explicit(&a->tok_next_check, now + AUTHN_TOKEN_RECHECK_MS,
+				      memory_order_relaxed);
+		pthread_rwlock_rdlock(&a->lock);
+		stale = authn_tokens_stale(a);
+		pthread_rwlock_unlock(&a->lock);
+	}
 	if (stale) {
 		struct gerr e = { 0 };
 
@@ -798,10 +821,15 @@ int authn_authenticate(struct authn *a, const unsigned char *peer_cert_der,
 	}
 	if (bearer && *bearer && strlen(bearer) <= AUTHN_MAX_TOKEN) {
 		memset(&u, 0, sizeof(u));
-		if (!authn_static_token(a, bearer, &u))
+		if (!authn_static_token(a, bearer, &u, false))
 			goto ok;
 		memset(&u, 0, sizeof(u));
 		if (!authn_sa_verify(a, bearer, &u))
+			goto ok;
+		/* neither: perhaps a token added to the file since the last
+		 * check (only unknown tokens pay for this stat) */
+		memset(&u, 0, sizeof(u));
+		if (!authn_static_token(a, bearer, &u, true))
 			goto ok;
 	}
 	return -EACCES;

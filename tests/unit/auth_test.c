@@ -581,9 +581,20 @@ static void test_token_file(void)
 		CHECK_EQ(authn_token_file_add(tf, "evil,user", NULL, NULL, &t2, &e2), -EINVAL);
 		CHECK(t2 == NULL);
 	}
-	/* a broken rewrite keeps the last good table */
+	/* a broken rewrite keeps the last good table (hits look at the file
+	 * once a second: wait for the re-check to be sure it happened) */
 	write_file(tf, "short,x\n");
 	CHECK_EQ(authn_authenticate(a, NULL, 0, tok, &u), 0);
+	usleep(1100 * 1000);
+	CHECK_EQ(authn_authenticate(a, NULL, 0, tok, &u), 0);
+	/* rotation: a valid rewrite without the token revokes it within a
+	 * second; the new token works at once (unknown tokens force a check) */
+	write_file(tf, "rotated-token-12345678,rotated\n");
+	CHECK_EQ(authn_authenticate(a, NULL, 0, "rotated-token-12345678", &u), 0);
+	CHECK_STR(u.name, "rotated");
+	usleep(1100 * 1000);
+	CHECK_EQ(authn_authenticate(a, NULL, 0, tok, &u), -EACCES);
+	CHECK_EQ(authn_authenticate(a, NULL, 0, "bare-token-12345678", &u), -EACCES);
 	free(tok);
 	authn_close(a);
 
