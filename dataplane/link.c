@@ -146,19 +146,18 @@ static int sock_open_in(int netns_fd, struct nl_sock **out, struct gerr *err)
  * confuse the next request. */
 static int in_netns(int netns_fd, link_fn fn, void *arg, struct gerr *err)
 {
-	struct tsock *t = NULL;
-	struct nl_sock *sk = NULL;
+	struct tsock *t = NULL;   /* the cached socket used, or none: one for this call */
+	struct nl_sock *sk;
 	struct ns_id id;
 	int ret;
 
 	pthread_once(&t_once, t_key_init);
 	if (netns_fd < 0) {
 		/* the thread's namespace may have changed since (setns by
-		 * other code): the cached socket must be from this one */
-		ret = ns_id_self(&id);
-		if (ret)
-			return gerr_set(err, ret, "own netns: %s", strerror(-ret));
-		t = &t_own;
+		 * other code): the cached socket must be from this one (with
+		 * no /proc to tell, a socket for this call only) */
+		if (!ns_id_self(&id))
+			t = &t_own;
 	} else {
 		ret = ns_id_of_fd(netns_fd, &id);
 		if (ret)
@@ -166,21 +165,18 @@ static int in_netns(int netns_fd, link_fn fn, void *arg, struct gerr *err)
 		if (t_held.sk && ns_id_eq(&t_held.ns, &id))
 			t = &t_held;
 	}
-	if (t && t->sk && ns_id_eq(&t->ns, &id)) {
-		sk = t->sk;
-	} else if (t == &t_own) {
+	if (t == &t_own && (!t->sk || !ns_id_eq(&t->ns, &id))) {
 		tsock_drop(t);
-		ret = sock_open(&sk, err);
+		ret = sock_open(&t->sk, err);
 		if (ret)
 			return ret;
-		t->sk = sk;
 		t->ns = id;
 		pthread_setspecific(t_key, t);
-	} else if (!t) {
-		ret = sock_open_in(netns_fd, &sk, err);
-		if (ret)
-			return ret;
 	}
+	if (t)
+		sk = t->sk;
+	else if ((ret = netns_fd < 0 ? sock_open(&sk, err) : sock_open_in(netns_fd, &sk, err)))
+		return ret;
 	ret = fn(sk, arg, err);
 	if (!t)
 		nl_socket_free(sk);
