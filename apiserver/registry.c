@@ -667,11 +667,14 @@ static void netpol_defaults(json_t *o)
 
 	if (!json_is_object(spec))
 		return;
-	if (!json_object_get(spec, "policyTypes")) {
+	/* As Kubernetes' SetDefaults_NetworkPolicySpec: an absent or empty
+	 * policyTypes becomes Ingress, plus Egress only when spec.egress has
+	 * at least one rule (`egress: []` does not make a pod egress-isolated). */
+	if (json_array_size(json_object_get(spec, "policyTypes")) == 0) {
 		json_t *t = json_array();
 
 		json_array_append_new(t, json_string("Ingress"));
-		if (json_object_get(spec, "egress"))
+		if (json_array_size(json_object_get(spec, "egress")) > 0)
 			json_array_append_new(t, json_string("Egress"));
 		json_object_set_new(spec, "policyTypes", t);
 	}
