@@ -908,7 +908,14 @@ static void emit(struct rctx *c, FILE *f)
 		"\tproxy_set_header X-Forwarded-Host $host;\n"
 		"\tproxy_set_header X-Forwarded-Port $server_port;\n"
 		"\tproxy_set_header X-Forwarded-Proto $scheme;\n"
-		"\tproxy_connect_timeout 5s;\n"
+		/* A pod torn down mid-rollout can swallow SYNs for a
+		 * moment: 2 s (one SYN retransmit) then the next upstream,
+		 * rather than holding the request 5 s. proxy_next_upstream
+		 * retries connect errors, resets and timeouts (only before
+		 * a response started, and never a non-idempotent request
+		 * already sent), which covers pods stopping before the
+		 * reload drops them. */
+		"\tproxy_connect_timeout 2s;\n"
 		"\tproxy_next_upstream error timeout;\n"
 		"\tssl_protocols TLSv1.2 TLSv1.3;\n"
 		"\tssl_session_cache shared:SSL:1m;\n",

@@ -8,7 +8,8 @@
 #   client  ($INGNET_CLIENT) an external client, $INGNET_PFX.100
 #   pods    ingnet_pod NAME N -> namespace with $INGNET_PFX.N running a
 #           "pod": nginx answering "NAME\n" (plus the request's Host and URI
-#           in headers) on :8080
+#           in headers) on :8080; ingnet_pod_helloworld NAME N -> the same
+#           with busybox httpd serving the examples' helloworld page
 # Nothing touches the root namespace's links, addresses or routes.
 
 INGNET_ID=${INGNET_ID:-$$$RANDOM}
@@ -82,6 +83,24 @@ http {
 }
 EOF
 	inx "$ns" nginx -p "$d/" -c "$d/nginx.conf"
+}
+
+# ingnet_pod_helloworld NAME N: a pod namespace with $INGNET_PFX.N running
+# the examples/ingress backend itself: busybox httpd (a process forked per
+# connection, no keep-alive) serving "Hello version: v1, instance: NAME".
+ingnet_pod_helloworld() {
+	local name=$1 n=$2 ns=gnt-ip$2-$INGNET_ID d=$INGNET_DIR/pod-$1
+	ingnet_newns "$ns" && ingnet_attach "$ns" "$INGNET_PFX.$n" || return 1
+	mkdir -p "$d/www"
+	echo "Hello version: v1, instance: $name" >"$d/www/index.html"
+	inx "$ns" busybox httpd -p "$INGNET_PFX.$n:8080" -h "$d/www" || return 1
+	# httpd daemonised: find it by its listening socket
+	for _ in $(seq 1 50); do
+		inx "$ns" ss -Hltnp "sport = :8080" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2 >"$d/httpd.pid"
+		[ -s "$d/httpd.pid" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 ingnet_cleanup() {
