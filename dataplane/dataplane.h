@@ -251,6 +251,18 @@ int dp_ipcache_set(struct dp_node *dp, uint32_t prefix, uint8_t prefix_len,
 		   uint32_t identity, uint32_t node_ip, struct gerr *err);
 int dp_ipcache_delete(struct dp_node *dp, uint32_t prefix, uint8_t prefix_len,
 		      struct gerr *err);
+/* Added: every ipcache entry as programmed (identity entries and remote
+ * node pod CIDRs alike; remote = written by dp_remote_upsert), e.g. for a
+ * resync after an agent restart. */
+struct dp_ipcache_entry {
+	uint32_t prefix;              /* network order */
+	uint8_t prefix_len;
+	uint32_t identity;            /* 0 for remote node pod CIDRs */
+	uint32_t node_ip;             /* 0 = not tunnelled */
+	bool remote;
+};
+typedef int (*dp_ipcache_cb)(const struct dp_ipcache_entry *e, void *arg);
+int dp_ipcache_foreach(struct dp_node *dp, dp_ipcache_cb cb, void *arg, struct gerr *err);
 
 /* Verdict events: every policy drop becomes a dp_event (code = a policy
  * drop reason); with allow events on, every new flow allowed by policy

@@ -466,6 +466,34 @@ int dp_ipcache_delete(struct dp_node *dp, uint32_t prefix, uint8_t prefix_len,
 	return 0;
 }
 
+int dp_ipcache_foreach(struct dp_node *dp, dp_ipcache_cb cb, void *arg, struct gerr *err)
+{
+	struct gnt_ipcache_key key, next, *prev = NULL;
+	struct gnt_ipcache_val v;
+	struct dp_ipcache_entry e;
+	struct dp_pol *pol;
+	int ret;
+
+	if ((ret = pol_state(dp, &pol, err)))
+		return ret;
+	while (!bpf_map_get_next_key(pol->fd_ipcache, prev, &next)) {
+		key = next;
+		prev = &key;
+		/* an LPM lookup with the entry's own key finds that entry */
+		if (bpf_map_lookup_elem(pol->fd_ipcache, &key, &v))
+			continue;
+		e.prefix = key.ip;
+		e.prefix_len = (uint8_t)key.prefixlen;
+		e.identity = v.identity;
+		e.node_ip = v.node_ip;
+		e.remote = !(v.flags & GNT_IPC_F_IDENTITY);
+		ret = cb(&e, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ events */
 
 int dp_policy_set_allow_events(struct dp_node *dp, bool on, struct gerr *err)

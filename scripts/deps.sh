@@ -8,7 +8,7 @@ PKGS=(
 	libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
 	libnl-3-dev libnl-route-3-dev
 	libyaml-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
-	iproute2 ethtool iptables iperf3 socat curl jq openssl netcat-openbsd iputils-ping
+	iproute2 ethtool iptables ipset iperf3 socat curl jq openssl netcat-openbsd iputils-ping
 	runc busybox-static etcd-server etcd-client
 	nginx wrk
 	dnsmasq-base dnsutils

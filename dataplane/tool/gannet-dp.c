@@ -21,6 +21,15 @@
  *   gannet-dp -n NODE [-j] svc           services, backends, counters from the maps
  *   gannet-dp -n NODE svc-metrics        the same counters as Prometheus text
  *   gannet-dp -n NODE sock-attach --cgroup DIR | sock-detach
+ *   gannet-dp -n NODE policy-set --ip A --dir ingress|egress
+ *                          [--allow ID[/tcp|udp|sctp|any|N[/PORT[-HI]]]]... [--unenforced]
+ *                          (no --allow: deny all)
+ *   gannet-dp -n NODE policy-del --ip A
+ *   gannet-dp -n NODE [-j] policy --ip A     both directions as programmed
+ *   gannet-dp -n NODE ipcache-set --cidr C/L --identity N [--node-ip A]
+ *   gannet-dp -n NODE ipcache-del --cidr C/L
+ *   gannet-dp -n NODE [-j] ipcache
+ *   gannet-dp -n NODE allow-events --events on|off
  * Global: -r PIN_ROOT (default /sys/fs/bpf/gannet), -v verbose. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,6 +62,10 @@ struct opts {
 	struct dp_backend backends[256];
 	size_t n_backends;
 	const char *cgroup;
+	/* policy */
+	int dir, have_dir, unenforced, events;
+	struct dp_pol_entry allow[1024];
+	size_t n_allow;
 };
 
 /* ------------------------------------------------------------ parsing */
@@ -342,6 +355,8 @@ static int monitor_cb(const struct dp_event *ev, void *arg)
 	if (m->o->count && m->seen >= m->o->count)
 		return 0;
 	m->seen++;
+	if (ev->allowed)
+		reason = "policy-allowed";
 	if (m->o->json) {
 		json_t *j = json_pack("{s:I, s:s, s:i, s:s, s:i, s:s, s:s, s:i, s:i, s:i, s:i}",
 			"ts_ns", (json_int_t)ev->ts_ns, "reason", reason ? reason : "?",
@@ -350,13 +365,26 @@ static int monitor_cb(const struct dp_event *ev, void *arg)
 			"proto", ev->proto, "sport", ev->sport, "dport", ev->dport,
 			"len", (int)ev->len);
 
+		if (ev->dir >= 0) {
+			json_object_set_new(j, "direction",
+					    json_string(ev->dir == DP_POL_INGRESS ? "ingress" : "egress"));
+			json_object_set_new(j, "src_identity", json_integer(ev->src_identity));
+			json_object_set_new(j, "dst_identity", json_integer(ev->dst_identity));
+			json_object_set_new(j, "verdict",
+					    json_string(ev->allowed ? "allowed" : "dropped"));
+		}
+
 		json_dumpf(j, stdout, JSON_COMPACT);
 		putchar('\n');
 		json_decref(j);
 	} else {
-		printf("drop %-20s %-12s if %-4u proto %-3u %s:%u -> %s:%u len %u\n",
-		       reason ? reason : "?", ev->hook, ev->ifindex, ev->proto,
-		       ipstr(ev->saddr, s), ev->sport, ipstr(ev->daddr, d), ev->dport, ev->len);
+		printf("%s %-20s %-12s if %-4u proto %-3u %s:%u -> %s:%u len %u",
+		       ev->allowed ? "allow" : "drop", reason ? reason : "?", ev->hook, ev->ifindex,
+		       ev->proto, ipstr(ev->saddr, s), ev->sport, ipstr(ev->daddr, d), ev->dport,
+		       ev->len);
+		if (ev->dir >= 0)
+			printf(" identity %u -> %u", ev->src_identity, ev->dst_identity);
+		putchar('\n');
 	}
 	fflush(stdout);
 	return 0;
@@ -574,6 +602,273 @@ static int cmd_sock_detach(struct opts *o, struct gerr *err)
 	return ret;
 }
 
+/* ------------------------------------------------------------ policy */
+
+static int parse_proto(const char *s, uint8_t *proto)
+{
+	char *end;
+	unsigned long v;
+
+	if (!strcmp(s, "tcp")) *proto = 6;
+	else if (!strcmp(s, "udp")) *proto = 17;
+	else if (!strcmp(s, "sctp")) *proto = 132;
+	else if (!strcmp(s, "any")) *proto = 0;
+	else {
+		v = strtoul(s, &end, 10);
+		if (*end || v > 254)
+			return -EINVAL;
+		*proto = (uint8_t)v;
+	}
+	return 0;
+}
+
+static const char *pol_proto_name(uint8_t p, char *buf)
+{
+	switch (p) {
+	case 0: return "any";
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 132: return "sctp";
+	}
+	snprintf(buf, 8, "%u", p);
+	return buf;
+}
+
+/* ID[/PROTO[/PORT[-HI]]] */
+static int parse_allow(const char *s, struct dp_pol_entry *e)
+{
+	char buf[64], *proto, *port, *hi, *end;
+	unsigned long v;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(buf, sizeof(buf), "%s", s);
+	proto = strchr(buf, '/');
+	if (proto)
+		*proto++ = '\0';
+	if (!strcmp(buf, "any"))
+		v = 0;
+	else if (!strcmp(buf, "host"))
+		v = DP_ID_HOST;
+	else if (!strcmp(buf, "world"))
+		v = DP_ID_WORLD;
+	else {
+		v = strtoul(buf, &end, 0);
+		if (*end || v > 0xffffff)
+			return -EINVAL;
+	}
+	e->identity = (uint32_t)v;
+	if (!proto)
+		return 0;
+	port = strchr(proto, '/');
+	if (port)
+		*port++ = '\0';
+	if (parse_proto(proto, &e->proto))
+		return -EINVAL;
+	if (!port)
+		return 0;
+	if (!e->proto)
+		return -EINVAL;
+	hi = strchr(port, '-');
+	if (hi)
+		*hi++ = '\0';
+	v = strtoul(port, &end, 10);
+	if (*end || !v || v > 65535)
+		return -EINVAL;
+	e->port_lo = e->port_hi = (uint16_t)v;
+	if (hi) {
+		v = strtoul(hi, &end, 10);
+		if (*end || v < e->port_lo || v > 65535)
+			return -EINVAL;
+		e->port_hi = (uint16_t)v;
+	}
+	return 0;
+}
+
+static int cmd_policy_set(struct opts *o, struct gerr *err)
+{
+	struct dp_node *dp;
+	int ret;
+
+	if (!o->ip || !o->have_dir)
+		return gerr_set(err, -EINVAL, "policy-set needs --ip and --dir");
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	ret = dp_policy_set(dp, o->ip, o->dir, !o->unenforced, o->allow, o->n_allow, err);
+	dp_close(dp);
+	return ret;
+}
+
+static int cmd_policy_del(struct opts *o, struct gerr *err)
+{
+	struct dp_node *dp;
+	int ret;
+
+	if (!o->ip)
+		return gerr_set(err, -EINVAL, "policy-del needs --ip");
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	ret = dp_policy_delete(dp, o->ip, err);
+	dp_close(dp);
+	return ret;
+}
+
+static int cmd_policy(struct opts *o, struct gerr *err)
+{
+	static const char *dirs[] = { "ingress", "egress" };
+	json_t *root = json_object();
+	struct dp_node *dp;
+	char ip[INET_ADDRSTRLEN], pb[8];
+	int ret;
+
+	if (!o->ip)
+		return gerr_set(err, -EINVAL, "policy needs --ip");
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		goto out;
+	json_object_set_new(root, "ip", json_string(ipstr(o->ip, ip)));
+	for (int d = DP_POL_INGRESS; d <= DP_POL_EGRESS; d++) {
+		struct dp_pol_entry *e = NULL;
+		json_t *ents = json_array();
+		bool enf = false;
+		size_t n = 0;
+
+		ret = dp_policy_get(dp, o->ip, d, &enf, &e, &n, err);
+		if (ret) {
+			json_decref(ents);
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(ents, json_pack("{s:i, s:s, s:i, s:i}",
+				"identity", (int)e[i].identity,
+				"protocol", pol_proto_name(e[i].proto, pb),
+				"port", e[i].port_lo, "endPort", e[i].port_hi));
+		free(e);
+		json_object_set_new(root, dirs[d], json_pack("{s:b, s:o}", "enforced", enf,
+							     "allow", ents));
+	}
+	if (o->json) {
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		putchar('\n');
+		goto out;
+	}
+	for (int d = DP_POL_INGRESS; d <= DP_POL_EGRESS; d++) {
+		json_t *dj = json_object_get(root, dirs[d]), *a = json_object_get(dj, "allow"), *v;
+		size_t i;
+
+		if (!json_is_true(json_object_get(dj, "enforced"))) {
+			printf("%s %s: not enforced\n", ip, dirs[d]);
+			continue;
+		}
+		printf("%s %s: enforced, %zu allow entr%s%s\n", ip, dirs[d], json_array_size(a),
+		       json_array_size(a) == 1 ? "y" : "ies", json_array_size(a) ? "" : " (deny all)");
+		json_array_foreach(a, i, v) {
+			long long id = json_integer_value(json_object_get(v, "identity"));
+			long long lo = json_integer_value(json_object_get(v, "port"));
+			long long hi = json_integer_value(json_object_get(v, "endPort"));
+
+			printf("  from/to %s%lld %s", id ? "" : "any ", id,
+			       json_string_value(json_object_get(v, "protocol")));
+			if (!lo)
+				printf(" all ports\n");
+			else if (lo == hi)
+				printf(" port %lld\n", lo);
+			else
+				printf(" ports %lld-%lld\n", lo, hi);
+		}
+	}
+out:
+	json_decref(root);
+	dp_close(dp);
+	return ret;
+}
+
+static int cmd_ipcache_set(struct opts *o, struct gerr *err)
+{
+	struct dp_node *dp;
+	int ret;
+
+	if (!o->have_cidr || !o->identity)
+		return gerr_set(err, -EINVAL, "ipcache-set needs --cidr and --identity");
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	ret = dp_ipcache_set(dp, o->cidr, o->cidr_len, o->identity, o->node_ip, err);
+	dp_close(dp);
+	return ret;
+}
+
+static int cmd_ipcache_del(struct opts *o, struct gerr *err)
+{
+	struct dp_node *dp;
+	int ret;
+
+	if (!o->have_cidr)
+		return gerr_set(err, -EINVAL, "ipcache-del needs --cidr");
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	ret = dp_ipcache_delete(dp, o->cidr, o->cidr_len, err);
+	dp_close(dp);
+	return ret;
+}
+
+static int ipc_cb(const struct dp_ipcache_entry *e, void *arg)
+{
+	char ip[INET_ADDRSTRLEN], nip[INET_ADDRSTRLEN], cidr[32];
+
+	snprintf(cidr, sizeof(cidr), "%s/%u", ipstr(e->prefix, ip), e->prefix_len);
+	json_array_append_new(arg, json_pack("{s:s, s:i, s:s, s:b}", "cidr", cidr,
+		"identity", (int)e->identity, "node_ip", e->node_ip ? ipstr(e->node_ip, nip) : "",
+		"remote", e->remote));
+	return 0;
+}
+
+static int cmd_ipcache(struct opts *o, struct gerr *err)
+{
+	json_t *a = json_array(), *v;
+	struct dp_node *dp;
+	size_t i;
+	int ret;
+
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		goto out;
+	ret = dp_ipcache_foreach(dp, ipc_cb, a, err);
+	if (ret)
+		goto out;
+	if (o->json) {
+		json_dumpf(a, stdout, JSON_INDENT(2));
+		putchar('\n');
+		goto out;
+	}
+	json_array_foreach(a, i, v)
+		printf("%-18s identity %-8lld %s%s\n", json_string_value(json_object_get(v, "cidr")),
+		       json_integer_value(json_object_get(v, "identity")),
+		       *json_string_value(json_object_get(v, "node_ip")) ? "via " : "",
+		       json_string_value(json_object_get(v, "node_ip")));
+out:
+	json_decref(a);
+	dp_close(dp);
+	return ret;
+}
+
+static int cmd_allow_events(struct opts *o, struct gerr *err)
+{
+	struct dp_node *dp;
+	int ret;
+
+	if (o->events < 0)
+		return gerr_set(err, -EINVAL, "allow-events needs --events on|off");
+	ret = with_pins(o, &dp, err);
+	if (ret)
+		return ret;
+	ret = dp_policy_set_allow_events(dp, o->events, err);
+	dp_close(dp);
+	return ret;
+}
+
 /* ------------------------------------------------------------ main */
 
 static const struct command {
@@ -592,6 +887,13 @@ static const struct command {
 	{ "svc-metrics", cmd_svc_metrics },
 	{ "sock-attach", cmd_sock_attach },
 	{ "sock-detach", cmd_sock_detach },
+	{ "policy-set", cmd_policy_set },
+	{ "policy-del", cmd_policy_del },
+	{ "policy", cmd_policy },
+	{ "ipcache-set", cmd_ipcache_set },
+	{ "ipcache-del", cmd_ipcache_del },
+	{ "ipcache", cmd_ipcache },
+	{ "allow-events", cmd_allow_events },
 };
 
 static void usage(void)
@@ -599,7 +901,9 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: gannet-dp [-r PIN_ROOT] -n NODE [-j] [-v] COMMAND [options]\n"
 		"commands: open, ep-add, ep-del, remote-add, remote-del, show, stats, monitor,\n"
-		"          destroy, svc, svc-add, svc-del, svc-metrics, sock-attach, sock-detach\n"
+		"          destroy, svc, svc-add, svc-del, svc-metrics, sock-attach, sock-detach,\n"
+		"          policy-set, policy-del, policy, ipcache-set, ipcache-del, ipcache,\n"
+		"          allow-events\n"
 		"options: --underlay IF --node-ip A --pod-cidr C/L --cluster-cidr C/L\n"
 		"         --mode auto|tc|xdp --vxlan-port P --ip A --ifname IF --mac M\n"
 		"         --host-mac M --identity N --xdp-redirect --cidr C/L\n"
@@ -607,7 +911,9 @@ static void usage(void)
 		"         --count N --timeout SEC (monitor)\n"
 		"         --vip A --port P --proto tcp|udp --scope cluster|external\n"
 		"         --affinity SEC --local --backend IP:PORT[@NODE_IP][*local] (svc-*)\n"
-		"         --cgroup DIR (sock-attach)\n");
+		"         --cgroup DIR (sock-attach)\n"
+		"         --dir ingress|egress --allow ID[/PROTO[/PORT[-HI]]] --unenforced\n"
+		"         (policy-set; ID any|host|world|N) --events on|off (allow-events)\n");
 }
 
 int main(int argc, char **argv)
@@ -642,9 +948,13 @@ int main(int argc, char **argv)
 		{ "local", no_argument, NULL, 'l' },
 		{ "backend", required_argument, NULL, 'B' },
 		{ "cgroup", required_argument, NULL, 'G' },
+		{ "dir", required_argument, NULL, 'D' },
+		{ "allow", required_argument, NULL, 'W' },
+		{ "unenforced", no_argument, NULL, 'U' },
+		{ "events", required_argument, NULL, 'Y' },
 		{ 0 },
 	};
-	struct opts o = { 0 };
+	struct opts o = { .events = -1 };
 	struct gerr err = { 0 };
 	const char *cmd;
 	int c, ret = -EINVAL;
@@ -704,6 +1014,24 @@ int main(int argc, char **argv)
 				bad = parse_backend(optarg, &o.backends[o.n_backends++]);
 			break;
 		case 'G': o.cgroup = optarg; break;
+		case 'D':
+			o.have_dir = 1;
+			if (!strcmp(optarg, "ingress")) o.dir = DP_POL_INGRESS;
+			else if (!strcmp(optarg, "egress")) o.dir = DP_POL_EGRESS;
+			else bad = 1;
+			break;
+		case 'W':
+			if (o.n_allow >= sizeof(o.allow) / sizeof(o.allow[0]))
+				bad = 1;
+			else
+				bad = parse_allow(optarg, &o.allow[o.n_allow++]);
+			break;
+		case 'U': o.unenforced = 1; break;
+		case 'Y':
+			if (!strcmp(optarg, "on")) o.events = 1;
+			else if (!strcmp(optarg, "off")) o.events = 0;
+			else bad = 1;
+			break;
 		default: usage(); return 2;
 		}
 		if (bad) {

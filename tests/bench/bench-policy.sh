@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# NetworkPolicy per-packet cost: Gannet's BPF policy path vs iptables rules
+# shaped like kube-router's NetworkPolicy implementation, with 0, 100, 1,000
+# and 10,000 NetworkPolicy objects, all in the same run.
+#  - "N policies" = N NetworkPolicy objects (plus the one allowing the
+#    measured flow) turned into per-endpoint entries by the policies/
+#    engine over a 50-namespace, 2000-pod cluster; the destination pod X is
+#    selected by the policies of its namespace that match it (about 2% of
+#    all policies), see tests/bench/policy_dp_bench.c.
+#  - Gannet (policy_dp_bench, libgannet-dataplane, pins under
+#    /sys/fs/bpf/gannet-test-*, nothing attached): pod program ns per packet
+#    by BPF_PROG_RUN (median of single-packet runs) for the first packet of
+#    a new allowed flow (conntrack miss + allow-set lookups + conntrack
+#    inserts), an established flow's packet (conntrack hit) and a new
+#    denied flow; the "unpoliced" row is the same path with no policy.
+#  - iptables (throwaway netns, ipset source sets): OUTPUT -> KUBE-ROUTER-
+#    OUTPUT (one -d podIP jump per policed pod, pod order) -> KUBE-POD-FW-X
+#    (conntrack ESTABLISHED accept, then a jump to every selecting policy's
+#    KUBE-NWPLCY chain, which marks on ipset src + port) -> reject unless
+#    marked. Cost of a new flow's first packet = the sender's ns per packet
+#    (fresh UDP socket each) minus the same with conntrack on and no rules.
+# Env: POL_COUNTS (default "0 100 1000 10000"), POL_RUNS (BPF_PROG_RUN
+# samples per figure, 5000), IPT_MAX (largest count tried with iptables,
+# 10000).
+set -u
+cd "${GANNET_ROOT:-$(dirname "$0")/../..}"
+BUILD=${BUILD:-build}
+PB=$PWD/$BUILD/tests/policy_dp_bench
+COUNTS=${POL_COUNTS:-0 100 1000 10000}
+RUNS=${POL_RUNS:-5000}
+IPT_MAX=${IPT_MAX:-10000}
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root"
+mountpoint -q /sys/fs/bpf || skip "bpffs not mounted"
+[ -x "$PB" ] || { echo "build first: $PB" >&2; exit 1; }
+for t in python3 nsenter jq bc; do command -v $t >/dev/null || skip "$t missing"; done
+IPT=1
+for t in iptables-restore ipset; do command -v $t >/dev/null || IPT=0; done
+
+NS=gnt-polb-$$
+PIN=/sys/fs/bpf/gannet-test-polb-$$
+TMP=$(mktemp -d)
+cleanup() {
+	ip netns del $NS 2>/dev/null; ip netns del $NS-sink 2>/dev/null
+	rm -rf "$PIN" "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+mkdir -p "$PIN"
+ip netns add $NS
+ip netns add $NS-sink
+nsx() { nsenter --net=/run/netns/$NS "$@"; }
+nsx ip link set lo up
+# the sender is pod S (10.244.5.52); frames to the pod CIDR leave by a
+# veth into a sink netns that drops them (no forwarding there)
+nsx ip addr add 10.244.5.52/32 dev lo
+ip -n $NS link add eth0 type veth peer name eth0 netns $NS-sink
+ip -n $NS link set eth0 up; ip -n $NS-sink link set eth0 up
+nsx ip route add 10.244.0.0/16 dev eth0
+nsx ip neigh add 10.244.5.2 lladdr 02:00:00:00:00:01 dev eth0 nud permanent
+
+# ns per first packet of a new UDP flow S -> X:80 (fresh socket = fresh
+# source port = conntrack miss), mean over $1 packets
+new_flow_ns() {
+	nsx python3 - "$1" <<'PY'
+import socket, sys, time
+count = int(sys.argv[1])
+socks = []
+for _ in range(count):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("10.244.5.52", 0))
+    socks.append(s)
+t = time.perf_counter()
+for s in socks:
+    try:
+        s.sendto(b"x", ("10.244.5.2", 80))
+    except OSError:
+        pass
+dt = time.perf_counter() - t
+print("%.0f" % (dt / count * 1e9))
+PY
+}
+med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+nf5() { med "$(new_flow_ns "$1")" "$(new_flow_ns "$1")" "$(new_flow_ns "$1")" "$(new_flow_ns "$1")" "$(new_flow_ns "$1")"; }
+
+printf '%-11s | %-6s %-8s | %-32s | %-10s | %-24s\n' "" "X sel." "X" "Gannet BPF_PROG_RUN ns/packet" "Gannet" "iptables (kube-router)"
+printf '%-11s | %6s %8s | %10s %10s %10s | %10s | %10s %12s\n' policies "by" "entries" "new flow" "establ." "denied" "set (ms)" "restore s" "new flow ns"
+declare -A G
+js=$(nsx "$PB" -r "$PIN" -u -c "$RUNS") || { echo "policy_dp_bench (unpoliced) failed" >&2; exit 1; }
+G[u]=$js
+printf '%-11s | %6s %8s | %10s %10s %10s | %10s | %10s %12s\n' "unpoliced" - - \
+	"$(jq -r .ns_new_flow <<<"$js")" "$(jq -r .ns_established <<<"$js")" "$(jq -r .ns_denied <<<"$js")" - - -
+base_nf=""
+if [ $IPT = 1 ]; then
+	# baseline: conntrack on (as on any node running kube-proxy or
+	# kube-router) but no policy rule
+	nsx iptables -A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+	base_nf=$(nf5 3000)
+	nsx iptables -F
+fi
+for n in $COUNTS; do
+	out=$TMP/r$n
+	mkdir -p "$out"
+	js=$(nsx "$PB" -r "$PIN" -n "$n" -c "$RUNS" -o "$out") || { echo "policy_dp_bench $n failed" >&2; exit 1; }
+	G[$n]=$js
+	ir="-" inf="-"
+	if [ $IPT = 1 ] && [ "$n" -le "$IPT_MAX" ]; then
+		nsx iptables -F; nsx iptables -X; nsx ipset destroy 2>/dev/null
+		t0=$(date +%s.%N)
+		nsx ipset restore <"$out/ipset" && nsx iptables-restore <"$out/iptables" ||
+			{ echo "iptables rules for $n failed to load" >&2; exit 1; }
+		t1=$(date +%s.%N)
+		ir=$(echo "$t1 - $t0" | bc -l | xargs printf '%.2f')
+		cnt=3000; [ "$n" -ge 10000 ] && cnt=1000
+		v=$(nf5 $cnt)
+		inf=$((v - base_nf))
+		# the measured flow really is allowed by the rules (marked and
+		# accepted, not rejected)
+		acc=$(nsx iptables -L KUBE-POD-FW-1000 -v -x -n | awk '/REJECT/ {print $1}')
+		[ "${acc:-1}" = 0 ] || echo "warning: $acc packets rejected by the iptables rules" >&2
+		nsx iptables -F; nsx iptables -X; nsx ipset destroy
+	fi
+	rm -rf "$out"
+	printf '%-11s | %6s %8s | %10s %10s %10s | %10s | %10s %12s\n' "$n" \
+		"$(jq -r .selecting_x <<<"$js")" "$(jq -r .entries_x <<<"$js")" \
+		"$(jq -r .ns_new_flow <<<"$js")" "$(jq -r .ns_established <<<"$js")" \
+		"$(jq -r .ns_denied <<<"$js")" "$(jq -r .policy_set_ms <<<"$js" | xargs printf '%.1f')" \
+		"$ir" "$inf"
+done
+first=$(echo $COUNTS | awk '{print $1}'); last=$(echo $COUNTS | awk '{print $NF}')
+r() { echo "$(jq -r ".$2" <<<"${G[$last]}") / $(jq -r ".$2" <<<"${G[$first]}")" | bc -l | xargs printf '%.3f'; }
+echo
+echo "Gannet per-packet growth $first -> $last policies: new flow x$(r x ns_new_flow), established x$(r x ns_established), denied x$(r x ns_denied) (target < 1.10)"
+echo "policed vs unpoliced: new flow x$(echo "$(jq -r .ns_new_flow <<<"${G[$first]}") / $(jq -r .ns_new_flow <<<"${G[u]}")" | bc -l | xargs printf '%.2f'), established x$(echo "$(jq -r .ns_established <<<"${G[$first]}") / $(jq -r .ns_established <<<"${G[u]}")" | bc -l | xargs printf '%.2f')"
+echo "notes: X sel. by = policies selecting the destination (the allowing one included); BPF_PROG_RUN figures = median kernel-timed single-packet runs (include the harness's constant timer overhead); iptables new-flow cost = sender ns per first packet minus the same with conntrack on and no policy rule (${base_nf:-n/a} ns; median of 5 runs each, noisy on a shared machine), ipset $(ipset -v 2>/dev/null | grep -o 'v[0-9.]*' | head -1); $(nproc) CPUs, kernel $(uname -r), $(iptables -V 2>/dev/null)"
