@@ -72,11 +72,8 @@ struct policy {
 };
 
 struct idalloc {
-	void **slots;                   /* id - base -> object */
-	size_t cap;
-	uint32_t base, max, next;
-	uint32_t *freed;                /* FIFO of released ids, reused only */
-	size_t n_freed, cap_freed, head;/* once next passed max */
+	struct hmap by_id;              /* "%u" id -> object */
+	uint32_t base, max;
 };
 
 struct vec32 {
@@ -147,44 +144,69 @@ static int parse_ip(const char *s, uint32_t *ip)
 }
 
 /* ---- identity allocation ---------------------------------------------------
- * Ids are handed out increasingly and a released id is reused only once the
- * range is exhausted, oldest first: a packet in flight with a stale VNI then
- * maps to no identity rather than to somebody else's. */
+ * An identity's number is derived from what it stands for (the label-set
+ * key, the prefix): FNV-1a of the key into the range, then the next free
+ * number on a collision. Every agent therefore gives the same label set
+ * the same number, so the VNI a sender writes means the same identity at
+ * the receiver (numbering in arrival order made it per-agent: after a
+ * restart two nodes disagreed). Only label sets whose hashes collide can
+ * be numbered differently by agents that saw them in different orders;
+ * the datapath prefers its own ipcache for known pods, so the VNI decides
+ * only for a source it has not learnt yet (docs/policy.md). A released
+ * number comes back for the same key, not for somebody else's, unless a
+ * colliding key probes into it. */
 
-static int ida_alloc(struct idalloc *a, void *obj, uint32_t *id)
+static uint32_t fnv1a(const char *s)
 {
-	uint32_t x;
+	uint32_t h = 2166136261u;
 
-	if (a->next <= a->max) {
-		x = a->next++;
-	} else if (a->head < a->n_freed) {
-		x = a->freed[a->head++];
-	} else {
-		return -ENOSPC;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static int ida_alloc(struct idalloc *a, void *obj, const char *key, uint32_t *id)
+{
+	uint32_t span = a->max - a->base + 1, h = fnv1a(key) % span;
+	char k[12];
+
+	for (uint32_t i = 0; i < span; i++) {
+		uint32_t x = a->base + (h + i) % span;
+
+		snprintf(k, sizeof(k), "%u", x);
+		if (pol_hmap_get(&a->by_id, k))
+			continue;
+		if (pol_hmap_put(&a->by_id, k, obj))
+			return -ENOMEM;
+		*id = x;
+		return 0;
 	}
-	if (grow((void **)&a->slots, &a->cap, x - a->base + 1, sizeof(void *)))
-		return -ENOMEM;
-	/* grow() leaves new slots uninitialised */
-	a->slots[x - a->base] = obj;
-	*id = x;
-	return 0;
+	return -ENOSPC;
 }
 
 static void ida_free(struct idalloc *a, uint32_t id)
 {
-	a->slots[id - a->base] = NULL;
-	if (a->head == a->n_freed)
-		a->head = a->n_freed = 0;
-	if (!grow((void **)&a->freed, &a->cap_freed, a->n_freed + 1, sizeof(uint32_t)))
-		a->freed[a->n_freed++] = id;
+	char k[12];
+
+	snprintf(k, sizeof(k), "%u", id);
+	pol_hmap_del(&a->by_id, k);
 }
 
 static void *ida_get(const struct idalloc *a, uint32_t id)
 {
-	if (id < a->base || id >= a->next || id - a->base >= a->cap)
+	char k[12];
+
+	if (id < a->base || id > a->max)
 		return NULL;
-	return a->slots[id - a->base];
+	snprintf(k, sizeof(k), "%u", id);
+	return pol_hmap_get(&a->by_id, k);
 }
+
+/* Every allocated object of a range, in no particular order. */
+#define IDA_FOREACH(a, type, o)                                                  \
+	for (size_t _b = 0; _b < (a)->by_id.nb; _b++)                            \
+		for (struct hmap_ent *_h = (a)->by_id.b[_b]; _h; _h = _h->next) \
+			for (type o = _h->val; o; o = NULL)
 
 /* ---- change recording ------------------------------------------------------ */
 
@@ -459,7 +481,7 @@ static struct ident *ident_acquire(struct pol_engine *e, struct pod *p, bool *cr
 		id->ns_labels = json_deep_copy(p->ns->labels);
 		id->pod_labels = json_deep_copy(p->labels);
 		if (!id->ns || !id->ns_labels || !id->pod_labels ||
-		    ida_alloc(&e->pod_ids, id, &id->id)) {
+		    ida_alloc(&e->pod_ids, id, id->key, &id->id)) {
 			ident_destroy(id);
 			goto fail;
 		}
@@ -561,7 +583,7 @@ static int cidr_acquire(struct pol_engine *e, const struct pol_prefix *pfx)
 	c->p = *pfx;
 	c->refcnt = 1;
 	memcpy(c->key, key, sizeof(key));
-	if (ida_alloc(&e->cidr_ids, c, &c->id)) {
+	if (ida_alloc(&e->cidr_ids, c, key, &c->id)) {
 		free(c);
 		return -ENOSPC;
 	}
@@ -684,11 +706,7 @@ static void push_ports(struct pol_engine *e, const struct pol_rule *r, int dir,
 			}
 		} else if (id == POL_ID_ANY) {
 			/* any destination: each pod identity with that name */
-			for (size_t s = 0; s < e->pod_ids.cap && s + e->pod_ids.base < e->pod_ids.next; s++) {
-				const struct ident *o = e->pod_ids.slots[s];
-
-				if (!o)
-					continue;
+			IDA_FOREACH(&e->pod_ids, const struct ident *, o) {
 				for (const struct pod *q = o->pods; q; q = q->id_next) {
 					port = named_port(q, pt->name, pt->proto);
 					if (port)
@@ -759,20 +777,14 @@ static void compute(struct pol_engine *e, struct pod *self, int dir)
 				const struct pol_peer *peer = &r->peers[j];
 
 				if (peer->kind == PEER_BLOCK) {
-					for (size_t s = 0; s < e->cidr_ids.cap &&
-					     s + e->cidr_ids.base < e->cidr_ids.next; s++) {
-						const struct cidr *c = e->cidr_ids.slots[s];
-
-						if (c && block_allows(peer, &c->p))
+					IDA_FOREACH(&e->cidr_ids, const struct cidr *, c) {
+						if (block_allows(peer, &c->p))
 							push_ports(e, r, dir, self, c->id, NULL);
 					}
 					continue;
 				}
-				for (size_t s = 0; s < e->pod_ids.cap &&
-				     s + e->pod_ids.base < e->pod_ids.next; s++) {
-					const struct ident *o = e->pod_ids.slots[s];
-
-					if (o && peer_matches_ident(p, peer, o))
+				IDA_FOREACH(&e->pod_ids, const struct ident *, o) {
+					if (peer_matches_ident(p, peer, o))
 						push_ports(e, r, dir, self, o->id, o);
 				}
 			}
@@ -907,9 +919,9 @@ struct pol_engine *pol_engine_new(void)
 
 	if (!e)
 		return NULL;
-	e->pod_ids.base = e->pod_ids.next = POL_ID_POD_MIN;
+	e->pod_ids.base = POL_ID_POD_MIN;
 	e->pod_ids.max = POL_ID_POD_MAX;
-	e->cidr_ids.base = e->cidr_ids.next = POL_ID_CIDR_MIN;
+	e->cidr_ids.base = POL_ID_CIDR_MIN;
 	e->cidr_ids.max = POL_ID_CIDR_MAX;
 	return e;
 }
@@ -969,10 +981,8 @@ void pol_engine_free(struct pol_engine *e)
 	pol_hmap_free(&e->ip_pods);
 	pol_hmap_free(&e->ch_eps);
 	pol_hmap_free(&e->ch_ipc);
-	free(e->pod_ids.slots);
-	free(e->pod_ids.freed);
-	free(e->cidr_ids.slots);
-	free(e->cidr_ids.freed);
+	pol_hmap_free(&e->pod_ids.by_id);
+	pol_hmap_free(&e->cidr_ids.by_id);
 	free(e->pols);
 	free(e->dirty);
 	free(e->ch_created.v);
@@ -1441,10 +1451,8 @@ static const struct cidr *lpm(struct pol_engine *e, uint32_t ip)
 {
 	const struct cidr *best = NULL;
 
-	for (size_t s = 0; s < e->cidr_ids.cap && s + e->cidr_ids.base < e->cidr_ids.next; s++) {
-		const struct cidr *c = e->cidr_ids.slots[s];
-
-		if (c && (ip & pol_mask(c->p.plen)) == c->p.ip && (!best || c->p.plen > best->p.plen))
+	IDA_FOREACH(&e->cidr_ids, const struct cidr *, c) {
+		if ((ip & pol_mask(c->p.plen)) == c->p.ip && (!best || c->p.plen > best->p.plen))
 			best = c;
 	}
 	return best;
