@@ -2,7 +2,7 @@
 /* PKI bootstrap for the API server: a self-signed CA, the serving
  * certificate, client certificates (admin, nodes) and kubeconfig files that
  * embed them. EC P-256 keys and X509v3 certificates through OpenSSL 3's EVP
- * API; kubeconfig YAML emitted with libyaml.
+ * API; kubeconfig files built as JSON and emitted as YAML (common/yamljson).
  *
  * Layout under <data_dir>/pki/: ca.crt ca.key server.crt server.key
  * admin.crt admin.key nodes/<node>.crt nodes/<node>.key; private keys are
@@ -28,9 +28,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <yaml.h>
 
 #include "common/fileutil.h"
+#include "common/yamljson.h"
 
 #define PKI_CA_DAYS    3650
 #define PKI_LEAF_DAYS  365
@@ -373,91 +373,32 @@ static bool pki_name_ok(const char *s, const char *extra)
 
 /* ---- kubeconfig ------------------------------------------------------- */
 
-struct pki_buf {
-	char *data;
-	size_t len, cap;
-};
-
-static int pki_yaml_write(void *data, unsigned char *buffer, size_t size)
-{
-	struct pki_buf *b = data;
-
-	if (b->len + size + 1 > b->cap) {
-		size_t cap = (b->cap ? b->cap * 2 : 4096) + size;
-		char *n = realloc(b->data, cap);
-
-		if (!n)
-			return 0;
-		b->data = n;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, buffer, size);
-	b->len += size;
-	b->data[b->len] = '\0';
-	return 1;
-}
-
 /* Read a whole file and return its base64 (OpenSSL's encoder). */
 static char *pki_file_b64(const char *path, struct gerr *err)
 {
-	FILE *f = fopen(path, "re");
-	unsigned char *raw = NULL;
-	char *out = NULL;
-	long len;
+	char *raw = NULL, *out;
+	size_t len;
+	int ret = fu_read_file_max(path, 1 << 20, &raw, &len);
 
-	if (!f) {
-		gerr_set(err, -errno, "open %s: %s", path, strerror(errno));
+	if (ret) {
+		gerr_set(err, ret, "read %s: %s", path, strerror(-ret));
 		return NULL;
 	}
-	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || len > (1L << 20) ||
-	    fseek(f, 0, SEEK_SET)) {
-		gerr_set(err, -EINVAL, "%s: unreadable or too large", path);
-		goto out;
-	}
-	raw = malloc((size_t)len + 1);
-	out = malloc(4 * (((size_t)len + 2) / 3) + 1);
-	if (!raw || !out || fread(raw, 1, (size_t)len, f) != (size_t)len) {
-		gerr_set(err, -EIO, "read %s", path);
-		free(out);
-		out = NULL;
-		goto out;
-	}
-	EVP_EncodeBlock((unsigned char *)out, raw, (int)len);
-out:
+	out = malloc(4 * ((len + 2) / 3) + 1);
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, (unsigned char *)raw, (int)len);
+	else
+		gerr_set(err, -ENOMEM, "out of memory");
+	OPENSSL_cleanse(raw, len);   /* may be a private key */
 	free(raw);
-	fclose(f);
 	return out;
 }
 
-static int pki_yaml_scalar(yaml_document_t *d, const char *s)
+/* Wipes a string owned by jansson (a key in a document about to go). */
+static void pki_json_cleanse(json_t *s)
 {
-	return yaml_document_add_scalar(d, NULL, (yaml_char_t *)s, -1, YAML_ANY_SCALAR_STYLE);
-}
-
-static int pki_yaml_pair(yaml_document_t *d, int map, const char *k, int vnode)
-{
-	int kn = pki_yaml_scalar(d, k);
-
-	return kn && vnode && yaml_document_append_mapping_pair(d, map, kn, vnode) ? 0 : -ENOMEM;
-}
-
-static int pki_yaml_kv(yaml_document_t *d, int map, const char *k, const char *v)
-{
-	return pki_yaml_pair(d, map, k, pki_yaml_scalar(d, v));
-}
-
-/* list entry {name: <name>, <inner_key>: <mapping>}; returns the inner map. */
-static int pki_yaml_named(yaml_document_t *d, int list, const char *name,
-			  const char *inner_key)
-{
-	int item = yaml_document_add_mapping(d, NULL, YAML_BLOCK_MAPPING_STYLE);
-	int inner = yaml_document_add_mapping(d, NULL, YAML_BLOCK_MAPPING_STYLE);
-
-	if (!item || !inner || pki_yaml_kv(d, item, "name", name) ||
-	    pki_yaml_pair(d, item, inner_key, inner) ||
-	    !yaml_document_append_sequence_item(d, list, item))
-		return 0;
-	return inner;
+	if (json_is_string(s))
+		OPENSSL_cleanse((char *)json_string_value(s), json_string_length(s));
 }
 
 int pki_write_kubeconfig(const char *path, const char *server_url,
@@ -466,13 +407,11 @@ int pki_write_kubeconfig(const char *path, const char *server_url,
 			 const char *user_name, struct gerr *err)
 {
 	struct gerr local_err = { 0 };
-	char *ca64 = NULL, *crt64 = NULL, *key64 = NULL, ctxname[512];
+	char *ca64 = NULL, *crt64 = NULL, *key64 = NULL, *yaml = NULL, ctxname[512];
 	const char *cluster = "gannet";
-	struct pki_buf buf = { 0 };
-	yaml_document_t doc;
-	yaml_emitter_t em;
-	int root, list, m, ret = -ENOMEM;
-	bool doc_live = false;
+	json_t *user = NULL, *doc = NULL;
+	size_t len = 0;
+	int ret;
 
 	/* Internal helpers report through err; give them one even when the
 	 * caller did not. */
@@ -492,80 +431,49 @@ int pki_write_kubeconfig(const char *path, const char *server_url,
 			goto out_err;
 	}
 	snprintf(ctxname, sizeof(ctxname), "%s@%s", user_name, cluster);
-
-	if (!yaml_document_initialize(&doc, NULL, NULL, NULL, 1, 1))
-		goto out_nomem;
-	doc_live = true;
-	root = yaml_document_add_mapping(&doc, NULL, YAML_BLOCK_MAPPING_STYLE);
-	if (!root || pki_yaml_kv(&doc, root, "apiVersion", "v1") ||
-	    pki_yaml_kv(&doc, root, "kind", "Config"))
-		goto out_nomem;
-
-	list = yaml_document_add_sequence(&doc, NULL, YAML_BLOCK_SEQUENCE_STYLE);
-	if (!list || pki_yaml_pair(&doc, root, "clusters", list))
-		goto out_nomem;
-	m = pki_yaml_named(&doc, list, cluster, "cluster");
-	if (!m || pki_yaml_kv(&doc, m, "server", server_url) ||
-	    pki_yaml_kv(&doc, m, "certificate-authority-data", ca64))
-		goto out_nomem;
-
-	list = yaml_document_add_sequence(&doc, NULL, YAML_BLOCK_SEQUENCE_STYLE);
-	if (!list || pki_yaml_pair(&doc, root, "contexts", list))
-		goto out_nomem;
-	m = pki_yaml_named(&doc, list, ctxname, "context");
-	if (!m || pki_yaml_kv(&doc, m, "cluster", cluster) ||
-	    pki_yaml_kv(&doc, m, "user", user_name))
-		goto out_nomem;
-	if (pki_yaml_kv(&doc, root, "current-context", ctxname))
-		goto out_nomem;
-
-	list = yaml_document_add_sequence(&doc, NULL, YAML_BLOCK_SEQUENCE_STYLE);
-	if (!list || pki_yaml_pair(&doc, root, "users", list))
-		goto out_nomem;
-	m = pki_yaml_named(&doc, list, user_name, "user");
-	if (!m)
-		goto out_nomem;
-	if (token) {
-		if (pki_yaml_kv(&doc, m, "token", token))
-			goto out_nomem;
-	} else if (pki_yaml_kv(&doc, m, "client-certificate-data", crt64) ||
-		   pki_yaml_kv(&doc, m, "client-key-data", key64)) {
-		goto out_nomem;
-	}
-
-	if (!yaml_emitter_initialize(&em))
-		goto out_nomem;
-	yaml_emitter_set_output(&em, pki_yaml_write, &buf);
-	yaml_emitter_set_unicode(&em, 1);
-	yaml_emitter_set_width(&em, -1);
-	/* yaml_emitter_dump consumes the document whatever it returns. */
-	doc_live = false;
-	if (!yaml_emitter_open(&em) || !yaml_emitter_dump(&em, &doc) ||
-	    !yaml_emitter_close(&em) || !yaml_emitter_flush(&em)) {
-		ret = gerr_set(err, -EIO, "kubeconfig: yaml emitter: %s",
-			       em.problem ? em.problem : "failed");
-		yaml_emitter_delete(&em);
+	if (token)
+		user = json_pack("{s:s}", "token", token);
+	else
+		user = json_pack("{s:s, s:s}", "client-certificate-data", crt64,
+				 "client-key-data", key64);
+	if (user)
+		doc = json_pack("{s:s, s:s, s:[{s:s, s:{s:s, s:s}}], s:[{s:s, s:{s:s, s:s}}],"
+				" s:s, s:[{s:s, s:O}]}",
+				"apiVersion", "v1", "kind", "Config",
+				"clusters", "name", cluster, "cluster", "server", server_url,
+				"certificate-authority-data", ca64,
+				"contexts", "name", ctxname, "context", "cluster", cluster,
+				"user", user_name,
+				"current-context", ctxname,
+				"users", "name", user_name, "user", user);
+	if (!doc) {
+		ret = gerr_set(err, -ENOMEM, "kubeconfig: out of memory");
 		goto out;
 	}
-	yaml_emitter_delete(&em);
+	ret = yj_emit(doc, &yaml, &len, err);
+	if (ret) {
+		gerr_wrap(err, "kubeconfig");
+		goto out;
+	}
 	/* It holds a private key or a token: owner-only. */
-	ret = pki_write_file(path, buf.data, buf.len, 0600, err);
+	ret = pki_write_file(path, yaml, len, 0600, err);
 	goto out;
 
-out_nomem:
-	ret = gerr_set(err, -ENOMEM, "kubeconfig: out of memory");
-	goto out;
 out_err:
-	ret = err && err->code ? err->code : -EIO;
+	ret = err->code ? err->code : -EIO;
 out:
-	if (doc_live)
-		yaml_document_delete(&doc);
+	pki_json_cleanse(json_object_get(user, "client-key-data"));
+	pki_json_cleanse(json_object_get(user, "token"));
+	json_decref(user);
+	json_decref(doc);
+	if (yaml)
+		OPENSSL_cleanse(yaml, len);
 	if (key64)
 		OPENSSL_cleanse(key64, strlen(key64));
+	free(yaml);
 	free(ca64);
 	free(crt64);
 	free(key64);
-	free(buf.data);
 	return ret;
 }
 

@@ -60,7 +60,7 @@ int fu_read_file(const char *path, char **data, size_t *len)
 	return fu_read_file_max(path, 0, data, len);
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int fu_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -119,7 +119,7 @@ int fu_write_atomic_via(const char *tmp_dir, const char *path, const void *data,
 		return -errno;
 	ret = fchmod(fd, mode) ? -errno : 0;
 	if (!ret)
-		ret = write_all(fd, data, len);
+		ret = fu_write_all(fd, data, len);
 	if (!ret && (flags & FU_FSYNC) && fsync(fd))
 		ret = -errno;
 	if (close(fd) && !ret)

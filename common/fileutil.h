@@ -16,6 +16,9 @@ int fu_read_file(const char *path, char **data, size_t *len);
  * kubeconfig pointing at /dev/zero must not eat the memory). */
 int fu_read_file_max(const char *path, size_t max, char **data, size_t *len);
 
+/* Writes all len bytes to fd (retrying short writes and EINTR). */
+int fu_write_all(int fd, const void *data, size_t len);
+
 /* fu_write_atomic flags */
 #define FU_FSYNC     0x1   /* fsync the data before the rename: after a crash
 			    * path holds the old or the new content, never a

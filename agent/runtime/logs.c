@@ -41,21 +41,6 @@ int rt_log_parse_line(char *line, char **ts, char **stream, bool *partial, char 
 	return 0;
 }
 
-static int write_all(int fd, const char *b, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Emits one record; returns -errno on write failure. */
 static int emit(const struct rt_log_opts *o, char *line, int fd)
 {
@@ -74,14 +59,14 @@ static int emit(const struct rt_log_opts *o, char *line, int fd)
 		return 0;
 	int rc = 0;
 	if (o->timestamps) {
-		rc = write_all(fd, ts, strlen(ts));
+		rc = fu_write_all(fd, ts, strlen(ts));
 		if (!rc)
-			rc = write_all(fd, " ", 1);
+			rc = fu_write_all(fd, " ", 1);
 	}
 	if (!rc)
-		rc = write_all(fd, text, strlen(text));
+		rc = fu_write_all(fd, text, strlen(text));
 	if (!rc && !partial)
-		rc = write_all(fd, "\n", 1);
+		rc = fu_write_all(fd, "\n", 1);
 	return rc;
 }
 
