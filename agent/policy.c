@@ -594,11 +594,78 @@ static void on_node(void *arg, const char *type, const json_t *old, const json_t
 
 /* ---- first sync -------------------------------------------------------------------- */
 
+struct stale_walk {
+	json_t *want;                  /* "a.b.c.d/len" programmed by this sync */
+	uint32_t *ip;
+	uint8_t *len;
+	size_t n, cap;
+};
+
+static void want_add(json_t *want, uint32_t ip_be, uint8_t len)
+{
+	char b[INET_ADDRSTRLEN], k[32];
+
+	snprintf(k, sizeof(k), "%s/%u", ip_str(ip_be, b), len);
+	json_object_set_new(want, k, json_true());
+}
+
+static int stale_cb(const struct dp_ipcache_entry *e, void *arg)
+{
+	struct stale_walk *w = arg;
+	char b[INET_ADDRSTRLEN], k[32];
+
+	/* remote node pod CIDRs are routing (peers/kubelet), not ours */
+	if (e->remote || !e->identity)
+		return 0;
+	snprintf(k, sizeof(k), "%s/%u", ip_str(e->prefix, b), e->prefix_len);
+	if (json_object_get(w->want, k))
+		return 0;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		uint32_t *ip = realloc(w->ip, cap * sizeof(*ip));
+		uint8_t *len;
+
+		if (!ip)
+			return -ENOMEM;
+		w->ip = ip;
+		len = realloc(w->len, cap);
+		if (!len)
+			return -ENOMEM;
+		w->len = len;
+		w->cap = cap;
+	}
+	w->ip[w->n] = e->prefix;
+	w->len[w->n++] = e->prefix_len;
+	return 0;
+}
+
+/* Identity entries left by a previous agent for pods, ipBlocks or nodes
+ * that went away while it was down. */
+static int remove_stale_ipcache(struct polagent *pa, json_t *want)
+{
+	struct stale_walk w = { .want = want };
+	struct gerr e = { 0 };
+	int ret, errs = 0;
+
+	pthread_mutex_lock(&pa->a->dp_lock);
+	ret = pa->a->dp ? dp_ipcache_foreach(pa->a->dp, stale_cb, &w, &e) : -ENODEV;
+	pthread_mutex_unlock(&pa->a->dp_lock);
+	if (ret)
+		pr_warn("policy: ipcache walk: %s", e.msg[0] ? e.msg : strerror(-ret));
+	for (size_t i = 0; !ret && i < w.n; i++)
+		errs += prog_ipcache(pa, w.ip[i], w.len[i], 0, 0);
+	if (w.n)
+		pr_info("policy: removed %zu stale ipcache identities", w.n);
+	free(w.ip);
+	free(w.len);
+	return errs;
+}
+
 static int full_resync(struct polagent *pa)
 {
 	struct pol_ipcache_change *ipc = NULL;
 	struct pol_changes c = { 0 };
-	json_t *nodes;
+	json_t *nodes, *want = json_object();
 	const char *key;
 	json_t *p;
 	size_t n = 0, i, local = 0;
@@ -613,14 +680,24 @@ static int full_resync(struct polagent *pa)
 
 			errs += prog_ipcache(pa, ip_be, ipc[i].prefixlen, ipc[i].identity,
 					     ipc[i].prefixlen == 32 ? pod_node_ip(pa, ip_be) : 0);
+			want_add(want, ip_be, ipc[i].prefixlen);
 		}
 		free(ipc);
+	} else {
+		json_decref(want);   /* incomplete: remove nothing */
+		want = NULL;
 	}
 	nodes = informer_list(informers_get(&pa->inf, CK_NODE), NULL);
 	json_array_foreach(nodes, i, p)
 		if (cj_str(p, "metadata.name"))
 			errs += prog_node(pa, cj_str(p, "metadata.name"), node_internal_ip(p));
 	json_decref(nodes);
+	if (want) {
+		json_object_foreach(pa->node_ips, key, p)
+			want_add(want, ip_parse(json_string_value(p)), 32);
+		errs += remove_stale_ipcache(pa, want);
+		json_decref(want);
+	}
 	json_object_foreach(pa->pods, key, p) {
 		uint32_t ip = local_ep_ip(pa, key);
 		char k[512], *name;

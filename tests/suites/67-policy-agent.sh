@@ -77,9 +77,12 @@ mkpod_ns pol srv2 2 srv "$SERVE"
 # must not depend on nodes agreeing by chance
 mkpod_ns pol other 1 other 'exec sleep 3600'
 mkpod_ns pol cli 1 cli 'exec sleep 3600'
+mkpod_ns pol tmp 1 tmp 'exec sleep 3600'
 mkpod_ns default open 2 open "$SERVE"
-for p in srv1 srv2 cli other; do t_check "pod pol/$p Running" wait_for 90 running_ns pol $p; done
+for p in srv1 srv2 cli other tmp; do t_check "pod pol/$p Running" wait_for 90 running_ns pol $p; done
 t_check "pod default/open Running" wait_for 90 running_ns default open
+TMP=$(ipof pol tmp)
+CLI=$(ipof pol cli)
 S1=$(ipof pol srv1)
 S2=$(ipof pol srv2)
 OPEN=$(ipof default open)
@@ -89,6 +92,20 @@ if [ -n "${POL_DEBUG_PAUSE:-}" ]; then echo "PAUSED $CL_RUN $CL_DIR"; sleep "$PO
 t_check "no policy: cli -> srv1:8080 (same node)" wait_for 20 reach 1 pol cli "$S1" 8080
 t_check "no policy: cli -> srv2:8080 (across nodes)" wait_for 20 reach 1 pol cli "$S2" 8080
 t_check "no policy: other -> srv2:9000" reach 1 pol other "$S2" 9000
+
+# ipcache NODE: the node's ipcache as programmed (gannet-dp, JSON)
+ipcache() { in_node "$1" "$CL_BIN/gannet-dp" -r "$CL_PIN" -n "node$1" -j ipcache 2>/dev/null; }
+ipc_has() {   # ipc_has NODE JQ-FILTER
+	local o
+	o=$(ipcache "$1") && jqe "$o" "$2"
+}
+t_check "node2 ipcache: every pod /32 with an identity (cli via node1's IP), node IPs HOST/REMOTE_NODE" \
+	wait_for 10 ipc_has 2 "any(.[]; .cidr == \"$CLI/32\" and .identity >= 256 and .node_ip == \"$(node_ip 1)\") and
+		any(.[]; .cidr == \"$S2/32\" and .identity >= 256) and any(.[]; .cidr == \"$TMP/32\") and
+		any(.[]; .cidr == \"$(node_ip 2)/32\" and .identity == 1) and
+		any(.[]; .cidr == \"$(node_ip 1)/32\" and .identity == 3)"
+t_check "node1 ipcache: srv2 /32 via node2's IP" \
+	ipc_has 1 "any(.[]; .cidr == \"$S2/32\" and .identity >= 256 and .node_ip == \"$(node_ip 2)\")"
 
 # ---------------------------------------------------------------- default deny
 post "$NP/namespaces/pol/networkpolicies" '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",
@@ -148,12 +165,21 @@ t_check "allow: other -> srv1:8080 still denied" denied 1 pol other "$S1" 8080
 
 # ---------------------------------------------------------------- agent down
 agent_kill 2 KILL
+# a pod deleted while node2's agent is down: its ipcache entry must go at
+# the restart's resync
+acurl -X DELETE "/api/v1/namespaces/pol/pods/tmp" >/dev/null
+gone() { [ "$(acurl_code "/api/v1/namespaces/pol/pods/tmp")" = 404 ]; }
+t_check "pol/tmp deleted while node2's agent is down" wait_for 30 gone
+t_check "node2 agent down: its ipcache still has pol/tmp (nobody programs it)" \
+	ipc_has 2 "any(.[]; .cidr == \"$TMP/32\")"
 t_check "node2 agent down: other -> srv2:8080 still denied" denied 1 pol other "$S2" 8080
 t_check "node2 agent down: cli -> srv2:8080 still allowed" reach 1 pol cli "$S2" 8080
 t_check "node2 agent down: cli -> srv2:9000 still denied" denied 1 pol cli "$S2" 9000
 CL_VERBOSE=1 agent_start 2
 synced() { in_node "$1" curl -sS --max-time 3 "http://$(node_ip "$1"):9962/metrics" | grep -q '^gannet_policy_synced 1'; }
 t_check "node2 agent restarted: engine synced" wait_for 15 synced 2
+t_check "after restart: pol/tmp's stale ipcache entry removed, live pods kept" \
+	ipc_has 2 "(any(.[]; .cidr == \"$TMP/32\") | not) and any(.[]; .cidr == \"$CLI/32\" and .identity >= 256)"
 t_check "after restart: cli -> srv2:8080 allowed" reach 1 pol cli "$S2" 8080
 t_check "after restart: other -> srv2:8080 denied" denied 1 pol other "$S2" 8080
 t_check "after restart: cli -> srv2:9000 denied" denied 1 pol cli "$S2" 9000
