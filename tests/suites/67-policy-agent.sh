@@ -72,9 +72,9 @@ SERVE='echo $HOSTNAME >/tmp/index.html; httpd -p 9000 -h /tmp; exec httpd -f -p 
 mkns pol
 mkpod_ns pol srv1 1 srv "$SERVE"
 mkpod_ns pol srv2 2 srv "$SERVE"
-# other before cli: identities are numbered in arrival order, a restarted
-# agent numbers them in list order (pol/cli before pol/other): the suite
-# must not depend on nodes agreeing by chance
+# other before cli: node1 learns them in that order, a restarted node2 in
+# list order (pol/cli first): verdicts must not depend on the order an
+# agent learnt label sets (arrival-order identity numbers did)
 mkpod_ns pol other 1 other 'exec sleep 3600'
 mkpod_ns pol cli 1 cli 'exec sleep 3600'
 mkpod_ns pol tmp 1 tmp 'exec sleep 3600'
