@@ -323,7 +323,7 @@ if [ "$code" = 404 ]; then
 	echo "# the agents do not serve /flows yet (node proxy answered 404): flows not checked"
 else
 	gctl apply -f $EX/default-deny-ingress.yaml >/dev/null
-	denied() { [ "$(fetch "$(echo "$IPS" | cut -d' ' -f1)" 8080)" = FAIL ]; }
+	denied() { fetch "$(echo "$IPS" | cut -d' ' -f1)" 8080 | grep -qx FAIL; }
 	t_check "default-deny-ingress: the client cannot reach a web pod" wait_for 20 denied
 	dropped() {
 		gctl flows --verdict dropped --pod default/client | grep "dropped" |
