@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* gannetctl flows [-f] [--verdict dropped|allowed] [--pod ns/name]
- * [--node N] [-o json]: the policy verdict and drop events of the nodes'
+ * [--node N] [--since WHEN] [-o json]: the policy verdict and drop events of the nodes'
  * datapaths. Each agent keeps a ring of recent flows and serves them as
  * JSON lines on GET /flows (docs/policy.md); we read them through the API
  * server's node proxy (nodes/N/proxy/flows, authorized as get
@@ -166,14 +166,20 @@ static int node_names(struct ctl *c, json_t **out)
 
 static void flows_path(struct ctl *c, const char *node, bool follow, char *buf, size_t len)
 {
-	char en[300], ep[600];
+	char en[300], ep[600], es[200];
 
 	snprintf(buf, len, "/api/v1/nodes/%s/proxy/flows?%s%s%s%s%s",
 		 apiclient_escape(node, en, sizeof(en)), follow ? "follow=true&" : "",
 		 c->o.verdict ? "verdict=" : "", c->o.verdict ? c->o.verdict : "",
 		 c->o.verdict ? "&" : "", c->o.pod ? "pod=" : "");
-	if (c->o.pod)
+	if (c->o.pod) {
 		strncat(buf, apiclient_escape(c->o.pod, ep, sizeof(ep)), len - strlen(buf) - 1);
+		strncat(buf, "&", len - strlen(buf) - 1);
+	}
+	if (c->o.since) {
+		strncat(buf, "since=", len - strlen(buf) - 1);
+		strncat(buf, apiclient_escape(c->o.since, es, sizeof(es)), len - strlen(buf) - 1);
+	}
 	if (buf[strlen(buf) - 1] == '&' || buf[strlen(buf) - 1] == '?')
 		buf[strlen(buf) - 1] = 0;
 }

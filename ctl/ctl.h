@@ -70,6 +70,7 @@ enum ctl_opt_id {
 	OPT_FROM,                 /* policy trace */
 	OPT_TO,
 	OPT_PORT,
+	OPT_SINCE,                /* flows */
 };
 
 struct ctl_opts {
@@ -93,7 +94,7 @@ struct ctl_opts {
 	const char *container, *tail;
 	bool follow, timestamps, stdin_open, tty;
 	/* flows, policy trace, dataplane (cmd_flows.c, cmd_policy.c, cmd_dataplane.c) */
-	const char *verdict, *pod, *node, *from, *to, *port;
+	const char *verdict, *pod, *node, *from, *to, *port, *since;
 };
 
 struct ctl {

@@ -54,7 +54,7 @@ static const struct ctl_option options[] = {
 	{ OPT_REVISION, "revision", required_argument, "N", "show the pod template of revision N" },
 	{ OPT_TO_REVISION, "to-revision", required_argument, "N", "roll back to revision N (default: the previous one)" },
 	{ OPT_CONTAINER, "container", required_argument, "NAME", "container of the pod (default: its only one)" },
-	{ OPT_FOLLOW, "follow", no_argument, NULL, "(-f) keep streaming the log" },
+	{ OPT_FOLLOW, "follow", no_argument, NULL, "(-f) keep streaming (logs, flows)" },
 	{ OPT_TAIL, "tail", required_argument, "N", "only the last N lines" },
 	{ OPT_TIMESTAMPS, "timestamps", no_argument, NULL, "prefix each line with its RFC 3339 time" },
 	{ OPT_STDIN, "stdin", no_argument, NULL, "exec: stream stdin to the command" },
@@ -64,6 +64,7 @@ static const struct ctl_option options[] = {
 	{ OPT_NODE, "node", required_argument, "NODE", "only this node (default: every node)" },
 	{ OPT_FROM, "from", required_argument, "NS/POD", "policy trace: source (ns/pod, pod in -n, IPv4 or host)" },
 	{ OPT_TO, "to", required_argument, "NS/POD", "policy trace: destination (ns/pod, pod in -n, IPv4 or host)" },
+	{ OPT_SINCE, "since", required_argument, "WHEN", "flows: only flows since WHEN (30s, 5m, RFC 3339 time); with -f, replay them first" },
 	{ OPT_PORT, "port", required_argument, "PORT[/PROTO]", "policy trace: destination port, e.g. 80/TCP (default TCP)" },
 };
 
@@ -118,9 +119,9 @@ DEFINE_COMMAND(exec, cmd_exec, "POD [-c CONTAINER] -- COMMAND [ARG...]",
 	       "Run a command in a container (non-interactive: output, then its exit code)",
 	       OPT_CONTAINER, OPT_STDIN, OPT_TTY);
 
-DEFINE_COMMAND(flows, cmd_flows, "[-f] [--verdict dropped|allowed] [--pod NS/NAME] [--node NODE]",
+DEFINE_COMMAND(flows, cmd_flows, "[-f] [--verdict dropped|allowed] [--pod NS/NAME] [--node NODE] [--since WHEN]",
 	       "Show policy verdict and drop events of the nodes' datapaths (-f: follow every node)",
-	       OPT_FOLLOW, OPT_VERDICT, OPT_POD, OPT_NODE, OPT_OUTPUT, OPT_NO_HEADERS);
+	       OPT_FOLLOW, OPT_VERDICT, OPT_POD, OPT_NODE, OPT_SINCE, OPT_OUTPUT, OPT_NO_HEADERS);
 DEFINE_COMMAND(policy, cmd_policy, "trace --from NS/POD --to NS/POD --port PORT[/PROTO]",
 	       "Explain which NetworkPolicies allow or deny a connection",
 	       OPT_FROM, OPT_TO, OPT_PORT, OPT_OUTPUT);
@@ -280,6 +281,7 @@ static int set_option(struct ctl_opts *o, int id, const char *arg)
 	case OPT_FROM: o->from = arg; break;
 	case OPT_TO: o->to = arg; break;
 	case OPT_PORT: o->port = arg; break;
+	case OPT_SINCE: o->since = arg; break;
 	case OPT_TIMEOUT:
 		o->timeout_ms = duration_parse_ms(arg);
 		if (o->timeout_ms < 0) {

@@ -332,6 +332,9 @@ else
 	t_check "gannetctl flows --verdict dropped shows the client's dropped connection" wait_for 15 dropped
 	out=$(gctl flows --verdict dropped --pod default/client)
 	t_check "flows table columns" grep -q "^TIME  *NODE  *VERDICT  *REASON  *DIR  *PROTO  *SRC  *DST  *IDENTITIES" <<<"$out"
+	out=$(gctl flows --verdict dropped --pod default/client --since 10m --node node1)
+	t_check "flows --since 10m --node node1 (where the web pod behind it runs or not: rows name node1 only)" \
+		bash -c '! grep -v "^TIME" <<<"$1" | grep -v "^[0-9:.]*  *node1 " | grep -q .' _ "$out"
 	j=$(gctl flows --verdict dropped -o json | head -1)
 	t_check "flows -o json: JSON lines with the node ($j)" jqe "$j" '.node and .src and .dst'
 	# -f follows every node; it ends when we stop it
