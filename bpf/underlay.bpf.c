@@ -202,6 +202,16 @@ static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
 	/* Keep the outer MACs: the stack then classifies the frame as
 	 * addressed to us (PACKET_HOST) and the tc program delivers it. */
 	__builtin_memcpy(eth, outer_macs, sizeof(outer_macs));
+	/* the VNI identity for tc's ingress policy, as XDP metadata (a
+	 * driver without metadata support: tc falls back to the ipcache) */
+	if (!bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct pol_xdp_meta))) {
+		struct pol_xdp_meta *m = (void *)(long)ctx->data_meta;
+
+		if ((void *)(m + 1) <= (void *)(long)ctx->data) {
+			m->magic = GNT_XDP_META_MAGIC;
+			m->identity = r.identity;
+		}
+	}
 	*code = GNT_FWD_XDP_DECAP;
 	return XDP_PASS;
 }
@@ -244,6 +254,16 @@ static __always_inline int ul_policy_ingress(struct __sk_buff *skb,
 
 	if (!(ep->flags & GNT_POL_EP_ANY))
 		return 0;
+	if (!tunnelled) {
+		/* decapsulated by the XDP program: it left the VNI identity */
+		struct pol_xdp_meta *m = (void *)(long)skb->data_meta;
+
+		if ((void *)(m + 1) <= (void *)(long)skb->data &&
+		    m->magic == GNT_XDP_META_MAGIC) {
+			vni_id = m->identity;
+			tunnelled = 1;
+		}
+	}
 	if ((void *)(ip + 1) > end || ip->ihl < 5)
 		return GNT_DROP_POLICY_INGRESS;
 	src_id = pol_ipcache_identity(ip->saddr, cfg_node_ip);

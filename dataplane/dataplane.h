@@ -238,6 +238,21 @@ struct dp_pol_entry {          /* same meaning as struct pol_entry */
  * dp_policy_delete or dp_endpoint_delete. */
 int dp_policy_set(struct dp_node *dp, uint32_t ep_ip, int dir, bool enforced,
 		  const struct dp_pol_entry *e, size_t n, struct gerr *err);
+/* Added: several endpoint-directions at once, each replaced atomically as
+ * by dp_policy_set. The kernel waits for an RCU grace period after every
+ * swap of a set (~10-20 ms, so that no packet still uses the old one when
+ * the call returns); a batch waits once for all of them, so a change that
+ * touches many endpoints should come here. On error some sets may be
+ * applied and others not (each one whole). */
+struct dp_pol_set {
+	uint32_t ep_ip;
+	int dir;
+	bool enforced;
+	const struct dp_pol_entry *e;
+	size_t n;
+};
+int dp_policy_set_batch(struct dp_node *dp, const struct dp_pol_set *sets, size_t n,
+			struct gerr *err);
 int dp_policy_delete(struct dp_node *dp, uint32_t ep_ip, struct gerr *err);
 /* As programmed in the maps: *e malloc'ed (free it), *n entries. */
 int dp_policy_get(struct dp_node *dp, uint32_t ep_ip, int dir, bool *enforced,

@@ -251,30 +251,19 @@ static int check_dir(int dir, struct gerr *err)
 	return 0;
 }
 
-int dp_policy_set(struct dp_node *dp, uint32_t ep_ip, int dir, bool enforced,
-		  const struct dp_pol_entry *e, size_t n, struct gerr *err)
+/* A new inner map holding the encoded entries (one batch update), or
+ * -errno. */
+static int inner_build(const struct dp_pol_entry *e, size_t n, struct gerr *err)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, mopts);
-	struct gnt_pol_ep_key k = { .ip = ep_ip, .dir = (uint32_t)dir };
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	struct gnt_pol_key *keys = NULL;
+	struct gnt_pol_val *vals = NULL;
 	struct pol_kv *kv = NULL;
-	struct dp_pol *pol;
 	size_t nkv = 0;
-	int ret, inner = -1;
+	__u32 cnt;
+	int ret, inner;
 
-	if ((ret = check_dir(dir, err)) || (ret = pol_state(dp, &pol, err)))
-		return ret;
-	if (!ep_ip)
-		return gerr_set(err, -EINVAL, "policy needs an endpoint IP");
-	if (!enforced) {
-		/* flag first: from then on the endpoint is unrestricted and
-		 * the set may go without a fail-closed drop */
-		ret = ep_flag(pol, ep_ip, dir_flag(dir), false);
-		if (ret)
-			return gerr_set(err, ret, "endpoint flags: %s", strerror(-ret));
-		if (bpf_map_delete_elem(pol->fd_policy, &k) && errno != ENOENT)
-			return gerr_set(err, -errno, "policy map delete: %s", strerror(errno));
-		return 0;
-	}
 	ret = pol_encode(e, n, &kv, &nkv, err);
 	if (ret)
 		return ret;
@@ -285,25 +274,134 @@ int dp_policy_set(struct dp_node *dp, uint32_t ep_ip, int dir, bool enforced,
 		ret = gerr_set(err, -errno, "create policy map (%zu keys): %s", nkv, strerror(errno));
 		goto out;
 	}
-	for (size_t i = 0; i < nkv; i++) {
-		if (bpf_map_update_elem(inner, &kv[i].k, &kv[i].v, BPF_ANY)) {
-			ret = gerr_set(err, -errno, "fill policy map: %s", strerror(errno));
-			goto out;
-		}
-	}
-	/* the swap: one update of the outer slot */
-	if (bpf_map_update_elem(pol->fd_policy, &k, &inner, BPF_ANY)) {
-		ret = gerr_set(err, -errno, "policy map update: %s", strerror(errno));
+	keys = calloc(nkv + 1, sizeof(*keys));
+	vals = calloc(nkv + 1, sizeof(*vals));
+	if (!keys || !vals) {
+		ret = gerr_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	ret = ep_flag(pol, ep_ip, dir_flag(dir), true);
-	if (ret)
-		gerr_set(err, ret, "endpoint flags: %s", strerror(-ret));
+	for (size_t i = 0; i < nkv; i++) {
+		keys[i] = kv[i].k;
+		vals[i] = kv[i].v;
+	}
+	cnt = (__u32)nkv;
+	/* one syscall for the whole set; element by element if the kernel
+	 * has no batch ops */
+	if (nkv && bpf_map_update_batch(inner, keys, vals, &cnt, &bopts)) {
+		for (size_t i = 0; i < nkv; i++) {
+			if (bpf_map_update_elem(inner, &keys[i], &vals[i], BPF_ANY)) {
+				ret = gerr_set(err, -errno, "fill policy map: %s", strerror(errno));
+				goto out;
+			}
+		}
+	}
+	ret = inner;
+	inner = -1;
 out:
 	if (inner >= 0)
 		close(inner);
+	free(keys);
+	free(vals);
 	free(kv);
 	return ret;
+}
+
+int dp_policy_set_batch(struct dp_node *dp, const struct dp_pol_set *sets, size_t n,
+			struct gerr *err)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	struct gnt_pol_ep_key *ukeys = NULL, *dkeys = NULL;
+	__u32 *fds = NULL, nu = 0, nd = 0, cnt;
+	struct dp_pol *pol;
+	int ret;
+
+	if ((ret = pol_state(dp, &pol, err)))
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		if ((ret = check_dir(sets[i].dir, err)))
+			return ret;
+		if (!sets[i].ep_ip)
+			return gerr_set(err, -EINVAL, "policy needs an endpoint IP");
+	}
+	ukeys = calloc(n + 1, sizeof(*ukeys));
+	dkeys = calloc(n + 1, sizeof(*dkeys));
+	fds = calloc(n + 1, sizeof(*fds));
+	if (!ukeys || !dkeys || !fds) {
+		ret = gerr_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* unenforced: flag first, from then on the endpoint is unrestricted
+	 * and its set may go without a fail-closed drop */
+	for (size_t i = 0; i < n; i++) {
+		struct gnt_pol_ep_key k = { .ip = sets[i].ep_ip, .dir = (uint32_t)sets[i].dir };
+
+		if (sets[i].enforced)
+			continue;
+		ret = ep_flag(pol, k.ip, dir_flag(sets[i].dir), false);
+		if (ret) {
+			gerr_set(err, ret, "endpoint flags: %s", strerror(-ret));
+			goto out;
+		}
+		if (outer_has(pol, k.ip, sets[i].dir))
+			dkeys[nd++] = k;
+	}
+	/* enforced: every new set built before any is published */
+	for (size_t i = 0; i < n; i++) {
+		if (!sets[i].enforced)
+			continue;
+		ret = inner_build(sets[i].e, sets[i].n, err);
+		if (ret < 0)
+			goto out;
+		ukeys[nu].ip = sets[i].ep_ip;
+		ukeys[nu].dir = (uint32_t)sets[i].dir;
+		fds[nu++] = (__u32)ret;
+	}
+	/* The swaps. The kernel waits for an RCU grace period after each
+	 * update of a map-in-map slot (no program may still use the old set
+	 * when the call returns): ~10-20 ms each, so all slots go in one
+	 * batch, one wait; one by one where batches are not supported. */
+	ret = 0;
+	cnt = nu;
+	if (nu && bpf_map_update_batch(pol->fd_policy, ukeys, fds, &cnt, &bopts)) {
+		for (__u32 i = cnt; i < nu; i++) {
+			if (bpf_map_update_elem(pol->fd_policy, &ukeys[i], &fds[i], BPF_ANY)) {
+				ret = gerr_set(err, -errno, "policy map update: %s", strerror(errno));
+				goto out;
+			}
+		}
+	}
+	for (__u32 i = 0; i < nu; i++) {
+		ret = ep_flag(pol, ukeys[i].ip, dir_flag((int)ukeys[i].dir), true);
+		if (ret) {
+			gerr_set(err, ret, "endpoint flags: %s", strerror(-ret));
+			goto out;
+		}
+	}
+	cnt = nd;
+	if (nd && bpf_map_delete_batch(pol->fd_policy, dkeys, &cnt, &bopts)) {
+		for (__u32 i = cnt; i < nd; i++) {
+			if (bpf_map_delete_elem(pol->fd_policy, &dkeys[i]) && errno != ENOENT) {
+				ret = gerr_set(err, -errno, "policy map delete: %s", strerror(errno));
+				goto out;
+			}
+		}
+	}
+out:
+	/* the outer map holds references to what it published */
+	for (__u32 i = 0; fds && i < nu; i++)
+		close((int)fds[i]);
+	free(ukeys);
+	free(dkeys);
+	free(fds);
+	return ret;
+}
+
+int dp_policy_set(struct dp_node *dp, uint32_t ep_ip, int dir, bool enforced,
+		  const struct dp_pol_entry *e, size_t n, struct gerr *err)
+{
+	struct dp_pol_set s = { .ep_ip = ep_ip, .dir = dir, .enforced = enforced, .e = e, .n = n };
+
+	return dp_policy_set_batch(dp, &s, 1, err);
 }
 
 int dp_policy_delete(struct dp_node *dp, uint32_t ep_ip, struct gerr *err)

@@ -34,6 +34,15 @@
  * not check it again). */
 #define GNT_MARK_POL_DONE 0x0a7e0f00U
 
+/* XDP metadata in front of a frame the XDP program decapsulated and
+ * passes to tc: the VNI identity, which the decapsulation removed. */
+struct pol_xdp_meta {
+	__u32 magic;
+	__u32 identity;
+};
+
+#define GNT_XDP_META_MAGIC 0x6a7e1d01U
+
 #ifndef IPPROTO_SCTP
 #define IPPROTO_SCTP 132
 #endif

@@ -85,21 +85,23 @@ PY
 med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 nf5() { med "$(new_flow_ns "$1")" "$(new_flow_ns "$1")" "$(new_flow_ns "$1")" "$(new_flow_ns "$1")" "$(new_flow_ns "$1")"; }
 
-printf '%-11s | %-6s %-8s | %-32s | %-10s | %-24s\n' "" "X sel." "X" "Gannet BPF_PROG_RUN ns/packet" "Gannet" "iptables (kube-router)"
-printf '%-11s | %6s %8s | %10s %10s %10s | %10s | %10s %12s\n' policies "by" "entries" "new flow" "establ." "denied" "set (ms)" "restore s" "new flow ns"
+printf '%-11s | %-6s %-8s | %-32s | %-21s | %-24s\n' "" "X sel." "X" "Gannet BPF_PROG_RUN ns/packet" "Gannet apply (ms)" "iptables (kube-router)"
+printf '%-11s | %6s %8s | %10s %10s %10s | %10s %10s | %10s %12s\n' policies "by" "entries" "new flow" "establ." "denied" "1 set" "64 (batch)" "restore s" "new flow ns (base)"
 declare -A G
 js=$(nsx "$PB" -r "$PIN" -u -c "$RUNS") || { echo "policy_dp_bench (unpoliced) failed" >&2; exit 1; }
 G[u]=$js
-printf '%-11s | %6s %8s | %10s %10s %10s | %10s | %10s %12s\n' "unpoliced" - - \
-	"$(jq -r .ns_new_flow <<<"$js")" "$(jq -r .ns_established <<<"$js")" "$(jq -r .ns_denied <<<"$js")" - - -
+printf '%-11s | %6s %8s | %10s %10s %10s | %10s %10s | %10s %12s\n' "unpoliced" - - \
+	"$(jq -r .ns_new_flow <<<"$js")" "$(jq -r .ns_established <<<"$js")" "$(jq -r .ns_denied <<<"$js")" - - - -
+# baseline for iptables: conntrack on (as on any node running kube-proxy
+# or kube-router) but no policy rule; measured again right before each
+# ruleset so that the machine's changing load cancels out
 base_nf=""
-if [ $IPT = 1 ]; then
-	# baseline: conntrack on (as on any node running kube-proxy or
-	# kube-router) but no policy rule
+ipt_base() {
+	nsx iptables -F; nsx iptables -X; nsx ipset destroy 2>/dev/null
 	nsx iptables -A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
-	base_nf=$(nf5 3000)
+	base_nf=$(nf5 "$1")
 	nsx iptables -F
-fi
+}
 for n in $COUNTS; do
 	out=$TMP/r$n
 	mkdir -p "$out"
@@ -107,15 +109,15 @@ for n in $COUNTS; do
 	G[$n]=$js
 	ir="-" inf="-"
 	if [ $IPT = 1 ] && [ "$n" -le "$IPT_MAX" ]; then
-		nsx iptables -F; nsx iptables -X; nsx ipset destroy 2>/dev/null
+		cnt=3000; [ "$n" -ge 10000 ] && cnt=1000
+		ipt_base $cnt
 		t0=$(date +%s.%N)
 		nsx ipset restore <"$out/ipset" && nsx iptables-restore <"$out/iptables" ||
 			{ echo "iptables rules for $n failed to load" >&2; exit 1; }
 		t1=$(date +%s.%N)
 		ir=$(echo "$t1 - $t0" | bc -l | xargs printf '%.2f')
-		cnt=3000; [ "$n" -ge 10000 ] && cnt=1000
 		v=$(nf5 $cnt)
-		inf=$((v - base_nf))
+		inf="$((v - base_nf)) ($base_nf)"
 		# the measured flow really is allowed by the rules (marked and
 		# accepted, not rejected)
 		acc=$(nsx iptables -L KUBE-POD-FW-1000 -v -x -n | awk '/REJECT/ {print $1}')
@@ -123,15 +125,16 @@ for n in $COUNTS; do
 		nsx iptables -F; nsx iptables -X; nsx ipset destroy
 	fi
 	rm -rf "$out"
-	printf '%-11s | %6s %8s | %10s %10s %10s | %10s | %10s %12s\n' "$n" \
+	printf '%-11s | %6s %8s | %10s %10s %10s | %10s %10s | %10s %12s\n' "$n" \
 		"$(jq -r .selecting_x <<<"$js")" "$(jq -r .entries_x <<<"$js")" \
 		"$(jq -r .ns_new_flow <<<"$js")" "$(jq -r .ns_established <<<"$js")" \
 		"$(jq -r .ns_denied <<<"$js")" "$(jq -r .policy_set_ms <<<"$js" | xargs printf '%.1f')" \
-		"$ir" "$inf"
+		"$(jq -r .batch64_ms <<<"$js" | xargs printf '%.1f')" "$ir" "$inf"
 done
 first=$(echo $COUNTS | awk '{print $1}'); last=$(echo $COUNTS | awk '{print $NF}')
 r() { echo "$(jq -r ".$2" <<<"${G[$last]}") / $(jq -r ".$2" <<<"${G[$first]}")" | bc -l | xargs printf '%.3f'; }
 echo
 echo "Gannet per-packet growth $first -> $last policies: new flow x$(r x ns_new_flow), established x$(r x ns_established), denied x$(r x ns_denied) (target < 1.10)"
 echo "policed vs unpoliced: new flow x$(echo "$(jq -r .ns_new_flow <<<"${G[$first]}") / $(jq -r .ns_new_flow <<<"${G[u]}")" | bc -l | xargs printf '%.2f'), established x$(echo "$(jq -r .ns_established <<<"${G[$first]}") / $(jq -r .ns_established <<<"${G[u]}")" | bc -l | xargs printf '%.2f')"
-echo "notes: X sel. by = policies selecting the destination (the allowing one included); BPF_PROG_RUN figures = median kernel-timed single-packet runs (include the harness's constant timer overhead); iptables new-flow cost = sender ns per first packet minus the same with conntrack on and no policy rule (${base_nf:-n/a} ns; median of 5 runs each, noisy on a shared machine), ipset $(ipset -v 2>/dev/null | grep -o 'v[0-9.]*' | head -1); $(nproc) CPUs, kernel $(uname -r), $(iptables -V 2>/dev/null)"
+echo "apply: dp_policy_set of X's set (one swap: map build + one kernel RCU grace period), and dp_policy_set_batch of that set for 64 endpoints (one grace period for all)"
+echo "notes: X sel. by = policies selecting the destination (the allowing one included); BPF_PROG_RUN figures = median kernel-timed single-packet runs (include the harness's constant timer overhead); iptables new-flow cost = sender ns per first packet minus the same with conntrack on and no policy rule (base, measured just before; medians of 5 runs, noisy on a shared machine), ipset $(ipset -v 2>/dev/null | grep -o 'v[0-9.]*' | head -1); $(nproc) CPUs, kernel $(uname -r), $(iptables -V 2>/dev/null)"

@@ -206,6 +206,8 @@ static void reset_policy(void)
 	put_ep(IP_A, ID_A, MAC_A, MAC_HA);
 }
 
+#define GNT_POL_EP_MASK (GNT_EP_F_POL_INGRESS | GNT_EP_F_POL_EGRESS)
+
 static uint16_t next_port = 20000;   /* fresh source port: no conntrack hit */
 
 static uint16_t sp(void)
@@ -262,6 +264,31 @@ static void test_map_roundtrip(void)
 	free(out);
 	CHECK_EQ(dp_policy_delete(dp, ip4("10.244.1.99"), &err), 0);
 	CHECK_EQ(dp_policy_set(dp, ip4(IP_B), 7, true, NULL, 0, &err), -EINVAL);
+	/* a batch: B ingress enforced, C egress deny-all, A ingress set then
+	 * unenforced in the same call's aftermath */
+	{
+		struct dp_pol_set bs[] = {
+			{ .ep_ip = ip4(IP_B), .dir = DP_POL_INGRESS, .enforced = true, .e = in, .n = 2 },
+			{ .ep_ip = ip4(IP_C), .dir = DP_POL_EGRESS, .enforced = true },
+			{ .ep_ip = ip4(IP_A), .dir = DP_POL_INGRESS, .enforced = true, .e = in, .n = 1 },
+		};
+
+		CHECK_EQ(dp_policy_set_batch(dp, bs, 3, &err), 0);
+		CHECK_EQ(ep_flags(IP_B) & GNT_POL_EP_MASK, GNT_EP_F_POL_INGRESS);
+		CHECK_EQ(ep_flags(IP_C) & GNT_POL_EP_MASK, GNT_EP_F_POL_EGRESS);
+		CHECK_EQ(dp_policy_get(dp, ip4(IP_B), DP_POL_INGRESS, &enf, &out, &n, &err), 0);
+		CHECK(enf);
+		CHECK_EQ(n, 2);
+		free(out);
+		bs[0].enforced = bs[1].enforced = bs[2].enforced = false;
+		CHECK_EQ(dp_policy_set_batch(dp, bs, 3, &err), 0);
+		CHECK_EQ(ep_flags(IP_B) & GNT_POL_EP_MASK, 0);
+		CHECK_EQ(ep_flags(IP_C) & GNT_POL_EP_MASK, 0);
+		CHECK_EQ(ep_flags(IP_A) & GNT_POL_EP_MASK, 0);
+		CHECK_EQ(dp_policy_get(dp, ip4(IP_C), DP_POL_EGRESS, &enf, &out, &n, &err), 0);
+		CHECK(!enf);
+		free(out);
+	}
 }
 
 static void test_ingress_verdicts(void)

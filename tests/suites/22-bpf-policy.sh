@@ -9,7 +9,8 @@
 #     ipcache CIDR entries inside a remote pod CIDR keep routing, hairpin.
 # (2) Live, tests/lib/cluster.sh: 2 nodes with agents, real pods via CNI,
 #     policy programmed with gannet-dp (dp_policy_set) on the nodes' pins:
-#     deny-all stops ping and TCP (same node and across nodes), allow
+#     deny-all stops ping and TCP (same node and across nodes; node2's
+#     underlay in XDP mode, node1's in tc mode), allow
 #     entries restore exactly what they allow (identity from the endpoint
 #     and from the VNI), egress with ipcache identities, node -> pod with
 #     the HOST entry, an established TCP connection survives a policy swap
@@ -37,7 +38,9 @@ else
 fi
 ip netns del "$CL_RUN-prt"
 
-echo "== live: 2 nodes"
+echo "== live: 2 nodes (node1 tc underlay, node2 XDP: decap in XDP, the VNI identity passed to tc as metadata)"
+CL_NODE_MODE[1]=tc
+CL_NODE_MODE[2]=xdp
 cluster_up 2
 t_check "pod a on node1" pod_add 1 a
 t_check "pod b on node1" pod_add 1 b
