@@ -1124,15 +1124,16 @@ static int64_t parse_since(const char *s)
 	if (!s || !*s)
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &now);
+	/* a bare number this large is a time (Unix seconds), not a duration */
+	ms = strtol(s, &end, 10);
+	if (!*end && ms >= 1000000000L)
+		return (int64_t)ms * 1000000000LL;
 	ms = duration_parse_ms(s);
 	if (ms >= 0)
 		return (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec - (int64_t)ms * 1000000LL;
 	t = ctrl_parse_time(s);
 	if (t >= 0)
 		return (int64_t)t * 1000000000LL;
-	ms = strtol(s, &end, 10);   /* Unix seconds */
-	if (!*end && ms >= 0)
-		return (int64_t)ms * 1000000000LL;
 	return -1;
 }
 

@@ -134,6 +134,8 @@ t_check "/flows?verdict=allowed holds no drop" bash -c '! grep -q "\"verdict\":\
 t_check "/flows refuses a bad verdict (400)" \
 	[ "$(acurl_agent 2 --max-time 5 -o /dev/null -w '%{http_code}' "$(agent_url 2)/flows?verdict=maybe")" = 400 ]
 # follow: a new drop shows up on an open stream
+TS=$(date +%s)
+sleep 1.1
 fol=$CL_DIR/follow.out
 in_node 2 curl -sS -N -k --cert "$ADMIN_CERT" --key "$ADMIN_KEY" --max-time 8 \
 	"$(agent_url 2)/flows?follow=true&verdict=dropped" >"$fol" 2>/dev/null &
@@ -143,6 +145,10 @@ denied 1 pol other "$S2" 8080
 wait $FPID
 t_check "/flows?follow=true streams a new drop (other -> srv2)" \
 	jq -se 'any(.[]; .src.pod == "other" and .dst.pod == "srv2")' "$fol"
+fs=$(flows 2 "since=$TS&verdict=dropped")
+t_check "/flows?since=<unix time>: the new drop, none of the earlier ones" \
+	jqe "$(jq -sc . <<<"$fs")" "any(.[]; .src.pod == \"other\" and .dst.port == 8080) and
+		all(.[]; .src.pod != \"cli\")"
 m=$(in_node 2 curl -sS --max-time 5 "http://$(node_ip 2):9962/metrics")
 t_check "/metrics: gannet_policy_synced 1, enforced endpoints, apply histogram" \
 	bash -c 'grep -q "^gannet_policy_synced 1" <<<"$1" &&
