@@ -203,8 +203,10 @@ static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
 	 * addressed to us (PACKET_HOST) and the tc program delivers it. */
 	__builtin_memcpy(eth, outer_macs, sizeof(outer_macs));
 	/* the VNI identity for tc's ingress policy, as XDP metadata (a
-	 * driver without metadata support: tc falls back to the ipcache) */
-	if (!bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct pol_xdp_meta))) {
+	 * driver without metadata support: tc falls back to the ipcache);
+	 * only pods under policy need it */
+	if ((flags & GNT_POL_EP_ANY) &&
+	    !bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct pol_xdp_meta))) {
 		struct pol_xdp_meta *m = (void *)(long)ctx->data_meta;
 
 		if ((void *)(m + 1) <= (void *)(long)ctx->data) {

@@ -27,6 +27,7 @@ set -u
 cd "${GANNET_ROOT:-$(dirname "$0")/../..}"
 BUILD=${BUILD:-build}
 PB=$PWD/$BUILD/tests/policy_dp_bench
+LK=$PWD/$BUILD/gen/tests/policy_lookup.bpf.o
 COUNTS=${POL_COUNTS:-0 100 1000 10000}
 RUNS=${POL_RUNS:-5000}
 IPT_MAX=${IPT_MAX:-10000}
@@ -105,7 +106,8 @@ ipt_base() {
 for n in $COUNTS; do
 	out=$TMP/r$n
 	mkdir -p "$out"
-	js=$(nsx "$PB" -r "$PIN" -n "$n" -c "$RUNS" -o "$out") || { echo "policy_dp_bench $n failed" >&2; exit 1; }
+	lk=(); [ -e "$LK" ] && lk=(-L "$LK")
+	js=$(nsx "$PB" -r "$PIN" -n "$n" -c "$RUNS" -o "$out" "${lk[@]}") || { echo "policy_dp_bench $n failed" >&2; exit 1; }
 	G[$n]=$js
 	ir="-" inf="-"
 	if [ $IPT = 1 ] && [ "$n" -le "$IPT_MAX" ]; then
@@ -131,6 +133,19 @@ for n in $COUNTS; do
 		"$(jq -r .ns_denied <<<"$js")" "$(jq -r .policy_set_ms <<<"$js" | xargs printf '%.1f')" \
 		"$(jq -r .batch64_ms <<<"$js" | xargs printf '%.1f')" "$ir" "$inf"
 done
+if [ -e "$LK" ]; then
+	echo
+	echo "allow-set lookup alone (BPF_PROG_RUN x200000, best of 5, minus a run without lookup), X's entries:"
+	printf '%-11s | %8s | %-23s | %-23s\n' "" "" "allowed (S, tcp/80)" "denied (D, tcp/80)"
+	printf '%-11s | %8s | %11s %11s | %11s %11s\n' policies entries "hash ns" "LPM ns" "hash ns" "LPM ns"
+	for n in $COUNTS; do
+		j=${G[$n]}
+		printf '%-11s | %8s | %11s %11s | %11s %11s\n' "$n" "$(jq -r .entries_x <<<"$j")" \
+			"$(jq -r .lookup_hash_allow_ns <<<"$j")" "$(jq -r .lookup_lpm_allow_ns <<<"$j")" \
+			"$(jq -r .lookup_hash_deny_ns <<<"$j")" "$(jq -r .lookup_lpm_deny_ns <<<"$j")"
+	done
+	echo "hash = the datapath's encoding (meta + probes per port prefix length); LPM = the 4-lookup trie of docs/policy.md's first proposal"
+fi
 first=$(echo $COUNTS | awk '{print $1}'); last=$(echo $COUNTS | awk '{print $NF}')
 r() { echo "$(jq -r ".$2" <<<"${G[$last]}") / $(jq -r ".$2" <<<"${G[$first]}")" | bc -l | xargs printf '%.3f'; }
 echo

@@ -12,6 +12,9 @@
  *     conntrack inserts), established (conntrack hit), and a new flow from
  *     a pod no entry allows (denied: every probe misses);
  *   - with -u: X unpoliced (no policy at all), the baseline.
+ * With -L OBJ (tests/bpf/policy_lookup.bpf.o) also the lookup alone, hash
+ * encoding vs the LPM trie encoding, on X's entries (BPF_PROG_RUN repeat,
+ * mean ns, minus a run without lookups).
  * With -o DIR the same policies are also written as kube-router-shaped
  * iptables rules (per-pod firewall chains jumping to per-policy chains
  * matching ipset source sets and ports) for the script's iptables run:
@@ -243,6 +246,104 @@ static int write_iptables(const char *dir, int n)
 	return 0;
 }
 
+/* ------------------------------------------------------------ lookups */
+
+struct bench_args {
+	__u32 mode;
+	__u32 identity;
+	__u16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+static int run_xdp(int prog, double *ns)
+{
+	uint8_t buf[64] = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf, .data_size_in = sizeof(buf),
+		    .repeat = 200000);
+
+	if (bpf_prog_test_run_opts(prog, &o))
+		return -1;
+	*ns = o.duration;
+	return (int)o.retval;
+}
+
+/* ns per lookup of (id, proto, port) in X's entries: hash (mode 0) and
+ * LPM (mode 1), each minus the no-lookup run; want: XDP verdict */
+static int lookup_bench(const char *obj_path, const struct pol_rules *r, uint32_t id,
+			uint16_t port, double out[2])
+{
+	struct bpf_object *obj = bpf_object__open_file(obj_path, NULL);
+	int fd_args, fd_h, fd_l, prog, ret = -1;
+	struct pol_lpm_key *lk = NULL;
+	double base = 0, t;
+	uint32_t zero = 0;
+	int nl;
+
+	if (!obj || bpf_object__load(obj))
+		goto out;
+	fd_args = bpf_object__find_map_fd_by_name(obj, "args");
+	fd_h = bpf_object__find_map_fd_by_name(obj, "set_hash");
+	fd_l = bpf_object__find_map_fd_by_name(obj, "set_lpm");
+	prog = bpf_program__fd(bpf_object__find_program_by_name(obj, "policy_lookup"));
+	if (fd_args < 0 || fd_h < 0 || fd_l < 0 || prog < 0)
+		goto out;
+	/* hash: the datapath's encoding, as dataplane/policy.c writes it */
+	for (size_t i = 0; i < r->n; i++) {
+		const struct pol_entry *x = &r->entries[i];
+		struct gnt_pol_key mk = { .identity = x->identity, .proto = GNT_POL_META };
+		struct gnt_pol_val mv = { 0 }, v = { 0 };
+		struct pol_port_block blk[32];
+		int nb = 1;
+
+		bpf_map_lookup_elem(fd_h, &mk, &mv);
+		if (!x->proto || !x->port_lo) {
+			blk[0].port = 0;
+			blk[0].prefixlen = 0;
+		} else {
+			nb = pol_port_blocks(x->port_lo, x->port_hi, blk, 32);
+		}
+		for (int b = 0; b < nb; b++) {
+			struct gnt_pol_key k = { .identity = x->identity, .proto = x->proto,
+						 .plen = blk[b].prefixlen, .port = blk[b].port };
+
+			bpf_map_update_elem(fd_h, &k, &v, BPF_ANY);
+			mv.lens |= x->proto ? 1U << blk[b].prefixlen : GNT_POL_META_ANYPROTO;
+		}
+		bpf_map_update_elem(fd_h, &mk, &mv, BPF_ANY);
+	}
+	/* LPM: the engine's reference encoding */
+	lk = calloc(r->n * 32 + 1, sizeof(*lk));
+	nl = lk ? pol_rules_lpm_keys(r, lk, r->n * 32 + 1) : -1;
+	for (int i = 0; i < nl; i++) {
+		uint8_t one = 1;
+
+		bpf_map_update_elem(fd_l, &lk[i], &one, BPF_ANY);
+	}
+	for (int mode = 2; mode >= 0; mode--) {
+		struct bench_args a = { .mode = (uint32_t)mode, .identity = id, .port = port,
+					.proto = IPPROTO_TCP };
+		double best = 1e18;
+
+		bpf_map_update_elem(fd_args, &zero, &a, BPF_ANY);
+		for (int rep = 0; rep < 5; rep++) {
+			if (run_xdp(prog, &t) < 0)
+				goto out;
+			if (t < best)
+				best = t;
+		}
+		if (mode == 2)
+			base = best;
+		else
+			out[mode] = best - base;
+	}
+	ret = 0;
+out:
+	free(lk);
+	bpf_object__close(obj);
+	return ret;
+}
+
 /* ------------------------------------------------------------ timing */
 
 static double now_s(void)
@@ -316,7 +417,8 @@ static int measure(int prog, uint32_t src, uint32_t dst, uint32_t count, int new
 
 int main(int argc, char **argv)
 {
-	const char *pin_root = NULL, *outdir = NULL;
+	const char *pin_root = NULL, *outdir = NULL, *lookup_obj = NULL;
+	double lk_allow[2] = { -1, -1 }, lk_deny[2] = { -1, -1 };
 	int n = 0, unpoliced = 0, c, ret = 1, prog = -1, fd_ep = -1, fd_ct = -1;
 	uint32_t count = 5000;
 	struct dp_config cfg = { .pod_prefix_len = 24, .cluster_prefix_len = 16 };
@@ -331,13 +433,14 @@ int main(int argc, char **argv)
 	int selecting = 0;
 	char node[64], path[512];
 
-	while ((c = getopt(argc, argv, "r:n:c:o:u")) != -1) {
+	while ((c = getopt(argc, argv, "r:n:c:o:uL:")) != -1) {
 		switch (c) {
 		case 'r': pin_root = optarg; break;
 		case 'n': n = atoi(optarg); break;
 		case 'c': count = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'o': outdir = optarg; break;
 		case 'u': unpoliced = 1; break;
+		case 'L': lookup_obj = optarg; break;
 		default:
 			fprintf(stderr, "usage: policy_dp_bench -r PIN_ROOT [-n POLICIES] [-c RUNS] "
 				"[-o DIR] [-u]\n");
@@ -472,7 +575,20 @@ int main(int argc, char **argv)
 		goto out;
 	if (measure(prog, pod_ip(POD_D), pod_ip(POD_X), count, 1, unpoliced ? 7 : 2, &ns_deny))
 		goto out;
-	printf("{\"policies\":%d,\"unpoliced\":%s,\"selecting_x\":%d,\"entries_x\":%zu,"
+	if (lookup_obj && !unpoliced) {
+		uint32_t ids = pol_pod_identity(e, "ns0", "pod1050");
+		uint32_t idd = pol_pod_identity(e, "ns1", "pod1001");
+
+		if (lookup_bench(lookup_obj, r, ids, 80, lk_allow) ||
+		    lookup_bench(lookup_obj, r, idd, 80, lk_deny)) {
+			fprintf(stderr, "lookup bench failed\n");
+			goto out;
+		}
+	}
+	printf("{\"lookup_hash_allow_ns\":%.1f,\"lookup_lpm_allow_ns\":%.1f,"
+	       "\"lookup_hash_deny_ns\":%.1f,\"lookup_lpm_deny_ns\":%.1f,",
+	       lk_allow[0], lk_allow[1], lk_deny[0], lk_deny[1]);
+	printf("\"policies\":%d,\"unpoliced\":%s,\"selecting_x\":%d,\"entries_x\":%zu,"
 	       "\"engine_s\":%.3f,\"policy_set_ms\":%.3f,\"batch64_ms\":%.3f,\"ns_new_flow\":%.1f,"
 	       "\"ns_established\":%.1f,\"ns_denied\":%.1f}\n",
 	       n, unpoliced ? "true" : "false", unpoliced ? 0 : selecting,

@@ -18,3 +18,12 @@ $(BUILD)/tests/policy_dp_bench: $(OBJ_DIR)/tests/bench/policy_dp_bench.o $(POL_L
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DP_LIBS) $(POL_LIBS)
 
 TEST_BINS += $(BUILD)/tests/policy_dp_bench
+
+# Allow-set encoding micro-benchmark (hash vs LPM trie), loaded by
+# policy_dp_bench -L from the build directory.
+$(GEN_DIR)/tests/policy_lookup.bpf.o: tests/bpf/policy_lookup.bpf.c $(wildcard bpf/lib/*.h)
+	$(call msg,BPF,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/policy_dp_bench: | $(GEN_DIR)/tests/policy_lookup.bpf.o
