@@ -210,5 +210,8 @@ F=$(ipof deny fresh)
 t_check "deny/fresh: ingress denied (cli -> fresh:8080)" denied 1 pol cli "$F" 8080
 t_check "free/fresh: ingress allowed (cli -> free/fresh:8080)" reach 1 pol cli "$(ipof free fresh)" 8080
 
+# SIGTERM: the policy component stops its informers, sync and flow
+# threads and the agent exits 0 (BUILD=build-san: no sanitizer report)
+t_check "agents stop cleanly on SIGTERM (no sanitizer report)" cluster_stop_agents_checked
 echo "# suite took $((SECONDS - T0)) s"
 t_done
