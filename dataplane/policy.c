@@ -406,21 +406,13 @@ int dp_policy_set(struct dp_node *dp, uint32_t ep_ip, int dir, bool enforced,
 
 int dp_policy_delete(struct dp_node *dp, uint32_t ep_ip, struct gerr *err)
 {
-	struct dp_pol *pol;
-	int ret;
+	/* both directions in one batch: one grace period */
+	struct dp_pol_set s[2] = {
+		{ .ep_ip = ep_ip, .dir = DP_POL_INGRESS },
+		{ .ep_ip = ep_ip, .dir = DP_POL_EGRESS },
+	};
 
-	if ((ret = pol_state(dp, &pol, err)))
-		return ret;
-	for (int dir = DP_POL_INGRESS; dir <= DP_POL_EGRESS; dir++) {
-		struct gnt_pol_ep_key k = { .ip = ep_ip, .dir = (uint32_t)dir };
-
-		ret = ep_flag(pol, ep_ip, dir_flag(dir), false);
-		if (ret)
-			return gerr_set(err, ret, "endpoint flags: %s", strerror(-ret));
-		if (bpf_map_delete_elem(pol->fd_policy, &k) && errno != ENOENT)
-			return gerr_set(err, -errno, "policy map delete: %s", strerror(errno));
-	}
-	return 0;
+	return dp_policy_set_batch(dp, s, 2, err);
 }
 
 static int ent_cmp(const void *a, const void *b)
