@@ -331,10 +331,10 @@ static int sock_lb_attach(struct agent *a, struct gerr *err)
 
 /* ---- metrics ------------------------------------------------------------------- */
 
+/* Prometheus text wants each metric family in one group: packets and
+ * bytes go to two streams, joined at the end. */
 struct mctx {
-	char *buf;
-	size_t len;
-	FILE *f;
+	FILE *pk, *by;
 	json_t *labels;
 };
 
@@ -350,6 +350,21 @@ static void prom_escape(FILE *f, const char *s)
 	}
 }
 
+/* name{namespace,name,port,frontend} value, labels from l = [ns, name, port] */
+static void metric_line(FILE *f, const char *name, const json_t *l, const char *key,
+			unsigned long long v)
+{
+	static const char *const lnames[] = { "namespace", "name", "port" };
+
+	fprintf(f, "%s{", name);
+	for (size_t i = 0; i < 3; i++) {
+		fprintf(f, "%s=\"", lnames[i]);
+		prom_escape(f, json_string_value(json_array_get(l, i)) ?: "");
+		fputs("\",", f);
+	}
+	fprintf(f, "frontend=\"%s\"} %llu\n", key, v);
+}
+
 static int metric_cb(const struct dp_service *svc, const struct dp_backend *be,
 		     const uint32_t *slots, size_t n, const struct dp_service_stats *st, void *arg)
 {
@@ -360,20 +375,8 @@ static int metric_cb(const struct dp_service *svc, const struct dp_backend *be,
 	(void)be; (void)slots; (void)n;
 	svc_fe_key(svc, key, sizeof(key));
 	l = json_object_get(m->labels, key);
-	fputs("gannet_service_packets_total{namespace=\"", m->f);
-	prom_escape(m->f, json_string_value(json_array_get(l, 0)) ?: "");
-	fputs("\",name=\"", m->f);
-	prom_escape(m->f, json_string_value(json_array_get(l, 1)) ?: "");
-	fputs("\",port=\"", m->f);
-	prom_escape(m->f, json_string_value(json_array_get(l, 2)) ?: "");
-	fprintf(m->f, "\",frontend=\"%s\"} %llu\n", key, (unsigned long long)st->packets);
-	fputs("gannet_service_bytes_total{namespace=\"", m->f);
-	prom_escape(m->f, json_string_value(json_array_get(l, 0)) ?: "");
-	fputs("\",name=\"", m->f);
-	prom_escape(m->f, json_string_value(json_array_get(l, 1)) ?: "");
-	fputs("\",port=\"", m->f);
-	prom_escape(m->f, json_string_value(json_array_get(l, 2)) ?: "");
-	fprintf(m->f, "\",frontend=\"%s\"} %llu\n", key, (unsigned long long)st->bytes);
+	metric_line(m->pk, "gannet_service_packets_total", l, key, st->packets);
+	metric_line(m->by, "gannet_service_bytes_total", l, key, st->bytes);
 	return 0;
 }
 
@@ -382,6 +385,8 @@ char *services_metrics_text(struct agent *a)
 	struct svcsync *ss;
 	struct mctx m = { 0 };
 	struct gerr e = { 0 };
+	char *pk = NULL, *by = NULL, *out = NULL;
+	size_t pk_len = 0, by_len = 0;
 
 	pthread_mutex_lock(&g_lock);
 	ss = g_ss;
@@ -389,25 +394,35 @@ char *services_metrics_text(struct agent *a)
 		pthread_mutex_unlock(&g_lock);
 		return strdup("");
 	}
-	m.f = open_memstream(&m.buf, &m.len);
-	if (!m.f) {
-		pthread_mutex_unlock(&g_lock);
-		return NULL;
-	}
+	m.pk = open_memstream(&pk, &pk_len);
+	m.by = open_memstream(&by, &by_len);
+	if (!m.pk || !m.by)
+		goto out;
 	pthread_mutex_lock(&ss->lock);
 	m.labels = json_incref(ss->labels);
 	pthread_mutex_unlock(&ss->lock);
 	fputs("# HELP gannet_service_packets_total Packets (and socket translations) per "
 	      "service frontend, from the BPF maps.\n"
-	      "# TYPE gannet_service_packets_total counter\n", m.f);
+	      "# TYPE gannet_service_packets_total counter\n", m.pk);
+	fputs("# HELP gannet_service_bytes_total Bytes per service frontend, from the BPF "
+	      "maps.\n"
+	      "# TYPE gannet_service_bytes_total counter\n", m.by);
 	pthread_mutex_lock(&a->dp_lock);
 	if (a->dp && dp_service_foreach(a->dp, metric_cb, &m, &e))
 		pr_debug("services metrics: %s", e.msg);
 	pthread_mutex_unlock(&a->dp_lock);
 	json_decref(m.labels);
+out:
 	pthread_mutex_unlock(&g_lock);
-	fclose(m.f);
-	return m.buf;
+	if (m.pk)
+		fclose(m.pk);
+	if (m.by)
+		fclose(m.by);
+	if (m.pk && m.by && pk && by && asprintf(&out, "%s%s", pk, by) < 0)
+		out = NULL;
+	free(pk);
+	free(by);
+	return out;
 }
 
 /* ---- component ------------------------------------------------------------------- */
