@@ -52,25 +52,12 @@ static void usage(FILE *f)
 
 static int load(const char *path, json_t **docs, struct gerr *err)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
 	char *buf = NULL;
 	size_t len = 0;
-	int rc;
-	if (!f)
-		return gerr_set(err, -errno, "%s: %s", path, strerror(errno));
-	FILE *m = open_memstream(&buf, &len);
-	char chunk[65536];
-	size_t n;
-	if (!m) {
-		if (f != stdin)
-			fclose(f);
-		return -ENOMEM;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, m);
-	if (f != stdin)
-		fclose(f);
-	fclose(m);
+	int rc = fu_read_file(strcmp(path, "-") ? path : "/dev/stdin", &buf, &len);
+
+	if (rc)
+		return gerr_set(err, rc, "%s: %s", path, strerror(-rc));
 	rc = yj_parse(buf, len, NULL, docs, err);
 	free(buf);
 	if (rc)
