@@ -26,6 +26,7 @@
 #include "bpf/lib/config.h"
 #include "bpf/lib/ct.h"
 #include "bpf/lib/maps.h"
+#include "bpf/lib/nodeport.h"
 #include "bpf/lib/parse.h"
 #include "bpf/lib/policy.h"
 #include "bpf/lib/skb.h"
@@ -137,7 +138,8 @@ static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
 	struct ul_result r = {};
 	struct ethhdr *eth;
 	__u8 outer_macs[2 * ETH_ALEN];
-	__u32 ifindex, flags;
+	__u32 ifindex, flags, tunnel_ip = 0, hash = 0;
+	int ret;
 
 	switch (ul_parse(data, data_end, &r, code)) {
 	case UL_VXLAN:
@@ -145,12 +147,25 @@ static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
 	case UL_DROP:
 		return XDP_DROP;
 	default:
-		/* NodePort/LB frontends are translated here, then delivered
-		 * by the tc program like any plain traffic to a pod */
-		switch (lb_xdp_nodeport(data, data_end)) {
-		case 0:
+		/* NodePort/LB frontends are translated here: to a local
+		 * backend, then delivered by the tc program like any plain
+		 * traffic to a pod; to a remote one, encapsulated and sent
+		 * straight back out (bpf/lib/nodeport.h) */
+		ret = lb_xdp_nodeport(data, data_end, cfg_node_ip, &tunnel_ip, &hash);
+		switch (ret) {
+		case LB_NP_NONE:
 			break;
-		case 1: {
+		case LB_NP_REMOTE:
+			return np_xdp_encap(ctx, tunnel_ip, hash, code);
+		case LB_NP_REPLY: {
+			struct iphdr *rip = data + sizeof(struct ethhdr);
+
+			if ((void *)(rip + 1) > data_end)
+				return XDP_DROP;
+			return np_xdp_xmit(ctx, rip->saddr, rip->daddr, bpf_ntohs(rip->tot_len),
+					   GNT_FWD_NODEPORT_REMOTE_REPLY, code);
+		}
+		case LB_NP_LOCAL: {
 			struct ethhdr *feth = data;
 			struct iphdr *fip = (void *)(feth + 1);
 			const struct gnt_endpoint *ep;
@@ -168,7 +183,7 @@ static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
 			return bpf_redirect(ep->ifindex, 0);
 		}
 		default:
-			*code = GNT_DROP_NO_BACKEND;
+			*code = ret;
 			return XDP_DROP;
 		}
 		/* plain traffic (pod-bound or not) is the tc program's job */
@@ -282,25 +297,34 @@ static __always_inline int ul_policy_ingress(struct __sk_buff *skb,
 }
 
 /* NodePort/LB frontends in tc mode (in XDP mode the XDP program has
- * translated them already): DNAT, then deliver to the local backend pod.
+ * translated them already): DNAT, then deliver to the local backend pod;
+ * to a remote backend DNAT+SNAT and VXLAN to its node; a remote backend's
+ * reply back to the client (bpf/lib/ct.h lb_np_decide).
  * A separate subprogram: inlined, clang merged its packet pointers with
  * the caller's into arithmetic the verifier refuses. Returns a verdict,
  * or -1 when the frame is no frontend's. */
 static __noinline int tc_nodeport(struct __sk_buff *skb, int *code)
 {
 	const struct gnt_endpoint *ep;
+	__u32 tunnel_ip = 0, hash = 0;
 	struct ethhdr *eth;
 	struct iphdr *ip;
 	void *end;
 	int ret;
 
-	ret = lb_ct_xlate_scope(skb, 1, GNT_SVC_SCOPE_EXTERNAL);
+	ret = lb_tc_nodeport(skb, cfg_node_ip, &tunnel_ip, &hash);
 	if (ret < 0) {
 		*code = ret;
 		return TC_ACT_SHOT;
 	}
-	if (ret != LB_XLATE_DONE)
+	if (ret == LB_NP_NONE)
 		return -1;
+	if (ret == LB_NP_REMOTE)
+		return np_tc_encap(skb, tunnel_ip, hash, code);
+	if (ret == LB_NP_REPLY) {
+		*code = GNT_FWD_NODEPORT_REMOTE_REPLY;
+		return bpf_redirect_neigh(skb->ifindex, NULL, 0, 0);
+	}
 	eth = (void *)(long)skb->data;
 	end = (void *)(long)skb->data_end;
 	ip = (void *)(eth + 1);
@@ -334,6 +358,11 @@ static __always_inline int tc_handle(struct __sk_buff *skb, int *code)
 	__u32 ifindex;
 	int ret;
 
+	/* NodePort frames XDP translated but could not address (no
+	 * neighbour entry yet): sent with neighbour resolution */
+	ret = np_tc_from_xdp(skb, code);
+	if (ret >= 0)
+		return ret;
 	/* Frames for another MAC (flooded by the fabric) are not ours to
 	 * deliver: the stack drops them, so must we. */
 	if (skb->pkt_type != PACKET_HOST) {

@@ -26,7 +26,9 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 
 #include "bpf/lib/common.h"
 #include "bpf/pod.skel.h"
@@ -306,6 +308,34 @@ static int ifname_mtu(const char *ifname)
 	return mtu;
 }
 
+/* May the XDP program transmit NodePort frames (to a remote backend's
+ * node, back to the client) itself with XDP_REDIRECT? A NIC with
+ * ndo_xdp_xmit can; a veth only when its peer has NAPI (GRO or an XDP
+ * program), which cannot be seen from this side: veth underlays default to
+ * letting the tc program transmit (bpf/lib/nodeport.h).
+ * GANNET_XDP_XMIT=1/0 overrides. */
+static int underlay_xdp_xmit(const char *ifname)
+{
+	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
+	const char *env = getenv("GANNET_XDP_XMIT");
+	struct ifreq ifr = { 0 };
+	int fd, ok = 1;
+
+	if (env && *env)
+		return strcmp(env, "0") != 0;
+	if (!ifname || !*ifname)
+		return 0;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&di;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) || !strcmp(di.driver, "veth"))
+		ok = 0;
+	close(fd);
+	return ok;
+}
+
 static void set_rodata(struct gnt_pod__rodata *pr, struct gnt_underlay__rodata *ur,
 		       const struct dp_config *cfg, int ul_ifindex)
 {
@@ -324,6 +354,8 @@ static void set_rodata(struct gnt_pod__rodata *pr, struct gnt_underlay__rodata *
 		ul_ifindex ? ifname_mtu(cfg->underlay_ifname) : 0;
 	pr->cfg_xdp_redirect = ur->cfg_xdp_redirect =
 		cfg->underlay_mode == DP_UNDERLAY_XDP;
+	ur->cfg_np_xdp_xmit = cfg->underlay_mode == DP_UNDERLAY_XDP && ul_ifindex &&
+			      underlay_xdp_xmit(cfg->underlay_ifname);
 }
 
 /* A pinned map whose shape differs from what this build declares (an

@@ -462,10 +462,12 @@ int dp_service_upsert(struct dp_node *dp, struct dp_service *svc,
 			ret = gerr_set(err, -EINVAL, "backend %zu has no address or port", i);
 			goto fail;
 		}
-		/* External frontends (NodePort/LB at XDP) forward to local
-		 * backends only: forwarding to another node is not
-		 * implemented yet (docs/services.md) */
-		if (svc->scope == DP_SVC_SCOPE_EXTERNAL && !backends[i].local)
+		/* External frontends (NodePort/LB at XDP): every backend
+		 * with externalTrafficPolicy Cluster (a remote one is
+		 * reached SNATed through VXLAN to its node, which must then
+		 * be known), local ones only with Local (docs/services.md) */
+		if (svc->scope == DP_SVC_SCOPE_EXTERNAL && !backends[i].local &&
+		    ((svc->flags & DP_SVC_F_LOCAL_ONLY) || !backends[i].node_ip))
 			continue;
 		ret = be_acquire(lb, &backends[i], svc->proto, &bid, err);
 		if (ret)

@@ -108,7 +108,10 @@ struct gnt_stat {
 	X(GNT_FWD_XDP_REDIRECT,   7, "xdp-decap-redirect") \
 	X(GNT_FWD_UNDERLAY_TO_POD, 8, "underlay-to-pod") /* plain IP to a pod */ \
 	X(GNT_FWD_NODEPORT,       9, "nodeport-dnat")     /* NodePort/LB (XDP or tc) */ \
-	X(GNT_FWD_NODEPORT_REPLY, 10, "nodeport-reply")   /* back out the underlay */
+	X(GNT_FWD_NODEPORT_REPLY, 10, "nodeport-reply")   /* back out the underlay */ \
+	X(GNT_FWD_NODEPORT_REMOTE, 11, "nodeport-remote")  /* DNAT+SNAT+VXLAN to its node */ \
+	X(GNT_FWD_NODEPORT_REMOTE_REPLY, 12, "nodeport-remote-reply") /* back to the client */ \
+	X(GNT_FWD_NODEPORT_NEIGH, 13, "nodeport-via-tc-neigh") /* XDP-built, tc sends */
 
 #define GNT_DROP_LIST(X) \
 	X(GNT_DROP_TRUNCATED,      -1, "truncated") \
@@ -125,7 +128,8 @@ struct gnt_stat {
 	X(GNT_DROP_NAT,           -12, "nat-rewrite-failed") \
 	X(GNT_DROP_POLICY_INGRESS, -13, "policy-denied-ingress") \
 	X(GNT_DROP_POLICY_EGRESS, -14, "policy-denied-egress") \
-	X(GNT_DROP_POLICY_STATE,  -15, "policy-state-missing")  /* fail-closed */
+	X(GNT_DROP_POLICY_STATE,  -15, "policy-state-missing")  /* fail-closed */ \
+	X(GNT_DROP_SNAT_PORTS,    -20, "nodeport-snat-ports-exhausted")
 
 #define GNT_ENUM_ENTRY(name, val, str) name = (val),
 enum gnt_fwd { GNT_FWD_LIST(GNT_ENUM_ENTRY) };
@@ -245,10 +249,29 @@ struct gnt_ct_val {
 	__u8 pad;
 	__u32 svc_id;
 	__u32 backend_id;
+	/* NodePort/LB to a backend on another node (GNT_CT_F_SNAT): the
+	 * DNAT entry's new source (this node's IP, allocated port) and the
+	 * REVNAT entry's new destination (the client) */
+	__u32 nat2_ip;
+	__u16 nat2_port;
+	__u16 pad2;
+	__u32 tunnel_ip;        /* SNAT DNAT entry: the backend's node */
 };
 
 #define GNT_CT_F_DNAT   (1U << 0)
 #define GNT_CT_F_REVNAT (1U << 1)
+#define GNT_CT_F_SNAT   (1U << 2) /* external frontend, remote backend */
+
+/* Source ports of NodePort/LB flows SNATed to this node's IP towards a
+ * backend on another node: above the kernel's default ephemeral range
+ * (32768-60999), so the reply of a flow can never be taken for the
+ * reply of a connection the node itself opened to the same backend. */
+#ifndef GNT_SNAT_PORT_MIN
+#define GNT_SNAT_PORT_MIN 61000
+#endif
+#ifndef GNT_SNAT_PORT_MAX
+#define GNT_SNAT_PORT_MAX 65535
+#endif
 
 struct gnt_affinity_val {
 	__u64 last_ns;          /* bpf_ktime_get_ns() of last use */

@@ -19,5 +19,8 @@ const volatile __u32 cfg_underlay_mtu = 0;
 /* 1: XDP decap redirects to the host veth of endpoints flagged
  * GNT_EP_F_XDP_REDIRECT instead of passing to the tc program. */
 const volatile __u8 cfg_xdp_redirect = 0;
+/* 1: XDP transmits NodePort frames to remote backends (and their replies)
+ * itself; 0: it passes them, finished, to tc (bpf/lib/nodeport.h). */
+const volatile __u8 cfg_np_xdp_xmit = 0;
 
 #endif

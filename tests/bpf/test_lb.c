@@ -672,6 +672,279 @@ static void test_nodeport_tc(void)
 	dp_service_delete(dp, &sn, NULL);
 }
 
+/* XDP run with a context, so that metadata in front of the frame is
+ * found: returns the frame's offset in r->out (the metadata length). */
+static uint32_t run_xdp(int fd, const struct pkt *in, struct result *r)
+{
+	struct xdp_md ctx_in = { .data_end = (uint32_t)in->len }, ctx_out = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->buf, .data_size_in = (uint32_t)in->len,
+		    .data_out = r->out, .data_size_out = sizeof(r->out), .repeat = 1,
+		    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
+		    .ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out));
+
+	memset(r->out, 0, sizeof(r->out));
+	r->ret = bpf_prog_test_run_opts(fd, &o) ? -1000 : (int)o.retval;
+	r->len = o.data_size_out;
+	return ctx_out.data - ctx_out.data_meta;
+}
+
+/* MAC of the next hops the suite installs in the test netns (permanent
+ * neighbours), when it does: then bpf_fib_lookup succeeds */
+static int env_mac(const char *name, uint8_t mac[6])
+{
+	const char *v = getenv(name);
+
+	return v && sscanf(v, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2],
+			   &mac[3], &mac[4], &mac[5]) == 6;
+}
+
+#define NP_NODE "192.168.77.1"
+#define NP_CLIENT "203.0.113.9"
+#define NP_META_NEIGH 0x474e504eU
+
+/* Checks one frame the XDP program sent to the backend's node: VXLAN
+ * headers (outer checksum, UDP 8472, VNI = REMOTE_NODE), inner DNAT to
+ * IP_C:8080 and SNAT to the node IP with a port of the SNAT range, inner
+ * checksums valid. Returns the SNAT port (host order), 0 on failure. */
+static uint16_t check_remote_frame(const struct result *r, uint32_t off, uint32_t in_len,
+				   const char *tunnel, uint8_t proto, int udp_nosum)
+{
+	const uint8_t *f = r->out + off;
+	const struct iphdr *o = (const struct iphdr *)(f + ETH_HLEN);
+	const struct udphdr *u = (const struct udphdr *)(o + 1);
+	const uint8_t *vx = (const uint8_t *)(u + 1);
+	const struct iphdr *ip = (const struct iphdr *)(f + ETH_HLEN + GNT_VXLAN_OVERHEAD);
+	uint16_t sp;
+
+	CHECK_EQ(r->len - off, in_len + GNT_VXLAN_OVERHEAD);
+	CHECK_EQ(ntohs(*(const uint16_t *)(f + 12)), ETH_P_IP);
+	CHECK_EQ(o->saddr, ip4(NP_NODE));
+	CHECK_EQ(o->daddr, ip4(tunnel));
+	CHECK_EQ(o->protocol, IPPROTO_UDP);
+	CHECK_EQ(ntohs(o->tot_len), r->len - off - ETH_HLEN);
+	CHECK_EQ(ntohs(o->frag_off), 0x4000);
+	CHECK(ipsum_ok(o));
+	CHECK_EQ(ntohs(u->dest), 8472);
+	CHECK(ntohs(u->source) >= 32768 && ntohs(u->source) < 61000);
+	CHECK_EQ(ntohs(u->len), ntohs(o->tot_len) - 20);
+	CHECK_EQ(u->check, 0);
+	CHECK_EQ(vx[0], 0x08);
+	CHECK_EQ((uint32_t)vx[4] << 16 | (uint32_t)vx[5] << 8 | vx[6], 3);   /* REMOTE_NODE */
+	CHECK_EQ(ip->protocol, proto);
+	CHECK_EQ(ip->saddr, ip4(NP_NODE));
+	CHECK_EQ(ip->daddr, ip4(IP_C));
+	CHECK_EQ(l4_port(ip, 1), 8080);
+	CHECK(ipsum_ok(ip));
+	if (udp_nosum)
+		CHECK_EQ(((const struct udphdr *)(ip + 1))->check, 0);
+	else
+		CHECK_EQ(l4_sum(ip), 0);
+	sp = l4_port(ip, 0);
+	CHECK(sp >= GNT_SNAT_PORT_MIN);        /* (max is 65535) */
+	return sp >= GNT_SNAT_PORT_MIN ? sp : 0;
+}
+
+/* NodePort to a backend on another node (externalTrafficPolicy Cluster):
+ * DNAT + SNAT + VXLAN encap at XDP, conntrack keeping the flow and its
+ * SNAT port, SNAT ports unique per flow and probed past a taken one, the
+ * backend's plain reply translated back to frontend -> client, UDP, and
+ * the tc fallback mark when the kernel has no neighbour for the next hop. */
+static void test_nodeport_remote(void)
+{
+	struct dp_service sn = { .port = 30100, .proto = IPPROTO_TCP, .vip = ip4(NP_NODE),
+				 .scope = DP_SVC_SCOPE_EXTERNAL };
+	struct dp_backend b = { .ip = ip4(IP_C), .port = 8080, .node_ip = ip4("192.168.77.2") };
+	uint8_t mac_node2[6], mac_gw[6];
+	int have_neigh = env_mac("GNT_TEST_NODE2_MAC", mac_node2) &&
+			 env_mac("GNT_TEST_GW_MAC", mac_gw);
+	int prog_def = pin_fd("prog_underlay_xdp"), fd_ct = pin_fd("gnt_ct"), prog_xdp;
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	struct gnt_underlay *ul;
+	uint16_t ports[64], sp, sp2;
+	const struct iphdr *ip;
+	uint64_t before;
+	struct result r;
+	struct pkt p;
+	char dir[256];
+	uint32_t off, m;
+
+	/* the node's own program (no underlay device: cfg_np_xdp_xmit 0)
+	 * and one that transmits itself, sharing the node's pinned maps */
+	snprintf(dir, sizeof(dir), "%s/n1", pin_root);
+	oo.pin_root_path = dir;
+	ul = gnt_underlay__open_opts(&oo);
+	CHECK(ul != NULL);
+	if (!ul)
+		return;
+	ul->rodata->cfg_node_ip = ip4(NP_NODE);
+	ul->rodata->cfg_vxlan_port = htons(GNT_VXLAN_PORT_DEFAULT);
+	ul->rodata->cfg_np_xdp_xmit = 1;
+	CHECK_EQ(gnt_underlay__load(ul), 0);
+	prog_xdp = bpf_program__fd(ul->progs.gnt_underlay_xdp);
+	CHECK(prog_def >= 0 && fd_ct >= 0);
+	if (!have_neigh)
+		printf("  no GNT_TEST_*_MAC: FIB lookups fail, only the tc fallback is checked\n");
+	CHECK_EQ(upsert(&sn, &b, 1), 0);
+	before = svc_packets(sn.id);
+
+	/* first packet, XDP not transmitting itself: finished frame to tc */
+	mk_pkt(&p, NP_CLIENT, NP_NODE, IPPROTO_TCP, 5300, 30100, 1);
+	off = run_xdp(prog_def, &p, &r);
+	CHECK_EQ(r.ret, 2 /* XDP_PASS */);
+	CHECK_EQ(off, 4);
+	memcpy(&m, r.out, 4);
+	CHECK_EQ(m, NP_META_NEIGH);
+	sp = check_remote_frame(&r, off, (uint32_t)p.len, "192.168.77.2", IPPROTO_TCP, 0);
+	/* same flow through the transmitting program */
+	off = run_xdp(prog_xdp, &p, &r);
+	if (have_neigh) {
+		CHECK_EQ(r.ret, 4 /* XDP_REDIRECT: the FIB's egress is t0, not lo */);
+		CHECK_EQ(off, 0);
+		CHECK(!memcmp(r.out, mac_node2, 6));
+	} else {
+		CHECK_EQ(r.ret, 2 /* XDP_PASS to tc */);
+	}
+	/* conntrack hit: same port */
+	sp2 = check_remote_frame(&r, off, (uint32_t)p.len, "192.168.77.2", IPPROTO_TCP, 0);
+	CHECK_EQ(sp2, sp);
+	CHECK_EQ(svc_packets(sn.id) - before, 2);
+
+	/* the backend's reply, routed back plainly by its node */
+	mk_pkt(&p, IP_C, NP_NODE, IPPROTO_TCP, 8080, sp, 1);
+	off = run_xdp(prog_xdp, &p, &r);
+	CHECK_EQ(r.ret, have_neigh ? 4 : 2);
+	if (have_neigh)
+		CHECK(!memcmp(r.out, mac_gw, 6));
+	CHECK_EQ(r.len - off, p.len);
+	ip = (const struct iphdr *)(r.out + off + ETH_HLEN);
+	CHECK_EQ(ip->saddr, ip4(NP_NODE));
+	CHECK_EQ(l4_port(ip, 0), 30100);
+	CHECK_EQ(ip->daddr, ip4(NP_CLIENT));
+	CHECK_EQ(l4_port(ip, 1), 5300);
+	CHECK(ipsum_ok(ip));
+	CHECK_EQ(l4_sum(ip), 0);
+	/* a reply to a port no flow holds is not ours: untouched */
+	mk_pkt(&p, IP_C, NP_NODE, IPPROTO_TCP, 8080, sp == 65535 ? 65534 : sp + 1, 1);
+	run_xdp(prog_xdp, &p, &r);
+	CHECK_EQ(r.ret, 2);
+	CHECK(!memcmp(r.out, p.buf, p.len));
+
+	/* 64 flows: 64 distinct SNAT ports */
+	for (int i = 0; i < 64; i++) {
+		mk_pkt(&p, NP_CLIENT, NP_NODE, IPPROTO_TCP, (uint16_t)(6000 + i), 30100, 1);
+		off = run_xdp(prog_xdp, &p, &r);
+		ports[i] = check_remote_frame(&r, off, (uint32_t)p.len, "192.168.77.2",
+					      IPPROTO_TCP, 0);
+		for (int j = 0; j < i; j++)
+			CHECK(ports[j] != ports[i]);
+	}
+	/* the port a flow would get is taken (its conntrack entries gone,
+	 * another flow's reply entry on that port): it probes past it */
+	{
+		struct gnt_ct_key fk = { .saddr = ip4(NP_CLIENT), .daddr = ip4(NP_NODE),
+					 .sport = htons(5300), .dport = htons(30100),
+					 .proto = IPPROTO_TCP };
+		struct gnt_ct_key rk = { .saddr = ip4(IP_C), .daddr = ip4(NP_NODE),
+					 .sport = htons(8080), .dport = htons(sp),
+					 .proto = IPPROTO_TCP };
+		struct gnt_ct_val rv;
+
+		CHECK_EQ(bpf_map_lookup_elem(fd_ct, &rk, &rv), 0);
+		CHECK(rv.flags & GNT_CT_F_SNAT);
+		CHECK_EQ(rv.nat2_ip, ip4(NP_CLIENT));
+		CHECK_EQ(bpf_map_delete_elem(fd_ct, &fk), 0);
+		rv.nat2_port = htons(1);               /* "another" client */
+		CHECK_EQ(bpf_map_update_elem(fd_ct, &rk, &rv, BPF_ANY), 0);
+		mk_pkt(&p, NP_CLIENT, NP_NODE, IPPROTO_TCP, 5300, 30100, 1);
+		off = run_xdp(prog_xdp, &p, &r);
+		sp2 = check_remote_frame(&r, off, (uint32_t)p.len, "192.168.77.2",
+					 IPPROTO_TCP, 0);
+		CHECK(sp2 != sp);
+		CHECK_EQ(sp2, sp == GNT_SNAT_PORT_MAX ? GNT_SNAT_PORT_MIN : sp + 1);
+	}
+
+	/* UDP, with and without checksum */
+	{
+		struct dp_service su = sn;
+
+		su.proto = IPPROTO_UDP;
+		CHECK_EQ(upsert(&su, &b, 1), 0);
+		mk_pkt(&p, NP_CLIENT, NP_NODE, IPPROTO_UDP, 7000, 30100, 0);
+		off = run_xdp(prog_xdp, &p, &r);
+		check_remote_frame(&r, off, (uint32_t)p.len, "192.168.77.2", IPPROTO_UDP, 1);
+		mk_pkt(&p, NP_CLIENT, NP_NODE, IPPROTO_UDP, 7001, 30100, 1);
+		off = run_xdp(prog_xdp, &p, &r);
+		sp = check_remote_frame(&r, off, (uint32_t)p.len, "192.168.77.2", IPPROTO_UDP, 0);
+		mk_pkt(&p, IP_C, NP_NODE, IPPROTO_UDP, 8080, sp, 1);
+		off = run_xdp(prog_xdp, &p, &r);
+		ip = (const struct iphdr *)(r.out + off + ETH_HLEN);
+		CHECK_EQ(ip->daddr, ip4(NP_CLIENT));
+		CHECK_EQ(l4_port(ip, 1), 7001);
+		CHECK_EQ(l4_port(ip, 0), 30100);
+		CHECK_EQ(l4_sum(ip), 0);
+		dp_service_delete(dp, &su, NULL);
+	}
+
+	/* a backend node the kernel has no neighbour for: the finished frame
+	 * goes up to tc marked for bpf_redirect_neigh */
+	b.node_ip = ip4("192.168.77.3");
+	b.ip = ip4("10.244.3.9");
+	CHECK_EQ(upsert(&sn, &b, 1), 0);
+	mk_pkt(&p, NP_CLIENT, NP_NODE, IPPROTO_TCP, 5400, 30100, 1);
+	off = run_xdp(prog_xdp, &p, &r);
+	CHECK_EQ(r.ret, 2);
+	CHECK_EQ(off, 4);
+	memcpy(&m, r.out, 4);
+	CHECK_EQ(m, NP_META_NEIGH);
+	ip = (const struct iphdr *)(r.out + off + ETH_HLEN);
+	CHECK_EQ(ip->daddr, ip4("192.168.77.3"));
+	CHECK(ipsum_ok(ip));
+
+	/* externalTrafficPolicy Local: a remote backend is never used */
+	sn.flags = DP_SVC_F_LOCAL_ONLY;
+	CHECK_EQ(upsert(&sn, &b, 1), 0);
+	mk_pkt(&p, NP_CLIENT, NP_NODE, IPPROTO_TCP, 5500, 30100, 1);
+	run_xdp(prog_xdp, &p, &r);
+	CHECK_EQ(r.ret, 1 /* XDP_DROP: no local backend */);
+	dp_service_delete(dp, &sn, NULL);
+	close(fd_ct);
+	close(prog_def);
+	gnt_underlay__destroy(ul);
+}
+
+/* tc underlay mode: the same NodePort-to-remote translation on the skb,
+ * encapsulated with bpf_skb_adjust_room and redirected (neighbour
+ * resolution); the reply translated back and redirected. */
+static void test_nodeport_remote_tc(void)
+{
+	struct dp_service sn = { .port = 30110, .proto = IPPROTO_TCP, .vip = ip4(NP_NODE),
+				 .scope = DP_SVC_SCOPE_EXTERNAL };
+	struct dp_backend b = { .ip = ip4(IP_C), .port = 8080, .node_ip = ip4("192.168.77.2") };
+	const struct iphdr *ip;
+	struct result r;
+	struct pkt p;
+	uint16_t sp;
+
+	CHECK_EQ(upsert(&sn, &b, 1), 0);
+	mk_pkt(&p, NP_CLIENT, NP_NODE, IPPROTO_TCP, 5600, 30110, 1);
+	memcpy(p.buf, MAC_ZERO, 6);          /* PACKET_HOST */
+	CHECK_EQ(run(prog_ul, &p, &r), 0);
+	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
+	sp = check_remote_frame(&r, 0, (uint32_t)p.len, "192.168.77.2", IPPROTO_TCP, 0);
+	mk_pkt(&p, IP_C, NP_NODE, IPPROTO_TCP, 8080, sp, 1);
+	memcpy(p.buf, MAC_ZERO, 6);
+	CHECK_EQ(run(prog_ul, &p, &r), 0);
+	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
+	ip = (const struct iphdr *)(r.out + ETH_HLEN);
+	CHECK_EQ(ip->saddr, ip4(NP_NODE));
+	CHECK_EQ(l4_port(ip, 0), 30110);
+	CHECK_EQ(ip->daddr, ip4(NP_CLIENT));
+	CHECK_EQ(l4_port(ip, 1), 5600);
+	CHECK(ipsum_ok(ip));
+	CHECK_EQ(l4_sum(ip), 0);
+	dp_service_delete(dp, &sn, NULL);
+}
+
 /* ------------------------------------------------------------ main */
 
 static void cleanup(void)
@@ -704,7 +977,8 @@ int main(void)
 		T(test_ct_keeps_flow_after_change), T(test_revnat_local_reply),
 		T(test_revnat_remote_reply), T(test_udp_checksums), T(test_no_backend_drop),
 		T(test_affinity), T(test_headless_refused), T(test_nodeport_xdp),
-		T(test_nodeport_xdp_redirect), T(test_nodeport_tc),
+		T(test_nodeport_xdp_redirect), T(test_nodeport_tc), T(test_nodeport_remote),
+		T(test_nodeport_remote_tc),
 	};
 	struct dp_config cfg = {
 		.node_name = "n1", .node_ip = ip4("192.168.77.1"),
