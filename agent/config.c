@@ -13,6 +13,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "common/fileutil.h"
+
 int agentcfg_parse_cidr(const char *s, uint32_t *net, uint8_t *prefix)
 {
 	char buf[64], *slash, *end;
@@ -105,6 +107,22 @@ static bool valid_ifname(const char *s)
 	return true;
 }
 
+/* v is a whole decimal integer in [min, max]. */
+static bool int_in(const char *v, long min, long max, long *out)
+{
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return false;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || n < min || n > max)
+		return false;
+	*out = n;
+	return true;
+}
+
 static bool valid_node_name(const char *s)
 {
 	for (; *s; s++)
@@ -191,12 +209,9 @@ static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct agentcfg *
 		} else if (!strcmp(k, "clusterCIDR")) {
 			ret = set_cidr(&c->cluster_cidr, &c->cluster_prefix, k, v, err);
 		} else if (!strcmp(k, "mtu")) {
-			char *end;
 			long m;
 
-			errno = 0;
-			m = v ? strtol(v, &end, 10) : -1;
-			if (!v || errno || *end || m < 576 || m > 65535)
+			if (!int_in(v, 576, 65535, &m))
 				ret = gerr_set(err, -EINVAL, "mtu: must be an integer 576..65535");
 			else
 				c->mtu = (unsigned)m;
@@ -233,12 +248,9 @@ static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct agentcfg *
 		} else if (!strcmp(k, "kubeconfig")) {
 			ret = set_str(c->kubeconfig, sizeof(c->kubeconfig), k, v, err);
 		} else if (!strcmp(k, "leaseSeconds") || !strcmp(k, "syncMilliseconds")) {
-			char *end;
 			long n;
 
-			errno = 0;
-			n = v ? strtol(v, &end, 10) : -1;
-			if (!v || errno || *end || n < 1 || n > 3600000)
+			if (!int_in(v, 1, 3600000, &n))
 				ret = gerr_set(err, -EINVAL, "%s: must be a positive integer", k);
 			else if (k[0] == 'l')
 				c->lease_sec = (unsigned)n;
@@ -247,12 +259,9 @@ static int parse_root(yaml_document_t *doc, yaml_node_t *root, struct agentcfg *
 		} else if (!strcmp(k, "podNetnsPrefix")) {
 			ret = set_str(c->netns_prefix, sizeof(c->netns_prefix), k, v, err);
 		} else if (!strcmp(k, "kubeletPort")) {
-			char *end;
 			long n;
 
-			errno = 0;
-			n = v ? strtol(v, &end, 10) : -1;
-			if (!v || errno || *end || n < 1 || n > 65535)
+			if (!int_in(v, 1, 65535, &n))
 				ret = gerr_set(err, -EINVAL, "kubeletPort: must be 1..65535");
 			else
 				c->kubelet_port = (unsigned)n;
@@ -361,34 +370,15 @@ int agentcfg_parse(const char *text, size_t len, struct agentcfg *c, struct gerr
 
 int agentcfg_load(const char *path, struct agentcfg *c, struct gerr *err)
 {
-	FILE *f = fopen(path, "re");
 	char *buf;
-	long len;
-	int ret;
+	size_t len;
+	int ret = fu_read_file_max(path, 1 << 20, &buf, &len);
 
-	if (!f)
-		return gerr_set(err, -errno, "%s: %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-		fclose(f);
-		return gerr_set(err, -EIO, "%s: cannot size file", path);
-	}
-	if (len > 1 << 20) {
-		fclose(f);
-		return gerr_set(err, -EFBIG, "%s: larger than 1 MiB", path);
-	}
-	buf = malloc((size_t)len + 1);
-	if (!buf) {
-		fclose(f);
-		return gerr_set(err, -ENOMEM, "out of memory");
-	}
-	if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		free(buf);
-		fclose(f);
-		return gerr_set(err, -EIO, "%s: short read", path);
-	}
-	fclose(f);
-	buf[len] = 0;
-	ret = agentcfg_parse(buf, (size_t)len, c, err);
+	if (ret == -EFBIG)
+		return gerr_set(err, ret, "%s: larger than 1 MiB", path);
+	if (ret)
+		return gerr_set(err, ret, "%s: %s", path, strerror(-ret));
+	ret = agentcfg_parse(buf, len, c, err);
 	if (ret)
 		gerr_wrap(err, "%s", path);
 	free(buf);
