@@ -181,6 +181,8 @@ t_check "node2 agent down: its ipcache still has pol/tmp (nobody programs it)" \
 t_check "node2 agent down: other -> srv2:8080 still denied" denied 1 pol other "$S2" 8080
 t_check "node2 agent down: cli -> srv2:8080 still allowed" reach 1 pol cli "$S2" 8080
 t_check "node2 agent down: cli -> srv2:9000 still denied" denied 1 pol cli "$S2" 9000
+# restarted with allow verdicts as flows too (policyAllowEvents)
+echo "policyAllowEvents: true" >>"$CL_DIR/node2/agent.yaml"
 CL_VERBOSE=1 agent_start 2
 synced() { in_node "$1" curl -sS --max-time 3 "http://$(node_ip "$1"):9962/metrics" | grep -q '^gannet_policy_synced 1'; }
 t_check "node2 agent restarted: engine synced" wait_for 15 synced 2
@@ -189,6 +191,12 @@ t_check "after restart: pol/tmp's stale ipcache entry removed, live pods kept" \
 t_check "after restart: cli -> srv2:8080 allowed" reach 1 pol cli "$S2" 8080
 t_check "after restart: other -> srv2:8080 denied" denied 1 pol other "$S2" 8080
 t_check "after restart: cli -> srv2:9000 denied" denied 1 pol cli "$S2" 9000
+fa=$(flows 2 "verdict=allowed&pod=pol/cli")
+t_check "policyAllowEvents: node2 /flows has the allowed cli -> srv2:8080 (ingress), no drop" \
+	jqe "$(jq -sc . <<<"$fa")" 'any(.[]; .verdict == "allowed" and .direction == "ingress" and
+		.src.pod == "cli" and .dst.pod == "srv2" and .dst.port == 8080) and all(.[]; .verdict == "allowed")'
+fn=$(flows 1 "verdict=allowed")
+t_check "node1 (allow events off): no allowed flow" [ -z "$fn" ]
 
 # ---------------------------------------------------------------- new pod, first packet
 FIRST="if timeout 3 wget -q -O- http://$OPEN:8080/ >/dev/null 2>&1; then echo FIRST-OK; else echo FIRST-DENIED; fi; $SERVE"
