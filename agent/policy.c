@@ -346,10 +346,18 @@ static int apply_changes(struct polagent *pa, struct pol_changes *c, const char 
 			if (holder && strcmp(holder, key))
 				continue;
 			if (ep_lookup(pa, gone_ip, NULL)) {
-				/* endpoint still attached (sandbox not torn
-				 * down yet): deny-all rather than unpoliced */
-				errs += prog_endpoint_dir(pa, ec->ns, ec->name, gone_ip, DP_POL_INGRESS);
-				errs += prog_endpoint_dir(pa, ec->ns, ec->name, gone_ip, DP_POL_EGRESS);
+				/* endpoint still attached: the API object is
+				 * gone at once (no graceful deletion in the API)
+				 * while the agent lets the pod run out its grace
+				 * period, serving what it still receives. Keep
+				 * the rules last programmed for it (not opened,
+				 * not replaced): deny-all here blackholed a
+				 * terminating pod, turning the refused/reset
+				 * connections proxies and clients retry at once
+				 * into timeouts (rolling updates lost requests,
+				 * suite 72). They go with the endpoint
+				 * (dp_endpoint_delete at teardown), as Cilium
+				 * keeps an endpoint's policy until CNI DEL. */
 			} else {
 				struct gerr e = { 0 };
 
