@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* pods/log and pods/exec proxied to the node agent (as kube-apiserver does
  * to the kubelet): look up the pod's node, then its agent endpoint, and
- * relay the agent's answer. Logs with follow=true are streamed: a thread
- * runs the libcurl transfer into a pipe that the response reads, and
- * closing the pipe when the client goes away ends the transfer.
+ * relay the agent's answer. Logs with follow=true and everything under
+ * nodes/{name}/proxy/ are streamed (relay_stream): a thread runs the
+ * libcurl transfer into a pipe that the response reads; the answer starts
+ * once the agent's headers are in (so a dead agent is a 503), and the
+ * client's socket is watched so that a client that left ends the transfer
+ * even while the stream is idle.
  * Interactive exec (Upgrade: gannet-exec) opens its own TLS connection to
  * the agent, repeats the upgrade there and, once both sides answered 101,
  * splices the two byte streams (framing in docs/agent.md). */
@@ -120,6 +123,13 @@ static int agent_endpoint(struct apiserver *as, const char *node, char *out, siz
 
 /* ---- transfer ------------------------------------------------------------ */
 
+/* Streamed relays (logs with follow=true, the node proxy), below. */
+struct nstream;
+static struct nstream *nstream_new(CURL *h);
+static enum MHD_Result relay_stream(struct apiserver *as, struct MHD_Connection *conn,
+				    const char *node, const char *base, const char *url,
+				    struct nstream *s);
+
 struct buf {
 	char *p;
 	size_t n;
@@ -138,75 +148,6 @@ static size_t to_buf(char *d, size_t sz, size_t nm, void *arg)
 	b->n += n;
 	p[b->n] = 0;
 	return n;
-}
-
-struct stream {
-	CURL *h;
-	int rfd, wfd;
-	volatile int cancel;     /* client gone: abort at the next progress tick */
-	pthread_t th;
-};
-
-/* libcurl calls this about once a second even while no data flows, so an
- * idle follow whose client left ends within a second. */
-static int stream_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-	struct stream *s = arg;
-
-	(void)a;
-	(void)b;
-	(void)c;
-	(void)d;
-	return __atomic_load_n(&s->cancel, __ATOMIC_ACQUIRE);
-}
-
-static size_t to_pipe(char *d, size_t sz, size_t nm, void *arg)
-{
-	struct stream *s = arg;
-	size_t n = sz * nm, off = 0;
-
-	while (off < n) {
-		ssize_t w = write(s->wfd, d + off, n - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return 0;   /* client gone: abort the transfer */
-		off += (size_t)w;
-	}
-	return n;
-}
-
-static void *stream_thread(void *arg)
-{
-	struct stream *s = arg;
-
-	curl_easy_perform(s->h);
-	close(s->wfd);
-	return NULL;
-}
-
-static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct stream *s = cls;
-	ssize_t n;
-
-	(void)pos;
-	do
-		n = read(s->rfd, buf, max);
-	while (n < 0 && errno == EINTR);
-	return n > 0 ? n : MHD_CONTENT_READER_END_OF_STREAM;
-}
-
-static void stream_free(void *cls)
-{
-	struct stream *s = cls;
-
-	__atomic_store_n(&s->cancel, 1, __ATOMIC_RELEASE);
-	close(s->rfd);
-	pthread_join(s->th, NULL);
-	curl_easy_cleanup(s->h);
-	free(s);
 }
 
 struct qs {
@@ -506,7 +447,7 @@ enum MHD_Result proxy_pod(struct apiserver *as, struct MHD_Connection *conn, con
 	const char *ctr = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "container");
 	const char *follow = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "follow");
 	bool exec = !strcmp(sub, "exec");
-	char base[512], msg[512], url[4096], *ec = NULL, ccrt[600], ckey[600];
+	char base[512], msg[512], url[4096], *ec = NULL, ccrt[600], ckey[600], nodename[256];
 	json_t *pod = NULL;
 	struct gerr e = { 0 };
 	struct qs q = { 0 };
@@ -525,6 +466,7 @@ enum MHD_Result proxy_pod(struct apiserver *as, struct MHD_Connection *conn, con
 		return fail(conn, 404, "NotFound", msg);
 	}
 	node = jpath(pod, "spec", "nodeName");
+	snprintf(nodename, sizeof(nodename), "%s", node ? node : "");
 	if (!node || !*node) {
 		snprintf(msg, sizeof(msg), "pod %s does not have a host assigned", name);
 		json_decref(pod);
@@ -591,46 +533,21 @@ enum MHD_Result proxy_pod(struct apiserver *as, struct MHD_Connection *conn, con
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
 	}
 	if (!exec && follow && (!strcmp(follow, "true") || !strcmp(follow, "1"))) {
-		struct stream *s = calloc(1, sizeof(*s));
-		struct MHD_Response *r;
-		int p[2];
+		/* streamed once the agent's headers are in: a dead agent is a
+		 * 503, and an idle follow ends when its client leaves */
+		struct nstream *s = nstream_new(h);
 
-		if (!s || pipe2(p, O_CLOEXEC)) {
-			free(s);
+		if (!s) {
 			curl_easy_cleanup(h);
-			return fail(conn, 500, "InternalError", "out of resources");
+			return fail(conn, 500, "InternalError", "out of memory");
 		}
-		s->h = h;
-		s->rfd = p[0];
-		s->wfd = p[1];
-		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_pipe);
-		curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
-		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stream_progress);
-		curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
-		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-		if (pthread_create(&s->th, NULL, stream_thread, s)) {
-			close(p[0]);
-			close(p[1]);
-			free(s);
-			curl_easy_cleanup(h);
-			return fail(conn, 500, "InternalError", "cannot start the log stream");
-		}
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, s,
-						      stream_free);
-		if (!r) {
-			stream_free(s);
-			return MHD_NO;
-		}
-		MHD_add_response_header(r, "Content-Type", "text/plain");
-		ret = MHD_queue_response(conn, 200, r);
-		MHD_destroy_response(r);
-		return ret;
+		return relay_stream(as, conn, nodename, base, url, s);
 	}
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, exec ? 90000L : 30000L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_buf);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	if (curl_easy_perform(h) != CURLE_OK) {
-		snprintf(msg, sizeof(msg), "error dialing the agent of node %.200s at %.200s", node, base);
+		snprintf(msg, sizeof(msg), "error dialing the agent of node %.200s at %.200s", nodename, base);
 		curl_easy_cleanup(h);
 		free(b.p);
 		return fail(conn, 502, "BadGateway", msg);
@@ -638,7 +555,7 @@ enum MHD_Result proxy_pod(struct apiserver *as, struct MHD_Connection *conn, con
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(h);
 	if (code != 200) {
-		snprintf(msg, sizeof(msg), "agent of node %s: %.*s", node,
+		snprintf(msg, sizeof(msg), "agent of node %s: %.*s", nodename,
 			 (int)strcspn(b.p ? b.p : "", "\n"), b.p ? b.p : "");
 		free(b.p);
 		return fail(conn, code == 404 ? 404 : 502, code == 404 ? "NotFound" : "BadGateway",
@@ -683,6 +600,15 @@ struct nstream {
 	char ctype[128];
 	char errbuf[CURL_ERROR_SIZE];
 };
+
+static struct nstream *nstream_new(CURL *h)
+{
+	struct nstream *s = calloc(1, sizeof(*s));
+
+	if (s)
+		s->h = h;
+	return s;
+}
 
 static int nstream_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
@@ -884,47 +810,21 @@ static void nstream_drop(struct nstream *s)
 	free(s);
 }
 
-enum MHD_Result proxy_node(struct apiserver *as, struct MHD_Connection *conn, const char *node,
-			   const char *path, const char *method)
+/* Runs the GET of url on s->h (owned from here on, as s) and answers conn
+ * with the agent's reply once its headers arrived: streamed (chunked) on
+ * success, a Status object otherwise. */
+static enum MHD_Result relay_stream(struct apiserver *as, struct MHD_Connection *conn,
+				    const char *node, const char *base, const char *url,
+				    struct nstream *s)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	char base[512], msg[768], epath[2048], url[6144], ccrt[600], ckey[600];
-	struct qall q = { 0 };
-	struct nstream *s;
+	char msg[768], ccrt[600], ckey[600];
 	struct MHD_Response *r;
 	struct timespec dl;
 	enum MHD_Result ret;
-	int p[2], err;
+	int p[2];
 
-	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return fail(conn, 405, "MethodNotAllowed",
-			    "the node proxy only forwards GET requests to the agent");
-	err = agent_endpoint(as, node, base, sizeof(base), msg, sizeof(msg));
-	if (err == -ENOENT) {
-		snprintf(msg, sizeof(msg), "nodes \"%s\" not found", node);
-		return fail(conn, 404, "NotFound", msg);
-	}
-	if (err)
-		return fail(conn, 503, "ServiceUnavailable", msg);
-	s = calloc(1, sizeof(*s));
-	if (!s || !(s->h = curl_easy_init())) {
-		free(s);
-		return fail(conn, 500, "InternalError", "out of memory");
-	}
-	q.h = s->h;
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_any_arg, &q);
-	err = q.oom ? -ENOMEM : escape_path(s->h, path, epath, sizeof(epath));
-	if (err) {
-		free(q.q);
-		curl_easy_cleanup(s->h);
-		free(s);
-		return fail(conn, err == -EINVAL ? 400 : 500, err == -EINVAL ? "BadRequest" :
-			    "InternalError", err == -EINVAL ? "invalid proxy path" : "cannot build the agent URL");
-	}
-	snprintf(url, sizeof(url), "%s%s%s%s", base, epath, q.q && *q.q ? "?" : "",
-		 q.q ? q.q : "");
-	free(q.q);
 	if (pipe2(p, O_CLOEXEC)) {
 		curl_easy_cleanup(s->h);
 		free(s);
@@ -1010,4 +910,43 @@ enum MHD_Result proxy_node(struct apiserver *as, struct MHD_Connection *conn, co
 	ret = MHD_queue_response(conn, (unsigned)s->code, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+enum MHD_Result proxy_node(struct apiserver *as, struct MHD_Connection *conn, const char *node,
+			   const char *path, const char *method)
+{
+	char base[512], msg[768], epath[2048], url[6144];
+	struct qall q = { 0 };
+	struct nstream *s;
+	int err;
+
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return fail(conn, 405, "MethodNotAllowed",
+			    "the node proxy only forwards GET requests to the agent");
+	err = agent_endpoint(as, node, base, sizeof(base), msg, sizeof(msg));
+	if (err == -ENOENT) {
+		snprintf(msg, sizeof(msg), "nodes \"%s\" not found", node);
+		return fail(conn, 404, "NotFound", msg);
+	}
+	if (err)
+		return fail(conn, 503, "ServiceUnavailable", msg);
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->h = curl_easy_init())) {
+		free(s);
+		return fail(conn, 500, "InternalError", "out of memory");
+	}
+	q.h = s->h;
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_any_arg, &q);
+	err = q.oom ? -ENOMEM : escape_path(s->h, path, epath, sizeof(epath));
+	if (err) {
+		free(q.q);
+		curl_easy_cleanup(s->h);
+		free(s);
+		return fail(conn, err == -EINVAL ? 400 : 500, err == -EINVAL ? "BadRequest" :
+			    "InternalError", err == -EINVAL ? "invalid proxy path" : "cannot build the agent URL");
+	}
+	snprintf(url, sizeof(url), "%s%s%s%s", base, epath, q.q && *q.q ? "?" : "",
+		 q.q ? q.q : "");
+	free(q.q);
+	return relay_stream(as, conn, node, base, url, s);
 }

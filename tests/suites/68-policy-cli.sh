@@ -223,6 +223,12 @@ acurl -X POST -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":
 out=$(acurl -w ' %{http_code}' /api/v1/nodes/deadnode/proxy/healthz)
 t_check "node proxy: dead agent -> 503 with a message" bash -c \
 	'grep -q " 503$" <<<"$1" && grep -q "agent of node \\\\\"deadnode\\\\\" at https://127.0.0.1:1 is not reachable" <<<"$1"' _ "$out"
+acurl -X POST -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Pod",
+	"metadata":{"name":"onghost"},"spec":{"nodeName":"deadnode","containers":[{"name":"c","image":"busybox"}]}}' \
+	/api/v1/namespaces/default/pods >/dev/null
+out=$(acurl -w ' %{http_code}' "$P/onghost/log?follow=true")
+t_check "pods/log follow of a pod on a dead agent's node -> 503 too ($out)" grep -q "not reachable.* 503$" <<<"$out"
+acurl -X DELETE "$P/onghost" >/dev/null
 acurl -X DELETE /api/v1/nodes/deadnode >/dev/null
 
 # ---------------------------------------------------------------- dataplane services
