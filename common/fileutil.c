@@ -60,6 +60,44 @@ int fu_read_file(const char *path, char **data, size_t *len)
 	return fu_read_file_max(path, 0, data, len);
 }
 
+ssize_t fu_read_small(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	if (!size)
+		return -EINVAL;
+	buf[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	do
+		n = read(fd, buf, size - 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+bool fu_proc_alive(pid_t pid, const char *comm)
+{
+	char path[64], buf[512], *rp, *lp;
+	size_t n = strlen(comm);
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (fu_read_small(path, buf, sizeof(buf)) <= 0)
+		return false;
+	/* "pid (comm) S ...": comm may hold ')' itself, the last one ends it */
+	lp = strchr(buf, '(');
+	rp = strrchr(buf, ')');
+	return lp && rp && (size_t)(rp - lp - 1) == n && !strncmp(lp + 1, comm, n) &&
+	       rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
 int fu_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

@@ -6,6 +6,7 @@
 #ifndef GANNET_COMMON_FILEUTIL_H
 #define GANNET_COMMON_FILEUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -15,6 +16,16 @@ int fu_read_file(const char *path, char **data, size_t *len);
 /* Same, failing with -EFBIG past max bytes (files named by users: a
  * kubeconfig pointing at /dev/zero must not eat the memory). */
 int fu_read_file_max(const char *path, size_t max, char **data, size_t *len);
+
+/* One read() of at most size - 1 bytes into buf, NUL-terminated (buf is ""
+ * on failure): for /proc files and small state files such as pid files.
+ * Returns the length or -errno. */
+ssize_t fu_read_small(const char *path, char *buf, size_t size);
+
+/* From /proc/<pid>/stat: pid is running or sleeping (not a zombie or dead:
+ * whoever reaps orphans may take its time) and its command name is comm
+ * (a recycled pid runs something else). */
+bool fu_proc_alive(pid_t pid, const char *comm);
 
 /* Writes all len bytes to fd (retrying short writes and EINTR). */
 int fu_write_all(int fd, const void *data, size_t len);

@@ -66,19 +66,13 @@ static bool same_content(const char *path, const char *data, size_t len)
 /* A pid from a pid file that is a live (not zombie) dnsmasq, else 0. */
 static pid_t live_pid(const char *pidfile)
 {
-	char *s = slurp(pidfile, NULL), path[64], *stat;
-	pid_t pid = s ? (pid_t)atoi(s) : 0;
-	free(s);
+	char s[32];
+	pid_t pid = fu_read_small(pidfile, s, sizeof(s)) > 0 ? (pid_t)atoi(s) : 0;
+
 	if (pid <= 0)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	stat = slurp(path, NULL);
-	/* "pid (comm) S ...": the name guards against a recycled pid. */
-	char *rp = stat ? strrchr(stat, ')') : NULL;
-	bool ok = stat && strstr(stat, "(dnsmasq)") && rp && rp[1] == ' ' && rp[2] != 'Z' &&
-		  rp[2] != 'X';
-	free(stat);
-	if (!ok) {
+	/* the name guards against a recycled pid */
+	if (!fu_proc_alive(pid, "dnsmasq")) {
 		/* We might be its subreaper: reap the zombie (that pid only). */
 		waitpid(pid, NULL, WNOHANG);
 		return 0;

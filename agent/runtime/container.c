@@ -345,16 +345,9 @@ static void shim_oom_file(pid_t pid, char *out, size_t len)
 static long oom_kills(const char *file)
 {
 	char buf[1024], *p;
-	int fd = file[0] ? open(file, O_RDONLY | O_CLOEXEC) : -1;
-	ssize_t n;
 
-	if (fd < 0)
+	if (!file[0] || fu_read_small(file, buf, sizeof(buf)) <= 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	p = strstr(buf, "oom_kill ");
 	return p ? strtol(p + 9, NULL, 10) : 0;
 }
@@ -499,13 +492,9 @@ shim_main(struct rt *r, const char *id, const char *dir, int syncfd, int logfd, 
 		;
 	sync.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (sync.rc == 0) {
-		char buf[32] = "";
-		int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t n = read(fd, buf, sizeof(buf) - 1);
-			buf[n > 0 ? n : 0] = '\0';
-			close(fd);
-		}
+		char buf[32];
+
+		fu_read_small(pidfile, buf, sizeof(buf));
 		sync.init = (pid_t)atoi(buf);
 		pidfd = sync.init > 0 ? (int)syscall(SYS_pidfd_open, sync.init, 0) : -1;
 		if (pidfd < 0)
@@ -722,21 +711,7 @@ static pid_t read_pid(struct rt *r, const char *id, const char *file);
  * orphans may take its time) and named so (guards against pid reuse). */
 static bool shim_alive(pid_t pid)
 {
-	char p[64], buf[512];
-	int fd;
-	ssize_t n;
-
-	if (pid <= 0)
-		return false;
-	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	char *rp = strrchr(buf, ')');
-	return rp && strstr(buf, "(gannet-shim") && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+	return fu_proc_alive(pid, "gannet-shim");
 }
 
 /* Removes everything rt_create made; tolerant of partial state. */
@@ -954,20 +929,13 @@ static pid_t read_pid(struct rt *r, const char *id, const char *file)
 /* Parent pid and state letter of pid from /proc/<pid>/stat, or -1. */
 static pid_t proc_parent(pid_t pid, char *state)
 {
-	char p[64], buf[512];
-	int fd, ppid;
-	ssize_t n;
+	char p[64], buf[512], *rp;
+	int ppid;
 
 	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fu_read_small(p, buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	char *rp = strrchr(buf, ')');
+	rp = strrchr(buf, ')');
 	if (!rp || sscanf(rp + 1, " %c %d", state, &ppid) != 2)
 		return -1;
 	return (pid_t)ppid;
