@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl/ctl.h"
 #include "ctl/table.h"
@@ -164,7 +165,8 @@ static int node_names(struct ctl *c, json_t **out)
 	return CTL_EXIT_OK;
 }
 
-static void flows_path(struct ctl *c, const char *node, bool follow, char *buf, size_t len)
+static void flows_path(struct ctl *c, const char *node, bool follow, const char *since,
+		       char *buf, size_t len)
 {
 	char en[300], ep[600], es[200];
 
@@ -176,9 +178,9 @@ static void flows_path(struct ctl *c, const char *node, bool follow, char *buf, 
 		strncat(buf, apiclient_escape(c->o.pod, ep, sizeof(ep)), len - strlen(buf) - 1);
 		strncat(buf, "&", len - strlen(buf) - 1);
 	}
-	if (c->o.since) {
+	if (since) {
 		strncat(buf, "since=", len - strlen(buf) - 1);
-		strncat(buf, apiclient_escape(c->o.since, es, sizeof(es)), len - strlen(buf) - 1);
+		strncat(buf, apiclient_escape(since, es, sizeof(es)), len - strlen(buf) - 1);
 	}
 	if (buf[strlen(buf) - 1] == '&' || buf[strlen(buf) - 1] == '?')
 		buf[strlen(buf) - 1] = 0;
@@ -231,22 +233,46 @@ static int follow_line(const char *line, size_t len, void *arg)
 	return 0;
 }
 
+/* Follows one node until interrupted. A stream that ends (agent restart)
+ * or cannot be opened (agent down: 503) is retried every 2 s, without
+ * --since the second time so nothing is printed twice; refusals that
+ * retrying cannot fix (400, 401, 403, 404) end this node's thread. */
 static void *follow_thread(void *arg)
 {
 	struct follower *f = arg;
 	char path[1024], err[512];
-	long code = 0;
+	bool warned = false;
+	long code;
 
-	flows_path(f->c, f->node, true, path, sizeof(path));
-	if (ctl_stream(f->c, path, true, follow_line, f, &code, err, sizeof(err))) {
-		pthread_mutex_lock(&out_lock);
-		if (code == 404)
-			fprintf(stderr, "warning: node %s: its agent does not serve flows (HTTP 404)\n",
-				f->node);
-		else
-			fprintf(stderr, "warning: node %s: %s (HTTP %ld)\n", f->node, err, code);
-		pthread_mutex_unlock(&out_lock);
-		f->ret = CTL_EXIT_ERR;
+	for (int attempt = 0;; attempt++) {
+		int rc;
+
+		flows_path(f->c, f->node, true, attempt ? NULL : f->c->o.since, path, sizeof(path));
+		code = 0;
+		rc = ctl_stream(f->c, path, true, follow_line, f, &code, err, sizeof(err));
+		if (rc && (code == 400 || code == 401 || code == 403 || code == 404)) {
+			pthread_mutex_lock(&out_lock);
+			if (code == 404)
+				fprintf(stderr, "warning: node %s: its agent does not serve flows (HTTP 404)\n",
+					f->node);
+			else
+				fprintf(stderr, "warning: node %s: %s (HTTP %ld)\n", f->node, err, code);
+			pthread_mutex_unlock(&out_lock);
+			f->ret = CTL_EXIT_ERR;
+			break;
+		}
+		if (code == 200)
+			warned = false;   /* it streamed: report the next problem again */
+		if (!warned) {
+			pthread_mutex_lock(&out_lock);
+			if (rc)
+				fprintf(stderr, "warning: node %s: %s (HTTP %ld); retrying\n", f->node, err, code);
+			else
+				fprintf(stderr, "warning: node %s: the flow stream ended; reconnecting\n", f->node);
+			pthread_mutex_unlock(&out_lock);
+			warned = true;
+		}
+		sleep(2);
 	}
 	return NULL;
 }
@@ -321,7 +347,7 @@ static int list_all(struct ctl *c, json_t *nodes, bool json)
 		struct gerr err = { 0 };
 		char path[1024], *line, *save = NULL;
 
-		flows_path(c, node, false, path, sizeof(path));
+		flows_path(c, node, false, c->o.since, path, sizeof(path));
 		if (apiclient_get(c->api, path, &r, &err)) {
 			fprintf(stderr, "warning: node %s: %s\n", node, err.msg);
 			failed++;

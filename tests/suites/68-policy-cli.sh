@@ -343,13 +343,28 @@ else
 		bash -c '! grep -v "^TIME" <<<"$1" | grep -v "^[0-9:.]*  *node1 " | grep -q .' _ "$out"
 	j=$(gctl flows --verdict dropped -o json | head -1)
 	t_check "flows -o json: JSON lines with the node ($j)" jqe "$j" '.node and .src and .dst'
-	# -f follows every node; it ends when we stop it
-	gctl flows -f --verdict dropped >"$CL_DIR/follow.out" 2>&1 &
+	# -f follows every node; it ends when we stop it (the binary itself in
+	# the background, not gctl's subshell, so that $! is gannetctl)
+	"$CL_BIN/gannetctl" --kubeconfig "$KUBECONFIG" flows -f --verdict dropped >"$CL_DIR/follow.out" 2>&1 &
 	fpid=$!
 	sleep 1
-	fetch "$(echo "$IPS" | cut -d' ' -f2)" 8080 >/dev/null
-	follow_has() { grep "dropped" "$CL_DIR/follow.out" | grep -q "default/client .*$(echo "$IPS" | cut -d' ' -f2):8080"; }
+	IP2=$(echo "$IPS" | cut -d' ' -f2)
+	fetch "$IP2" 8080 >/dev/null
+	drops2() { grep "dropped" "$CL_DIR/follow.out" | grep "default/client .*$IP2:8080" | awk '{print $1}' | sort -u | wc -l; }
+	follow_has() { [ "$(drops2)" -ge 1 ]; }
 	t_check "flows -f prints a new drop as it happens" wait_for 15 follow_has
+	# the agent of IP2's node restarts: -f reconnects and keeps following
+	n2=$(acurl /api/v1/namespaces/default/endpoints/web |
+		jq -r --arg ip "$IP2" '.subsets[0].addresses[] | select(.ip == $ip) | .nodeName')
+	n2=${n2#node}
+	before=$(drops2)
+	agent_kill "$n2" TERM
+	CL_VERBOSE=1 agent_start "$n2" >/dev/null 2>&1 || cl_die "agent $n2 restart"
+	up() { [ "$(acurl /api/v1/nodes/node$n2/proxy/healthz)" = ok ]; }
+	wait_for 20 up >/dev/null
+	more() { fetch "$IP2" 8080 >/dev/null; [ "$(drops2)" -gt "$before" ]; }
+	t_check "flows -f reconnects after node$n2's agent restarted and shows the next drop" wait_for 30 more
+	t_check "... having said so on stderr" grep -q "node node$n2: .*\(ended\|retrying\)" "$CL_DIR/follow.out"
 	kill "$fpid" 2>/dev/null
 	wait "$fpid" 2>/dev/null
 	gctl delete networkpolicy default-deny-ingress >/dev/null
