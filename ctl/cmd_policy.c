@@ -123,7 +123,18 @@ static void direction_line(const char *dir, const char *at, bool is_pod, bool en
 		return;
 	}
 	if (!allowed) {
-		fprintf(f, "DENY (selected by a policy and no rule allows it)\n");
+		/* name the policies isolating the pod in this direction */
+		char pfx[32];
+		int n = 0;
+
+		snprintf(pfx, sizeof(pfx), "  %s: policy ", dname);
+		fprintf(f, "DENY (selected by ");
+		for (p = strstr(explain, pfx); p; p = strstr(p + 1, pfx)) {
+			const char *name = p + strlen(pfx);
+
+			fprintf(f, "%s%.*s", n++ ? ", " : "", (int)strcspn(name, " \n"), name);
+		}
+		fprintf(f, "%s; no rule allows it)\n", n ? "" : "a policy");
 		return;
 	}
 	/* name the first allowing rule of this direction */

@@ -165,7 +165,7 @@ t_check "... egress of the client is unrestricted (no policy selects it)" \
 	grep -q "egress  at tr/client: ALLOW (no policy selects the pod: unrestricted)" <<<"$tr_out"
 tr_out=$(gctl policy trace --from tr/client --to tr/web --port 9090/TCP)
 t_check "trace client -> web 9090/TCP: DENY (peer matches, port does not)" bash -c \
-	'grep -q "peer matches but not 9090/TCP" <<<"$1" && grep -q "ingress at tr/web: DENY" <<<"$1" &&
+	'grep -q "peer matches but not 9090/TCP" <<<"$1" && grep -q "ingress at tr/web: DENY (selected by .*tr/default-deny-ingress.*; no rule allows it)" <<<"$1" &&
 	 grep -q "verdict: DENY" <<<"$1"' _ "$tr_out"
 tr_out=$(gctl policy trace -n tr --from other --to web --port 8080)
 t_check "trace other -> web (pods in -n, default TCP): DENY" bash -c \
