@@ -21,10 +21,13 @@
 #    (underlay in XDP mode), delivered pps counted in the backend pod
 #    (XDP_PASS + tc delivery, and XDP_REDIRECT into the pod's veth), vs the
 #    same frames to the pod IP untranslated and the XDP_DROP ceiling of a
-#    plain veth pair, same generator.
+#    plain veth pair, same generator; and NodePort to a backend on node 2
+#    (DNAT+SNAT+VXLAN and XDP_REDIRECT at node 1, delivered in the pod).
+#  - ClusterIP per packet, live frames: delivered pps through the pod
+#    program vs the kube-proxy iptables ruleset at LF_COUNTS services.
 # Env: SVC_COUNTS (default "1 1000 10000 100000"), IPT_MAX (largest count
 # tried with iptables, default 100000), NP_DUR (seconds per pps run, 3),
-# NP_REPS (runs, median, 3).
+# NP_REPS (runs, median, 3), LF_COUNTS (live ClusterIP, "1 1000 10000").
 set -u
 cd "${GANNET_ROOT:-$(dirname "$0")/../..}"
 BUILD=${BUILD:-build}
@@ -48,6 +51,7 @@ TMP=$(mktemp -d)
 SFX=gsvb$$ PINROOT=/sys/fs/bpf/gannet-test-svcbt-$$
 . tests/bpf/netns-lib.sh
 cleanup() {
+	lf_down 2>/dev/null
 	ip netns del $NS 2>/dev/null; ip netns del $NS-xa 2>/dev/null; ip netns del $NS-xb 2>/dev/null
 	topo_cleanup; rm -rf "$PIN" "$TMP"
 }
@@ -61,11 +65,12 @@ nsx ip route add 10.96.0.0/12 dev lo
 nsx ip route add 10.244.0.0/16 dev lo
 
 # kube-proxy-shaped ruleset for N services; $2 = generation (one change:
-# service N/2 gets other backends)
+# service N/2 gets other backends); $3: one IP:PORT every DNAT goes to
+# (live-frames runs), default a pool of 2000 pod IPs, port 8080
 gen_rules() {
-	python3 - "$1" "$2" <<'PY'
+	python3 - "$1" "$2" "${3:-}" <<'PY'
 import sys
-n, gen = int(sys.argv[1]), int(sys.argv[2])
+n, gen, tgt = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 out = ["*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
        ":POSTROUTING ACCEPT [0:0]", ":KUBE-SERVICES - [0:0]"]
 chains, rules = [], []
@@ -73,6 +78,8 @@ def ip(i):
     i += 1
     return "10.96.%d.%d" % (i >> 8 & 255, i & 255) if i < 65536 else "10.%d.%d.%d" % (96 + (i >> 16), i >> 8 & 255, i & 255)
 def pod(k):
+    if tgt:
+        return tgt
     k %= 2000
     return "10.244.%d.%d" % (1 + k // 250, 2 + k % 250)
 for i in range(n):
@@ -87,7 +94,7 @@ for i in range(n):
             rules.append("-A %s -m comment --comment ns/svc-%d:http -m statistic --mode random --probability 0.50000000000 -j %s" % (svc, i, sep))
         else:
             rules.append("-A %s -m comment --comment ns/svc-%d:http -j %s" % (svc, i, sep))
-        rules.append("-A %s -p udp -m comment --comment ns/svc-%d:http -m udp -j DNAT --to-destination %s:8080" % (sep, i, pod(i * 2 + k + g)))
+        rules.append("-A %s -p udp -m comment --comment ns/svc-%d:http -m udp -j DNAT --to-destination %s" % (sep, i, pod(i * 2 + k + g) if tgt else pod(i * 2 + k + g) + ":8080"))
 out += chains
 out += ["-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES",
         "-A OUTPUT -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"]
@@ -118,7 +125,7 @@ now() { date +%s.%N; }
 printf '%-9s | %-33s | %-22s | %-30s\n' "" "Gannet BPF_PROG_RUN ns/packet" "Gannet programming" "iptables (kube-proxy shape)"
 printf '%-9s | %9s %9s %9s %3s | %10s %10s | %9s %9s %10s\n' services "est.flow" "new flow" "no-svc" "" "all (s)" "1 chg(ms)" "restore s" "1 chg (s)" "new flow ns"
 base_nf=""
-declare -A G
+declare -A G LFR
 for n in $COUNTS; do
 	# in the throwaway netns: the driver's fake endpoints use ifindex 1,
 	# which there is that netns's lo, never the machine's
@@ -153,8 +160,96 @@ echo "notes: BPF_PROG_RUN figures are the median kernel-timed duration of single
 
 # ---------------------------------------------------------------- NodePort pps
 echo
-[ -x "$PKTGEN" ] && [ -x "$GDP" ] || { echo "NodePort pps: skipped (gannet-pktgen/gannet-dp not built)"; exit 0; }
+[ -x "$PKTGEN" ] && [ -x "$GDP" ] || { echo "live frames: skipped (gannet-pktgen/gannet-dp not built)"; exit 0; }
 med() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "nan")}'; }
+
+# ---------------------------------------------------------------- ClusterIP live frames
+# One node netns, client pod A (10.244.1.2) and backend pod B (10.244.1.3)
+# wired as the agent wires them. gannet-pktgen sends 64-byte UDP frames
+# from A's eth0 (XDP live frames; GRO on the host veth so it accepts them)
+# to the VIP of service N/2, port 80; delivered pps counted at B's eth0.
+#  - Gannet: N services programmed (svc_bench -k), the pod program on A's
+#    host veth DNATs per packet (A is outside any socket-LB cgroup) and
+#    redirects into B;
+#  - iptables: no BPF, the node's stack forwards, kube-proxy's nat rules
+#    for N services (every DNAT to B:80) with conntrack.
+# (The backend port is the frontend's, 80: the sink counts by UDP port.)
+# 1 flow: the steady state of a connection (conntrack hit both sides);
+# 60000 flows: source ports cycled, every flow's first packet takes the
+# service lookup (iptables: KUBE-SERVICES walk) until the ports wrap.
+LF_COUNTS=${LF_COUNTS:-1 1000 10000}
+LF=$NS-lf
+lf_down() {
+	nsenter --net=/run/netns/$LF "$GDP" -r "$PIN" -n lfnode destroy >/dev/null 2>&1
+	ip netns del $LF 2>/dev/null; ip netns del $LF-a 2>/dev/null; ip netns del $LF-b 2>/dev/null
+}
+lf_pod() {   # lf_pod SUFFIX IP HOSTIF
+	local pod=$LF-$1 hmac pmac
+	ip netns add $pod
+	ip -n $LF link add "$3" type veth peer name eth0 netns $pod
+	ip -n $LF link set "$3" up
+	ip -n $pod link set lo up; ip -n $pod link set eth0 up
+	ip -n $pod addr add "$2/32" dev eth0
+	hmac=$(ip -n $LF -j link show "$3" | jq -r '.[0].address')
+	pmac=$(ip -n $pod -j link show eth0 | jq -r '.[0].address')
+	ip -n $pod route add 169.254.1.1 dev eth0 scope link
+	ip -n $pod route add default via 169.254.1.1 dev eth0 onlink
+	ip -n $pod neigh add 169.254.1.1 lladdr "$hmac" dev eth0 nud permanent
+	ip -n $LF route add "$2/32" dev "$3"
+	ip -n $LF neigh add "$2" lladdr "$pmac" dev "$3" nud permanent
+	echo "$pmac"
+}
+lf_up() {   # lf_up gannet|iptables N
+	local ma mb
+	ip netns add $LF
+	ip -n $LF link set lo up
+	nsenter --net=/run/netns/$LF sysctl -qw net.ipv4.ip_forward=1
+	ma=$(lf_pod a 10.244.1.2 gnta) && mb=$(lf_pod b 10.244.1.3 gntb) || return 1
+	nsenter --net=/run/netns/$LF ethtool -K gnta gro on >/dev/null
+	if [ "$1" = gannet ]; then
+		nsenter --net=/run/netns/$LF "$SB" -r "$PIN" -n "$2" -k lfnode >/dev/null || return 1
+		nsenter --net=/run/netns/$LF "$GDP" -r "$PIN" -n lfnode ep-add --ip 10.244.1.2 \
+			--ifname gnta --mac "$ma" --identity 101 >/dev/null || return 1
+		nsenter --net=/run/netns/$LF "$GDP" -r "$PIN" -n lfnode ep-add --ip 10.244.1.3 \
+			--ifname gntb --mac "$mb" --identity 101 >/dev/null || return 1
+	else
+		gen_rules "$2" 0 10.244.1.3:80 > "$TMP/lf"
+		nsenter --net=/run/netns/$LF iptables-restore < "$TMP/lf" || return 1
+	fi
+}
+lf_vip() { local i=$(($1 / 2 + 1)); echo "10.96.$((i >> 8 & 255)).$((i & 255))"; }
+lf_pps() {   # lf_pps N FLOWS
+	local hm
+	hm=$(ip -n $LF -j link show gnta | jq -r '.[0].address')
+	"$PKTGEN" run -n $LF-a -i eth0 --src-ip 10.244.1.2 --dst-ip "$(lf_vip "$1")" --dport 80 \
+		--dst-mac "$hm" --flows "$2" --sink-netns $LF-b --sink-dev eth0 -d "$NP_DUR" --cpus 0 \
+		--json 2>/dev/null | jq -r .delivered_pps
+}
+echo "ClusterIP per packet, live frames (64 B UDP, 1 sender CPU), delivered pps, median of $NP_REPS x ${NP_DUR}s"
+printf '%-9s | %12s %12s | %12s %12s | %7s %7s\n' services "Gannet 1fl" "Gannet 60kfl" "iptables 1fl" "ipt 60kfl" "G/I 1" "G/I 60k"
+declare -A LFP
+for n in $LF_COUNTS; do
+	for eng in gannet iptables; do
+		for fl in 1 60000; do
+			runs=""
+			for r in $(seq "$NP_REPS"); do
+				# fresh topology per run: conntrack (BPF and
+				# netfilter) starts empty, so 60000 flows are new
+				lf_down
+				lf_up $eng "$n" || { echo "live ClusterIP setup failed ($eng $n)" >&2; lf_down; break; }
+				runs="$runs $(lf_pps "$n" $fl)"
+			done
+			LFP[$eng.$fl]=$(echo "$runs" | med)
+			LFR[$eng.$fl.$n]="$runs"
+		done
+	done
+	lf_down
+	printf '%-9s | %12.0f %12.0f | %12.0f %12.0f | %7.2f %7.2f\n' "$n" "${LFP[gannet.1]}" "${LFP[gannet.60000]}" \
+		"${LFP[iptables.1]}" "${LFP[iptables.60000]}" \
+		"$(echo "${LFP[gannet.1]} / ${LFP[iptables.1]}" | bc -l)" \
+		"$(echo "${LFP[gannet.60000]} / ${LFP[iptables.60000]}" | bc -l)"
+done
+echo
 # ceiling: plain veth pair, XDP drop at the peer
 ip netns add $NS-xa; ip netns add $NS-xb
 ip -n $NS-xa link add eth0 type veth peer name eth0 netns $NS-xb
@@ -167,8 +262,10 @@ for r in $(seq "$NP_REPS"); do
 		--sink-mode xdp -d "$NP_DUR" --cpus 0 --json 2>/dev/null | jq -r .delivered_pps)
 	ceil="$ceil ${v:-}"
 done
-# NodePort: node 1 in XDP mode, pod 10.244.1.2 behind it, client = node 2
-if topo_up xdp >/dev/null; then
+# NodePort: node 1 in XDP mode, pod 10.244.1.2 behind it, client = node 2.
+# GANNET_XDP_XMIT=1: node 1's XDP program transmits NodePort frames to
+# remote backends itself (the fabric ports get GRO, i.e. NAPI, to take them)
+if GANNET_XDP_XMIT=1 topo_up xdp >/dev/null; then
 	NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 svc-add --vip 192.168.77.1 --port 30080 --proto udp \
 		--scope external --local --backend '10.244.1.2:30080*local' >/dev/null
 	ulmac=$(NSX $SFX-n1 ip -j link show ul0 | jq -r '.[0].address')
@@ -196,12 +293,40 @@ if topo_up xdp >/dev/null; then
 		npr="${npr:-} $(npsend --dst-ip 192.168.77.1 --sink-mode xdp)"
 	done
 	dn=$(NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 -j stats | jq -r '.forward["nodeport-dnat"].packets // 0')
+	# NodePort to a backend on node 2: DNAT+SNAT+VXLAN at node 1's XDP,
+	# XDP_REDIRECT back out of its underlay, decap at node 2, pod 2a
+	for n in 1 2; do NSX $SFX-f ethtool -K n$n gro on >/dev/null; done
+	NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 svc-add --vip 192.168.77.1 --port 30081 --proto udp \
+		--scope external --backend 10.244.2.2:30081@192.168.77.2 >/dev/null
+	for r in $(seq "$NP_REPS"); do
+		# delivered in the backend pod on node 2 (end to end) ...
+		v=$("$PKTGEN" run -n $SFX-f -i n1 --src-ip 192.168.77.2 --dst-mac "$ulmac" --dport 30081 \
+			--dst-ip 192.168.77.1 --sink-netns $SFX-p2a --sink-dev eth0 \
+			-d "$NP_DUR" --cpus 0 --json 2>/dev/null | jq -r .delivered_pps)
+		nprem="${nprem:-} ${v:-}"
+		# ... and what node 1's XDP program sends out: the VXLAN frames
+		# coming back to the fabric end of its underlay veth, counted
+		# and dropped there by an XDP sink (as the ceiling's)
+		"$PKTGEN" sink -n $SFX-f -i n1 --sink-mode xdp --dport 8472 -d $((NP_DUR + 2)) --json \
+			>"$TMP/sink.json" 2>/dev/null &
+		sp=$!
+		sleep 0.5
+		js=$("$PKTGEN" send -n $SFX-f -i n1 --src-ip 192.168.77.2 --dst-mac "$ulmac" --dport 30081 \
+			--dst-ip 192.168.77.1 -d "$NP_DUR" --cpus 0 --json 2>/dev/null)
+		wait $sp
+		npro="${npro:-} $(echo "$(jq -r .delivered "$TMP/sink.json") / $(jq -r .seconds <<<"$js")" | bc -l)"
+	done
+	rm_fw=$(NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 -j stats | jq -r '.forward["nodeport-remote"].packets // 0')
 fi
 c=$(echo "$ceil" | med); n=$(echo "$np" | med); pl=$(echo "${plain:-}" | med); nr=$(echo "${npr:-}" | med)
+rm=$(echo "${nprem:-}" | med); ro=$(echo "${npro:-}" | med)
 printf '%-44s %14s\n' "live frames, 64 B, 1 sender CPU" "pps (median)"
 printf '%-44s %14.0f\n' "XDP_DROP ceiling (veth pair)" "$c"
 printf '%-44s %14.0f\n' "NodePort at XDP, XDP_PASS + tc -> pod" "$n"
 printf '%-44s %14.0f\n' "same path to the pod IP, no NodePort" "$pl"
 printf '%-44s %14.0f\n' "NodePort at XDP, XDP_REDIRECT -> pod veth" "$nr"
+printf '%-44s %14.0f\n' "NodePort -> remote: out of node 1 (XDP)" "$ro"
+printf '%-44s %14.0f\n' "NodePort -> remote: delivered in pod, node 2" "$rm"
 echo "NodePort / ceiling: redirect $(echo "$nr / $c" | bc -l | xargs printf '%.2f'), pass $(echo "$n / $c" | bc -l | xargs printf '%.2f') (target >= 0.50); NodePort(pass) / same path untranslated: $(echo "$n / $pl" | bc -l | xargs printf '%.2f'); frames DNATed at XDP: ${dn:-0}"
-echo "runs: ceiling [$ceil ] pass [$np ] plain [${plain:-} ] redirect [${npr:-} ]; sender: XDP_TX from the fabric end of node 1's underlay veth (no bridge hop), like the ceiling's veth pair"
+echo "NodePort to a remote backend / ceiling: out of node 1 $(echo "$ro / $c" | bc -l | xargs printf '%.2f') (XDP DNAT+SNAT+VXLAN+XDP_REDIRECT back out of the underlay), delivered in the pod on node 2 $(echo "$rm / $c" | bc -l | xargs printf '%.2f') (+ GRO'd fabric port, bridge, node 2 XDP decap, tc); frames sent to node 2 at XDP: ${rm_fw:-0}"
+echo "runs: ceiling [$ceil ] pass [$np ] plain [${plain:-} ] redirect [${npr:-} ] remote-out [${npro:-} ] remote-pod [${nprem:-} ]; sender: XDP_TX from the fabric end of node 1's underlay veth (no bridge hop), like the ceiling's veth pair"

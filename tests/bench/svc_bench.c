@@ -8,7 +8,13 @@
  * single-packet runs) for a packet to a VIP (conntrack hit: the steady
  * state of a flow), for new flows (-f distinct source ports: service
  * lookup, Maglev, two conntrack inserts) and, as baseline, a pod-to-pod
- * packet that is no service's. Prints one JSON object. */
+ * packet that is no service's. Prints one JSON object.
+ * With -k NODE (live-frames runs): programs N UDP ClusterIP services
+ * (10.96.0.1 + i, port 80) whose backend is the local pod 10.244.1.3:80
+ * (gannet-pktgen's sink counts by UDP port) into a node NODE of node IP 192.168.77.1 and pod CIDR
+ * 10.244.1.0/24, prints the programming time and leaves the node pinned
+ * (the caller adds the endpoints, attaching the pod program to real
+ * veths, and destroys it). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -119,10 +125,47 @@ static void mk(struct pkt *p, uint32_t src, uint32_t dst, uint16_t sport, uint16
 	pkt_finish(p);
 }
 
+/* -k: see the top comment */
+static int program_live(const char *pin_root, const char *node, uint32_t n)
+{
+	struct dp_config cfg = { .pod_prefix_len = 24, .cluster_prefix_len = 16 };
+	struct dp_backend b = { .port = 80, .local = true };
+	struct dp_node *dp = NULL;
+	struct gerr err = { 0 };
+	double t0;
+
+	cfg.node_name = node;
+	cfg.pin_root = pin_root;
+	cfg.node_ip = htonl(0xc0a84d01u);
+	cfg.pod_cidr = htonl(0x0af40100u);
+	cfg.cluster_cidr = htonl(0x0af40000u);
+	cfg.max_services = n < 1024 ? 1024 : n + 16;
+	b.ip = htonl(0x0af40103u);
+	b.node_ip = cfg.node_ip;
+	if (dp_open(&cfg, &dp, &err)) {
+		fprintf(stderr, "dp_open: %s\n", err.msg);
+		return 1;
+	}
+	t0 = now_s();
+	for (uint32_t i = 0; i < n; i++) {
+		struct dp_service s = { .vip = vip_of(i), .port = 80, .proto = IPPROTO_UDP };
+
+		if (dp_service_upsert(dp, &s, &b, 1, &err)) {
+			fprintf(stderr, "upsert %u: %s\n", i, err.msg);
+			dp_close(dp);
+			return 1;
+		}
+	}
+	printf("{\"services\":%u,\"program_all_s\":%.4f}\n", n, now_s() - t0);
+	dp_close(dp);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *pin_root = NULL;
 	uint32_t n = 1000, repeat = 20000, flows = 2000;
+	const char *keep = NULL;
 	struct dp_config cfg = { .pod_prefix_len = 24, .cluster_prefix_len = 16 };
 	char node[64];
 	struct dp_node *dp = NULL;
@@ -135,19 +178,22 @@ int main(int argc, char **argv)
 	char path[512];
 	struct pkt p;
 
-	while ((c = getopt(argc, argv, "r:n:R:f:")) != -1) {
+	while ((c = getopt(argc, argv, "r:n:R:f:k:")) != -1) {
 		switch (c) {
 		case 'r': pin_root = optarg; break;
 		case 'n': n = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'R': repeat = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'f': flows = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'k': keep = optarg; break;
 		default:
-			fprintf(stderr, "usage: svc_bench -r PIN_ROOT [-n SERVICES] [-R REPEAT] [-f FLOWS]\n");
+			fprintf(stderr, "usage: svc_bench -r PIN_ROOT [-n SERVICES] [-R REPEAT] [-f FLOWS] [-k NODE]\n");
 			return 2;
 		}
 	}
 	if (!pin_root || !n)
 		return 2;
+	if (keep)
+		return program_live(pin_root, keep, n);
 	/* a fresh node every run: pins left by a crashed run (with its fake
 	 * endpoints) are never re-opened and re-attached */
 	snprintf(node, sizeof(node), "bench-%d", (int)getpid());
