@@ -86,6 +86,10 @@ EOF
 t_check "gannetctl apply shows the validation error ($out)" grep -q 'ipBlock.cidr' <<<"$out"
 t_check "a valid policy with an endPort range is stored" test "$(np_code \
 	'{"podSelector":{"matchLabels":{"app":"x"}},"ingress":[{"ports":[{"port":8000,"endPort":8080}]}]}')" = "null "
+code=$(acurl -X PATCH -H 'Content-Type: application/merge-patch+json' \
+	-d '{"spec":{"ingress":[{"from":[{"ipBlock":{"cidr":"10.1.0.0/16","except":["10.2.0.0/24"]}}]}]}}' \
+	"$NPAPI/default/networkpolicies/bad" | jq -r '"\(.code) \(.details.causes[0].field)"')
+t_check "an update (patch) is validated too ($code)" test "$code" = "422 spec.ingress[0].from[0].ipBlock.except[0]"
 acurl -X DELETE "$NPAPI/default/networkpolicies/bad" >/dev/null
 
 # ---------------------------------------------------------------- namespace label
