@@ -20,9 +20,14 @@
 #    KUBE-NWPLCY chain, which marks on ipset src + port) -> reject unless
 #    marked. Cost of a new flow's first packet = the sender's ns per packet
 #    (fresh UDP socket each) minus the same with conntrack on and no rules.
+#  - Live frames (gannet-pktgen, 64-byte UDP over 64 flows, 1 sender CPU):
+#    pod -> pod on one node (tests/bpf/netns-lib.sh topology, tc underlay)
+#    delivered pps without policy and with the destination's ingress
+#    enforced (the allowing entry + 1000 others): the steady state of
+#    allowed flows (policy conntrack hits).
 # Env: POL_COUNTS (default "0 100 1000 10000"), POL_RUNS (BPF_PROG_RUN
 # samples per figure, 5000), IPT_MAX (largest count tried with iptables,
-# 10000).
+# 10000), PPS_DUR (seconds per pps run, 2; 0 = skip), PPS_REPS (3).
 set -u
 cd "${GANNET_ROOT:-$(dirname "$0")/../..}"
 BUILD=${BUILD:-build}
@@ -45,6 +50,7 @@ PIN=/sys/fs/bpf/gannet-test-polb-$$
 TMP=$(mktemp -d)
 cleanup() {
 	ip netns del $NS 2>/dev/null; ip netns del $NS-sink 2>/dev/null
+	[ -n "${SFX:-}" ] && topo_cleanup
 	rm -rf "$PIN" "$TMP"
 }
 trap cleanup EXIT
@@ -153,3 +159,40 @@ echo "Gannet per-packet growth $first -> $last policies: new flow x$(r x ns_new_
 echo "policed vs unpoliced: new flow x$(echo "$(jq -r .ns_new_flow <<<"${G[$first]}") / $(jq -r .ns_new_flow <<<"${G[u]}")" | bc -l | xargs printf '%.2f'), established x$(echo "$(jq -r .ns_established <<<"${G[$first]}") / $(jq -r .ns_established <<<"${G[u]}")" | bc -l | xargs printf '%.2f')"
 echo "apply: dp_policy_set of X's set (one swap: map build + one kernel RCU grace period), and dp_policy_set_batch of that set for 64 endpoints (one grace period for all)"
 echo "notes: X sel. by = policies selecting the destination (the allowing one included); BPF_PROG_RUN figures = median kernel-timed single-packet runs (include the harness's constant timer overhead); iptables new-flow cost = sender ns per first packet minus the same with conntrack on and no policy rule (base, measured just before; medians of 5 runs, noisy on a shared machine), ipset $(ipset -v 2>/dev/null | grep -o 'v[0-9.]*' | head -1); $(nproc) CPUs, kernel $(uname -r), $(iptables -V 2>/dev/null)"
+
+# ---------------------------------------------------------------- live frames
+PPS_DUR=${PPS_DUR:-2}
+PPS_REPS=${PPS_REPS:-3}
+PKTGEN=$PWD/$BUILD/bin/gannet-pktgen
+GDP=$PWD/$BUILD/bin/gannet-dp
+echo
+if [ "$PPS_DUR" = 0 ] || [ ! -x "$PKTGEN" ] || [ ! -x "$GDP" ]; then
+	echo "live frames: skipped (PPS_DUR=0 or gannet-pktgen/gannet-dp not built)"
+	exit 0
+fi
+SFX=gpolb$$ PINROOT=/sys/fs/bpf/gannet-test-polbt-$$
+. tests/bpf/netns-lib.sh
+topo_up tc >/dev/null || { echo "live frames: topology failed" >&2; exit 1; }
+# the sender's frames are XDP frames: its peer (the host veth) takes them
+# with GRO on
+NSX $SFX-n1 ethtool -K gnt1a gro on >/dev/null
+pps() {
+	"$PKTGEN" run -n $SFX-p1a -i eth0 --dst-ip 10.244.1.3 --sink-netns $SFX-p1b --sink-dev eth0 \
+		-d "$PPS_DUR" --cpus 0 --flows 64 --json 2>/dev/null | jq -r .delivered_pps
+}
+un="" po=""
+allow=(--allow 101/udp/9)
+for i in $(seq 1000); do allow+=(--allow $((2000 + i))/tcp/$((1000 + i))); done
+for r in $(seq "$PPS_REPS"); do
+	# alternate so that both see the same load
+	NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 policy-del --ip 10.244.1.3
+	un="$un $(pps)"
+	NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 policy-set --ip 10.244.1.3 --dir ingress "${allow[@]}"
+	po="$po $(pps)"
+done
+den=$(NSX $SFX-n1 "$GDP" -r "$PINROOT" -n node1 -j stats | jq -r '.drop["policy-denied-ingress"].packets')
+u=$(med $un); p=$(med $po)
+printf '%-58s %14s\n' "live frames, 64 B UDP, 64 flows, pod -> pod same node" "pps (median)"
+printf '%-58s %14.0f\n' "no policy" "$u"
+printf '%-58s %14.0f\n' "destination ingress enforced (1001 entries), allowed" "$p"
+echo "policed / unpoliced: $(echo "$p / $u" | bc -l | xargs printf '%.2f'); runs: unpoliced [$un ] policed [$po ]; policy drops: ${den:-0} (must be 0)"
