@@ -23,6 +23,9 @@
 #  - scaling helloworld-v1 to 4: all 4 replicas answer; back to 2;
 #  - a rolling update (gannetctl rollout restart) while the client sends
 #    requests continuously: every answer 200 (0 lost), new pods answer;
+#  - upstreams that refuse or are unreachable next to a live one (what a
+#    pod dying before the reload looks like): every request answered
+#    (proxy_next_upstream), the failures visible in nginx's error log;
 #  - an invalid Ingress, an Ingress naming a missing Service and one naming
 #    a missing TLS Secret: error annotation + Warning Event InvalidIngress,
 #    503 for that route/host only, the others keep working;
@@ -223,6 +226,8 @@ nsenter --net="/run/netns/$(client_ns ext)" -- bash -c "while [ -d '$CL_DIR' ] &
 LOOP=$!
 CL_BG_PIDS+=($LOOP)
 before=$(pods_of v1)
+elog=$ING_DIR/state/logs/error.log
+elines=$(wc -l <"$elog")
 sleep 1
 t_check "gannetctl rollout restart deployment/helloworld-v1 under load" gctl rollout restart deployment/helloworld-v1
 t_check "rollout status completes" gctl rollout status deployment/helloworld-v1 --timeout 90s
@@ -235,10 +240,54 @@ total=$(grep -c . "$CL_DIR/loop.out")
 bad=$(grep -vc '^200$' "$CL_DIR/loop.out")
 grep -v '^200$' "$CL_DIR/loop.out" | sort | uniq -c | sed 's/^/#   non-200: /'
 echo "# rolling update: $total requests, $bad not 200"
+# what nginx met and retried meanwhile (upstream errors in its log)
+tail -n +"$((elines + 1))" "$elog" | grep -o '[a-z()]* failed ([0-9]*: [^)]*)\|timed out ([0-9]*: [^)]*)' |
+	sort | uniq -c | sed 's/^/#   nginx upstream errors: /'
+if [ "$bad" != 0 ]; then
+	tail -n +"$((elines + 1))" "$elog" | grep 'upstream' | cut -c1-260 | sed 's/^/#   /'
+fi
 t_check "continuous requests during the rollout: $total sent (>= 30)" [ "$total" -ge 30 ]
 t_check "no request lost during the rolling update ($bad non-200 of $total)" [ "$bad" = 0 ]
 new_only() { [ -z "$(comm -12 <(echo "$before") <(instances_tls 20))" ] && [ -n "$(instances_tls 4)" ]; }
 t_check "only the new pods answer afterwards" new_only
+
+# ---------------------------------------------------------------- retries
+# What covers a pod that dies before nginx reloads: proxy_next_upstream.
+# A selector-less Service whose Endpoints list a live pod, the same pod on
+# a closed port (connection refused) and an unused address of node1's pod
+# CIDR (network unreachable): every request still gets the live pod.
+live=$(acurl "/api/v1/namespaces/default/pods?labelSelector=version%3Dv2" | jq -r '[.items[] | select(.status.podIP != null and .metadata.deletionTimestamp == null)][0].status.podIP')
+cidr1=$(acurl /api/v1/nodes/node1 | jq -r .spec.podCIDR)
+unused=${cidr1%.*}.250
+gctl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: retry}
+spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: retry}
+subsets:
+- {addresses: [{ip: $live}], ports: [{name: http, port: 8080}]}
+- {addresses: [{ip: $live}], ports: [{name: http, port: 8081}]}
+- {addresses: [{ip: $unused}], ports: [{name: http, port: 8080}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: retry}
+spec:
+  ingressClassName: gannet
+  rules:
+  - host: retry.example.com
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: retry, port: {number: 80}}}}]}
+EOF
+t_check "retry.example.com served" wait_for 10 answers retry.example.com / v2
+# all_live N: N requests, every one answered by the live pod
+all_live() { local k; for ((k = 0; k < $1; k++)); do answers retry.example.com / v2 || return 1; done; }
+t_check "upstreams $live:8081 (refused) and $unused:8080 (unreachable) next to a live one: 30 of 30 answered" all_live 30
+t_check "nginx met the refused upstream and retried (error.log)" grep -q "Connection refused.*upstream: \"http://$live:8081" "$elog"
+t_check "nginx met the unreachable upstream and retried (error.log)" grep -q "upstream: \"http://$unused:8080" "$elog"
 
 # ---------------------------------------------------------------- bad input
 gctl apply -f - >/dev/null <<EOF
