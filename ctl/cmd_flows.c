@@ -165,25 +165,23 @@ static int node_names(struct ctl *c, json_t **out)
 	return CTL_EXIT_OK;
 }
 
+/* nodes/N/proxy/flows with the filters as query arguments (escaped). */
 static void flows_path(struct ctl *c, const char *node, bool follow, const char *since,
 		       char *buf, size_t len)
 {
-	char en[300], ep[600], es[200];
+	const char *keys[] = { "follow", "verdict", "pod", "since" };
+	const char *vals[] = { follow ? "true" : NULL, c->o.verdict, c->o.pod, since };
+	char en[300], ev[600];
+	size_t o;
 
-	snprintf(buf, len, "/api/v1/nodes/%s/proxy/flows?%s%s%s%s%s",
-		 apiclient_escape(node, en, sizeof(en)), follow ? "follow=true&" : "",
-		 c->o.verdict ? "verdict=" : "", c->o.verdict ? c->o.verdict : "",
-		 c->o.verdict ? "&" : "", c->o.pod ? "pod=" : "");
-	if (c->o.pod) {
-		strncat(buf, apiclient_escape(c->o.pod, ep, sizeof(ep)), len - strlen(buf) - 1);
-		strncat(buf, "&", len - strlen(buf) - 1);
+	o = (size_t)snprintf(buf, len, "/api/v1/nodes/%s/proxy/flows",
+			     apiclient_escape(node, en, sizeof(en)));
+	for (size_t i = 0, n = 0; i < 4 && o < len; i++) {
+		if (!vals[i])
+			continue;
+		o += (size_t)snprintf(buf + o, len - o, "%c%s=%s", n++ ? '&' : '?', keys[i],
+				      apiclient_escape(vals[i], ev, sizeof(ev)));
 	}
-	if (since) {
-		strncat(buf, "since=", len - strlen(buf) - 1);
-		strncat(buf, apiclient_escape(since, es, sizeof(es)), len - strlen(buf) - 1);
-	}
-	if (buf[strlen(buf) - 1] == '&' || buf[strlen(buf) - 1] == '?')
-		buf[strlen(buf) - 1] = 0;
 }
 
 /* ---- follow: one thread per node ---------------------------------------- */
