@@ -11,7 +11,8 @@
 #  - established TCP connections (long-lived echo sessions, same node and
 #    across nodes) survive applying an unrelated policy, a re-apply of the
 #    policy that allows them and a change of it that keeps them allowed;
-#  - removing the allowing policy stops new connections;
+#  - removing the allowing policy stops new connections, including one
+#    that reuses the 5-tuple of an earlier allowed (closed) connection;
 #  - fail-closed while an agent is down: the pinned maps keep enforcing,
 #    a policy applied meanwhile takes effect when the agent is back.
 set -u
@@ -150,9 +151,24 @@ t_check "the change is in force (x/a -> y/b 81/udp allowed)" verdicts x/a ok "$(
 t_check "established sessions survive a change of their own policy that keeps them allowed" \
 	eval 'sess_alive remote && sess_alive local'
 
+# a fixed source port: the connection is allowed, then closed (RST)
+reuse_probe() {   # reuse_probe ok|drop
+	local out
+	out=$(np_probe x/a -s 40123 "$(tg y/b 80/tcp)")
+	echo "$out"
+	[ "$(awk '{print $2}' <<<"$out")" = "$1" ]
+}
+t_check "x/a:40123 -> y/b:80 allowed (a connection then closed with RST)" reuse_probe ok
+
 np_delete y allow-x
 t_check "allow-x removed: new connections x/a, x/c -> y/b 80/tcp dropped" \
 	eval 'verdicts x/a drop $(tg y/b 80/tcp) && verdicts x/c drop $(tg y/b 80/tcp)'
+# A new connection (SYN) that happens to reuse the 5-tuple of a closed,
+# once-allowed one is a new connection: clients recycle their ephemeral
+# ports all the time, so a conntrack entry outliving its connection would
+# let any busy client through a policy that now denies it.
+t_check "a new TCP connection reusing a closed allowed connection's 5-tuple is policed (x/a:40123 -> y/b:80 dropped)" \
+	reuse_probe drop
 # Kubernetes leaves established connections to the implementation here
 # (Gannet, like Cilium, keeps them via conntrack): reported, not asserted.
 for s in remote local; do

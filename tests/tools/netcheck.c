@@ -5,17 +5,20 @@
  *
  *   netcheck serve [-t PORT]... [-u PORT]...
  *       TCP echo servers and UDP echo servers on 0.0.0.0, one process.
- *   netcheck probe [-w MS] TARGET...          TARGET = IP:PORT/tcp|udp
+ *   netcheck probe [-w MS] [-s SPORT] TARGET...   TARGET = IP:PORT/tcp|udp
  *       probes every target concurrently, prints "TARGET VERDICT MS" per
  *       target in argument order. VERDICT: ok (TCP connected / UDP echo
  *       received), drop (nothing within the timeout: what a policy drop
  *       looks like), refused (RST or ICMP port unreachable), err:<errno>.
+ *       -s: every probe from this source port (to reuse a 5-tuple).
+ *       TCP probes end with a RST (no TIME_WAIT: the port is reusable).
  *   netcheck session [-i MS] [-w MS] IP:PORT
  *       one long-lived TCP connection to an echo server: sends a line every
  *       -i ms and needs its echo within -w ms; prints "connected", "ok N"
  *       about once a second, and "fail: why" (exit 1) on the first failure.
- *   netcheck monitor [-i MS] [-w MS] [-n N] TARGET
- *       connects to TARGET (TCP) in a loop, one attempt every -i ms, and
+ *   netcheck monitor [-i MS] [-w MS] [-n N] [-P NPORTS] TARGET
+ *       connects to TARGET (TCP) in a loop, one attempt every -i ms (to
+ *       NPORTS consecutive ports from TARGET's in turn, default 1), and
  *       prints "REALTIME_NS allowed|denied" whenever the verdict changes:
  *       allowed = an attempt connected; denied = N attempts in a row got
  *       no answer within -w ms (the time printed is the first one's start).
@@ -122,13 +125,23 @@ static void set_err(struct target *t, int e)
 	}
 }
 
+/* close with a RST (SO_LINGER 0): no TIME_WAIT, so that thousands of
+ * probes do not exhaust the ephemeral ports and -s can reuse a port */
+static void close_rst(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
 static void finish(struct target *t, const char *verdict)
 {
 	if (!t->verdict)
 		t->verdict = verdict;
 	t->done_ms = mono_ms();
 	if (t->fd >= 0)
-		close(t->fd);
+		close_rst(t->fd);
 	t->fd = -1;
 }
 
@@ -138,9 +151,9 @@ static void finish(struct target *t, const char *verdict)
  * miss on a fresh path) does not read as a policy drop. */
 #define UDP_RESEND_MS 200
 
-static void probe_start(struct target *t)
+static void probe_start(struct target *t, int sport)
 {
-	int fd = socket(AF_INET, (t->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0);
+	int fd = socket(AF_INET, (t->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0), one = 1;
 
 	t->start_ms = mono_ms();
 	if (fd < 0) {
@@ -149,6 +162,16 @@ static void probe_start(struct target *t)
 		return;
 	}
 	t->fd = fd;
+	if (sport) {
+		struct sockaddr_in la = { .sin_family = AF_INET, .sin_port = htons((uint16_t)sport) };
+
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&la, sizeof(la))) {
+			set_err(t, errno);
+			finish(t, NULL);
+			return;
+		}
+	}
 	if (connect(fd, (struct sockaddr *)&t->sa, sizeof(t->sa)) && errno != EINPROGRESS) {
 		set_err(t, errno);
 		finish(t, NULL);
@@ -200,14 +223,16 @@ static int cmd_probe(int argc, char **argv)
 	static struct target t[NC_MAX_TARGETS];
 	struct pollfd pfd[NC_MAX_TARGETS];
 	int idx[NC_MAX_TARGETS];
-	int wait_ms = 1000, n = 0, i, opt;
+	int wait_ms = 1000, n = 0, i, opt, sport = 0;
 	int64_t deadline;
 
-	while ((opt = getopt(argc, argv, "w:")) != -1) {
+	while ((opt = getopt(argc, argv, "w:s:")) != -1) {
 		if (opt == 'w')
 			wait_ms = parse_uint(optarg, 600000);
+		else if (opt == 's')
+			sport = parse_uint(optarg, 65535);
 		else
-			die("usage: netcheck probe [-w MS] TARGET...%s", "");
+			die("usage: netcheck probe [-w MS] [-s SPORT] TARGET...%s", "");
 	}
 	for (i = optind; i < argc; i++) {
 		if (n == NC_MAX_TARGETS)
@@ -215,7 +240,7 @@ static int cmd_probe(int argc, char **argv)
 		parse_target(&t[n++], argv[i]);
 	}
 	for (i = 0; i < n; i++)
-		probe_start(&t[i]);
+		probe_start(&t[i], sport);
 	deadline = mono_ms() + wait_ms;
 	for (;;) {
 		int64_t now = mono_ms(), next = deadline;
@@ -278,7 +303,7 @@ static int cmd_serve(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	while ((opt = getopt(argc, argv, "t:u:")) != -1) {
-		if ((opt != 't' && opt != 'u') || n >= 64)
+		if ((opt != 't' && opt != 'u') || n >= 256)
 			die("usage: netcheck serve [-t PORT]... [-u PORT]...%s", "");
 		pfd[n].fd = listen_on(parse_uint(optarg, 65535), opt == 'u');
 		pfd[n].events = POLLIN;
@@ -419,25 +444,29 @@ static int cmd_session(int argc, char **argv)
 static int cmd_monitor(int argc, char **argv)
 {
 	struct target t;
-	int interval = 2, wait_ms = 20, confirm = 3, opt, misses = 0;
+	int interval = 2, wait_ms = 20, confirm = 3, opt, misses = 0, nports = 1, k = 0;
 	int state = -1;        /* -1 unknown, 1 allowed, 0 denied */
 	int64_t first_miss = 0;
+	uint16_t port0;
 
-	while ((opt = getopt(argc, argv, "i:w:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "i:w:n:P:")) != -1) {
 		if (opt == 'i')
 			interval = parse_uint(optarg, 60000);
 		else if (opt == 'w')
 			wait_ms = parse_uint(optarg, 60000);
 		else if (opt == 'n')
 			confirm = parse_uint(optarg, 1000);
+		else if (opt == 'P')
+			nports = parse_uint(optarg, 1000);
 		else
-			die("usage: netcheck monitor [-i MS] [-w MS] [-n N] TARGET%s", "");
+			die("usage: netcheck monitor [-i MS] [-w MS] [-n N] [-P NPORTS] TARGET%s", "");
 	}
-	if (optind != argc - 1 || confirm < 1)
-		die("usage: netcheck monitor [-i MS] [-w MS] [-n N] TARGET%s", "");
+	if (optind != argc - 1 || confirm < 1 || nports < 1)
+		die("usage: netcheck monitor [-i MS] [-w MS] [-n N] [-P NPORTS] TARGET%s", "");
 	parse_target(&t, argv[optind]);
 	if (t.udp)
 		die("monitor: TCP targets only: %s", argv[optind]);
+	port0 = ntohs(t.sa.sin_port);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (;;) {
 		int64_t start = now_ns(CLOCK_REALTIME);
@@ -447,6 +476,10 @@ static int cmd_monitor(int argc, char **argv)
 
 		if (fd < 0)
 			die("socket: %s", strerror(errno));
+		/* several destination ports: thousands of attempts a minute
+		 * otherwise recycle the kernel's ephemeral source ports, i.e.
+		 * whole 5-tuples */
+		t.sa.sin_port = htons((uint16_t)(port0 + k++ % nports));
 		if (!connect(fd, (struct sockaddr *)&t.sa, sizeof(t.sa))) {
 			ok = 1;
 		} else if (errno == EINPROGRESS) {
@@ -456,14 +489,7 @@ static int cmd_monitor(int argc, char **argv)
 			    !getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) && !e)
 				ok = 1;
 		}
-		/* RST instead of a lingering close: thousands of TIME_WAIT
-		 * sockets would exhaust the pod's ephemeral ports */
-		{
-			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		}
-		close(fd);
+		close_rst(fd);
 		if (ok) {
 			misses = 0;
 			if (state != 1)

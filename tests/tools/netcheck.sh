@@ -51,14 +51,21 @@ np_require() {
 	[ -x "$NC" ] || cl_skip "$NC not built (make all)"
 }
 
+# NP_EXTRA_TCP=LO-HI: the pods also serve TCP on these ports (the benchmark's
+# monitors spread their connections over them)
 np_pod_json() {   # np_pod_json NS POD NODE
-	jq -n --arg ns "$1" --arg p "$2" --arg node "node$3" --arg nc "$CL_DIR/nc" '
+	local extra=() p
+	if [ -n "${NP_EXTRA_TCP:-}" ]; then
+		for ((p = ${NP_EXTRA_TCP%-*}; p <= ${NP_EXTRA_TCP#*-}; p++)); do extra+=(-t "$p"); done
+	fi
+	jq -n --arg ns "$1" --arg p "$2" --arg node "node$3" --arg nc "$CL_DIR/nc" \
+		--argjson extra "$(printf '%s\n' "${extra[@]}" | jq -R . | jq -s 'map(select(length > 0))')" '
 	{apiVersion: "v1", kind: "Pod",
 	 metadata: {name: $p, namespace: $ns, labels: {pod: $p}},
 	 spec: {nodeName: $node, terminationGracePeriodSeconds: 1,
 		containers: [{name: "srv", image: "busybox",
-			command: ["/nc/netcheck", "serve", "-t", "80", "-t", "81",
-				  "-u", "80", "-u", "81", "-u", "53"],
+			command: (["/nc/netcheck", "serve", "-t", "80", "-t", "81",
+				  "-u", "80", "-u", "81", "-u", "53"] + $extra),
 			ports: [{name: "serve-80-tcp", containerPort: 80, protocol: "TCP"},
 				{name: "serve-81-tcp", containerPort: 81, protocol: "TCP"},
 				{name: "serve-80-udp", containerPort: 80, protocol: "UDP"},
