@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* gannet-ingress-controller: the Ingress controller daemon. One informer
- * thread per watched kind (Ingresses, IngressClasses, Services, Endpoints,
- * Secrets) keeps a cache by list + watch from the list's resourceVersion
+/* gannet-ingress-controller: the Ingress controller daemon. The shared
+ * informers of common/informer.h, one per watched kind (Ingresses,
+ * IngressClasses, Services, Endpoints, Secrets), keep caches by list + watch
  * (re-list on 410 Expired or a broken stream); the main thread debounces
  * changes, renders the nginx configuration with ing_render(), applies it with
  * ngxm_apply() (nginx -t first, graceful reload) and writes back, for every
