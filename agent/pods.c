@@ -753,6 +753,20 @@ int peers_sync(struct agent *a, const struct agentcfg *cfg, struct gerr *err)
 				       .node_ip = p->node_ip };
 
 		ret = dp_remote_upsert(a->dp, &r, err);
+		/* The node's own stack (host-network pods, an ingress proxy,
+		 * probes) reaches the peer's pods by plain routing over the
+		 * underlay: the peer's underlay program delivers plain IP to
+		 * its pods (docs/datapath.md). Pods' traffic never uses this
+		 * route: their program encapsulates before the stack. */
+		if (!ret && a->cfg.underlay_ifname[0]) {
+			struct gerr re = { 0 };
+
+			/* not fatal: the pod datapath does not need it (a peer
+			 * off-link needs a routed underlay for this) */
+			if (link_route_add(a->cfg.underlay_ifname, -1, p->pod_cidr,
+					   p->pod_prefix, p->node_ip, &re) < 0)
+				pr_warn("peer %s: no host route to its pods: %s", p->name, re.msg);
+		}
 		if (!ret)
 			pr_info("peer %s: %s/%u via %s", p->name, ip_str(p->pod_cidr, b1),
 				p->pod_prefix, ip_str(p->node_ip, b2));
@@ -770,6 +784,11 @@ int peers_sync(struct agent *a, const struct agentcfg *cfg, struct gerr *err)
 			continue;
 		pr_info("peer %s/%u removed", ip_str(l.r[i].pod_cidr, b1), l.r[i].prefix_len);
 		ret = dp_remote_delete(a->dp, l.r[i].pod_cidr, l.r[i].prefix_len, err);
+		if (!ret && a->cfg.underlay_ifname[0] &&
+		    link_route_del(a->cfg.underlay_ifname, -1, l.r[i].pod_cidr,
+				   l.r[i].prefix_len, NULL) < 0)
+			pr_warn("peer %s/%u: route already gone", ip_str(l.r[i].pod_cidr, b1),
+				l.r[i].prefix_len);
 	}
 	pthread_mutex_unlock(&a->dp_lock);
 	free(l.r);

@@ -62,13 +62,18 @@ t_check "gannetctl apply examples/ingress (Deployments, Services, Ingress) uncha
 ep_n() { [ "$(acurl "$EPS/$1" | jq '[.subsets[]?.addresses[]?] | length')" = "$2" ]; }
 t_check "helloworld-v1 Endpoints: 2 ready pods" wait_for 90 ep_n helloworld-v1 2
 t_check "helloworld-v2 Endpoints: 2 ready pods" wait_for 60 ep_n helloworld-v2 2
+# The ingress node's stack reaches the other node's pods: the agent routes
+# every peer's pod CIDR via that node's underlay address.
+peer_routes() {
+	local n name cidr
+	for n in $(acurl /api/v1/nodes | jq -r '.items[] | [.metadata.name, .spec.podCIDR] | @tsv' | tr '\t' ,); do
+		name=${n%,*} cidr=${n#*,}
+		[ "$name" = node1 ] && continue
+		in_node 1 ip route show "$cidr" | grep -q "via $(node_ip "${name#node}")" || return 1
+	done
+}
+t_check "agent on node1 routes the other nodes' pod CIDRs via their underlay address" wait_for 20 peer_routes
 
-# The ingress node's stack reaches the other node's pods through it.
-for n in $(acurl /api/v1/nodes | jq -r '.items[] | [.metadata.name, .spec.podCIDR] | @tsv' | tr '\t' ,); do
-	name=${n%,*} cidr=${n#*,}
-	[ "$name" = node1 ] && continue
-	in_node 1 ip route replace "$cidr" via "$(node_ip "${name#node}")"
-done
 
 # ---------------------------------------------------------------- controller
 ING_DIR=$CL_DIR/ingress
