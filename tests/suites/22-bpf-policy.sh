@@ -14,8 +14,10 @@
 #     entries restore exactly what they allow (identity from the endpoint
 #     and from the VNI), egress with ipcache identities, node -> pod with
 #     the HOST entry, an established TCP connection survives a policy swap
-#     that no longer allows it while new connections are refused, drop
-#     events carry identities, and the drop counters name the reason.
+#     that no longer allows it while new connections are refused, the
+#     pinned state keeps enforcing while an agent is down and after its
+#     restart, drop events carry identities, and the drop counters name
+#     the reason.
 set -u
 cd "${GANNET_ROOT:-$(dirname "$0")/../..}"
 BUILD=${BUILD:-build}
@@ -114,6 +116,14 @@ expect "deny-all on c: a -> c ping" blocked pingok a "$C"
 gdp 2 policy-set --ip "$C" --dir ingress --allow "${ID[a]}/tcp/8000-8100" || t_fail "allow range"
 expect "allow a tcp/8000-8100: a -> c tcp" ok tcp_is a "$C" c
 expect "allow a tcp/8000-8100: b -> c tcp (identity b)" blocked tcp_is b "$C" c
+
+echo "== agent down and restarted: the pinned state keeps enforcing"
+agent_kill 2 KILL
+expect "node2 agent killed: a -> c tcp still allowed" ok tcp_is a "$C" c
+expect "node2 agent killed: b -> c tcp still denied" blocked tcp_is b "$C" c
+t_check "node2 agent restarted" agent_start 2
+expect "after the restart: a -> c tcp allowed" ok tcp_is a "$C" c
+expect "after the restart: b -> c tcp denied" blocked tcp_is b "$C" c
 
 echo "== drop event with identities"
 # (other drops, e.g. IPv6 neighbour discovery, may come first)
