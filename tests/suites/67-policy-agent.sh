@@ -14,6 +14,7 @@
 #  - an allow policy (podSelector app=cli, port 8080/TCP) restores exactly
 #    that: cli -> 8080 on both servers; cli -> 9000 and other -> 8080 stay
 #    denied;
+#  - relabelling a pod moves it between identities (both directions);
 #  - node2's agent SIGKILLed: while it is down the maps keep enforcing
 #    (denied stays denied, allowed stays allowed); restarted, it resyncs
 #    without changing a verdict;
@@ -197,6 +198,22 @@ t_check "policyAllowEvents: node2 /flows has the allowed cli -> srv2:8080 (ingre
 		.src.pod == "cli" and .dst.pod == "srv2" and .dst.port == 8080) and all(.[]; .verdict == "allowed")'
 fn=$(flows 1 "verdict=allowed")
 t_check "node1 (allow events off): no allowed flow" [ -z "$fn" ]
+
+# ---------------------------------------------------------------- relabel
+# other takes cli's label: its identity changes (ipcache on both nodes,
+# its endpoint's identity on node1, read by the same-node check) while its
+# own rules stay the same
+relabel() {
+	acurl -X PATCH -H 'Content-Type: application/merge-patch+json' \
+		-d "{\"metadata\":{\"labels\":{\"app\":\"$1\"}}}" /api/v1/namespaces/pol/pods/other >/dev/null
+}
+relabel cli
+t_check "relabel other app=cli: other -> srv1:8080 allowed (same node: endpoint identity)" \
+	wait_for 10 reach 1 pol other "$S1" 8080
+t_check "relabel other app=cli: other -> srv2:8080 allowed (across nodes)" reach 1 pol other "$S2" 8080
+relabel other
+t_check "label back: other -> srv1:8080 denied again" wait_for 10 denied 1 pol other "$S1" 8080
+t_check "label back: other -> srv2:8080 denied again" denied 1 pol other "$S2" 8080
 
 # ---------------------------------------------------------------- new pod, first packet
 FIRST="if timeout 3 wget -q -O- http://$OPEN:8080/ >/dev/null 2>&1; then echo FIRST-OK; else echo FIRST-DENIED; fi; $SERVE"
