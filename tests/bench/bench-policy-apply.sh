@@ -100,19 +100,20 @@ curl_off() { gctl_off; }
 nslabel_on()  { np_label_ns y '{"team":null}'; }
 nslabel_off() { np_label_ns y '{"team":"blue"}'; }
 
-# stats US-VALUES...: "p50 p99 max" in ms (nearest rank)
+# stats US-VALUES...: "p50 p99 max p90" in ms (nearest rank)
 stats() {
 	printf '%s\n' "$@" | sort -n | awk 'NF {v[++n] = $1} END {
-		if (n == 0) { print "- - -"; exit }
-		i50 = int(n * 0.50 + 0.999999); i99 = int(n * 0.99 + 0.999999)
-		printf "%.1f %.1f %.1f\n", v[i50] / 1000, v[i99] / 1000, v[n] / 1000 }'
+		if (n == 0) { print "- - - -"; exit }
+		i50 = int(n * 0.50 + 0.999999); i90 = int(n * 0.90 + 0.999999)
+		i99 = int(n * 0.99 + 0.999999)
+		printf "%.1f %.1f %.1f %.1f\n", v[i50] / 1000, v[i99] / 1000, v[n] / 1000, v[i90] / 1000 }'
 }
 row() {   # row LABEL VALUES...
 	local label=$1 n=$(($# - 1)) s
 	shift
 	s=$(stats "$@")
 	set -- $s
-	printf '| %-52s | %4d | %7s | %7s | %7s |\n' "$label" "$n" "$1" "$2" "$3"
+	printf '| %-52s | %4d | %7s | %7s | %7s | %7s |\n' "$label" "$n" "$1" "$4" "$2" "$3"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 
@@ -150,8 +151,9 @@ measure() {
 wait_state allowed 0 >/dev/null || cl_die "monitors never saw the pods reachable: $(cat "${MON_OUT[@]}")"
 FAILS=0
 echo "NetworkPolicy change -> enforcement on all 3 nodes (observed in the datapath), $N changes of each kind"
-echo "| measurement                                          |    n | p50 ms  | p99 ms  | max ms  |"
-echo "|------------------------------------------------------|------|---------|---------|---------|"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
+echo "| measurement                                          |    n | p50 ms  | p90 ms  | p99 ms  | max ms  |"
+echo "|------------------------------------------------------|------|---------|---------|---------|---------|"
 
 measure gctl
 row "API write alone (gannetctl apply) [baseline]" "${W[@]}"
@@ -183,4 +185,4 @@ row "label restored -> allowed again on all 3 nodes" "${D[@]}"
 
 echo "ratio gannetctl apply->enforced / API write alone: p50 $(ratio "$e50" "$w50"), p99 $(ratio "$e99" "$w99")"
 echo "target apply->enforced p99 < 100 ms: gannetctl $e99 ms ($(awk -v a="$e99" 'BEGIN {print (a != "-" && a + 0 < 100) ? "met" : "NOT met"}')), curl POST $c99 ms ($(awk -v a="$c99" 'BEGIN {print (a != "-" && a + 0 < 100) ? "met" : "NOT met"}'))"
-echo "changes not enforced within ${TIMEOUT_S}s: $FAILS"
+echo "changes not enforced within ${TIMEOUT_S}s: $FAILS; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
