@@ -61,6 +61,7 @@ struct polagent {
 	struct pol_engine *e;
 	bool synced;
 	json_t *pods;                  /* "ns/name" -> {ip, node_ip, local, hostnet} */
+	json_t *local;                 /* "ns/name" of this node's non-hostNetwork pods */
 	json_t *ip2pod;                /* "a.b.c.d" -> "ns/name" */
 	json_t *cni_ips;               /* "ns/name" -> "a.b.c.d" given by CNI ADD */
 	json_t *ep_ids;                /* "ns/name" -> identity programmed (local) */
@@ -264,7 +265,7 @@ static void count_enforced(struct polagent *pa)
 	json_t *p;
 
 	pa->enforced[0] = pa->enforced[1] = 0;
-	json_object_foreach(pa->pods, key, p) {
+	json_object_foreach(pa->local, key, p) {
 		char k[512], *ns, *name;
 
 		if (!local_ep_ip(pa, key))
@@ -292,7 +293,7 @@ static int sweep_identities(struct polagent *pa)
 	json_t *p;
 	int errs = 0;
 
-	json_object_foreach(pa->pods, key, p) {
+	json_object_foreach(pa->local, key, p) {
 		uint32_t ip = local_ep_ip(pa, key), id;
 		char k[512], *name;
 
@@ -465,6 +466,10 @@ static void podinfo_set(struct polagent *pa, const char *key, const json_t *obj)
 				      "local", local, "hostnet", hostnet));
 	if (ip && *ip && !hostnet)
 		json_object_set_new(pa->ip2pod, ip, json_string(key));
+	if (local && !hostnet)
+		json_object_set_new(pa->local, key, json_true());
+	else
+		json_object_del(pa->local, key);
 	if (local && ip && *ip && jstr(pa->cni_ips, key) && strcmp(jstr(pa->cni_ips, key), ip))
 		json_object_del(pa->cni_ips, key);   /* the API's address wins */
 }
@@ -483,6 +488,7 @@ static uint32_t podinfo_del(struct polagent *pa, const char *key)
 			json_object_del(pa->ip2pod, oip);
 	}
 	json_object_del(pa->pods, key);
+	json_object_del(pa->local, key);
 	json_object_del(pa->cni_ips, key);
 	json_object_del(pa->ep_ids, key);
 	return ip;
@@ -706,7 +712,7 @@ static int full_resync(struct polagent *pa)
 		errs += remove_stale_ipcache(pa, want);
 		json_decref(want);
 	}
-	json_object_foreach(pa->pods, key, p) {
+	json_object_foreach(pa->local, key, p) {
 		uint32_t ip = local_ep_ip(pa, key);
 		char k[512], *name;
 
@@ -831,6 +837,7 @@ int policy_cni_add(struct agent *a, const char *ns, const char *name, uint32_t i
 		}
 		podinfo_set(pa, key, eff);
 		json_object_set_new(json_object_get(pa->pods, key), "local", json_true());
+		json_object_set_new(pa->local, key, json_true());
 		json_object_set_new(json_object_get(pa->pods, key), "node_ip", json_integer(0));
 		ret = pol_upsert_pod_json(pa->e, eff, &e);
 		json_decref(eff);
@@ -1296,6 +1303,7 @@ static void pa_free(struct polagent *pa)
 {
 	pol_engine_free(pa->e);
 	json_decref(pa->pods);
+	json_decref(pa->local);
 	json_decref(pa->ip2pod);
 	json_decref(pa->cni_ips);
 	json_decref(pa->ep_ids);
@@ -1320,11 +1328,12 @@ int policy_start(struct agent *a, struct gerr *err)
 	pthread_cond_init(&pa->synced_cv, NULL);
 	pa->e = pol_engine_new();
 	pa->pods = json_object();
+	pa->local = json_object();
 	pa->ip2pod = json_object();
 	pa->cni_ips = json_object();
 	pa->ep_ids = json_object();
 	pa->node_ips = json_object();
-	if (!pa->e || !pa->pods || !pa->ip2pod || !pa->cni_ips || !pa->ep_ids || !pa->node_ips) {
+	if (!pa->e || !pa->pods || !pa->local || !pa->ip2pod || !pa->cni_ips || !pa->ep_ids || !pa->node_ips) {
 		pa_free(pa);
 		return gerr_set(err, -ENOMEM, "out of memory");
 	}
@@ -1333,6 +1342,7 @@ int policy_start(struct agent *a, struct gerr *err)
 		pol_engine_free(pa->e);
 		pa->e = NULL;
 		json_decref(pa->pods);
+		json_decref(pa->local);
 		json_decref(pa->ip2pod);
 		json_decref(pa->cni_ips);
 		json_decref(pa->ep_ids);
