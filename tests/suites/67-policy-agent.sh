@@ -132,6 +132,11 @@ t_check "/flows?pod= filters (no srv1 flow on node2's pol/srv2 stream)" \
 	bash -c "! grep -q '\"pod\":\"srv1\"' <<<'$f2'"
 fa=$(flows 2 "verdict=allowed")
 t_check "/flows?verdict=allowed holds no drop" bash -c '! grep -q "\"verdict\":\"dropped\"" <<<"$1"' _ "$fa"
+code=$(in_node 2 curl -sk -o /dev/null -w '%{http_code}' --max-time 5 "$(agent_url 2)/flows")
+t_check "/flows without a client certificate: 401 ($code)" [ "$code" = 401 ]
+code=$(in_node 2 curl -sk -o /dev/null -w '%{http_code}' --max-time 5 --cert "$APISERVER_DATA/pki/nodes/node1.crt" \
+	--key "$APISERVER_DATA/pki/nodes/node1.key" "$(agent_url 2)/flows")
+t_check "/flows with another node's credential (system:nodes): 403 ($code)" [ "$code" = 403 ]
 t_check "/flows refuses a bad verdict (400)" \
 	[ "$(acurl_agent 2 --max-time 5 -o /dev/null -w '%{http_code}' "$(agent_url 2)/flows?verdict=maybe")" = 400 ]
 # follow: a new drop shows up on an open stream
