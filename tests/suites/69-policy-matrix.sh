@@ -789,6 +789,70 @@ EOF
 	np_check "$S"
 fi
 
+# ------------------------------------------------------------ services
+# Egress is checked after service translation, i.e. against the backend
+# the ClusterIP was translated to (probed from the pod's netns without the
+# socket LB: the per-packet translation in the pod program); a pod
+# reaching itself through its own Service (hairpin, probed from inside its
+# container: the socket LB) is traffic to itself: always allowed.
+svc_create() {   # svc_create NS NAME POD-LABEL: ClusterIP, TCP 80 + UDP 81; prints its IP
+	local body
+	body=$(jq -n --arg ns "$1" --arg n "$2" --arg p "$3" '{apiVersion: "v1", kind: "Service",
+		metadata: {name: $n, namespace: $ns},
+		spec: {selector: {pod: $p}, ports: [{name: "t80", port: 80, protocol: "TCP"},
+						   {name: "u81", port: 81, protocol: "UDP"}]}}')
+	acurl -X POST -H 'Content-Type: application/json' -d "$body" "/api/v1/namespaces/$1/services" |
+		jq -r '.spec.clusterIP // empty'
+}
+# svc_expect [-c] SRC VIP VERDICT: TCP 80 and UDP 81 of the VIP answer
+# VERDICT (ok|drop) within NP_WAIT s; -c: probe from inside the container
+svc_expect() {
+	local out end=$((SECONDS + NP_WAIT)) ctr=0
+	[ "$1" = -c ] && { ctr=1; shift; }
+	while :; do
+		if [ $ctr = 1 ]; then
+			out=$(np_exec "$1" /nc/netcheck probe -w "$NP_PROBE_MS" "$2:80/tcp" "$2:81/udp")
+		else
+			out=$(np_probe "$1" "$2:80/tcp" "$2:81/udp")
+		fi
+		[ -z "$(awk -v w="$3" '$2 != w' <<<"$out")" ] && return 0
+		((SECONDS >= end)) && break
+		sleep 0.3
+	done
+	echo "$1 -> $2:"
+	echo "$out"
+	return 1
+}
+S="37 services: egress policy applies to the backend after translation; hairpin to itself allowed"
+if run "$S"; then
+	VIP_YA=$(svc_create y svc-ya a)
+	VIP_YB=$(svc_create y svc-yb b)
+	VIP_XA=$(svc_create x svc-xa a)
+	echo "# svc-ya $VIP_YA (-> y/a), svc-yb $VIP_YB (-> y/b), svc-xa $VIP_XA (-> x/a)"
+	t_check "37a without policy x/a reaches svc-ya, svc-yb and (hairpin) svc-xa" \
+		eval 'svc_expect x/a "$VIP_YA" ok && svc_expect x/a "$VIP_YB" ok && svc_expect -c x/a "$VIP_XA" ok'
+	apply "$S" <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a-to-y-a, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  policyTypes: [Ingress, Egress]
+  egress:
+    - to:
+        - namespaceSelector: {matchLabels: {ns: y}}
+          podSelector: {matchLabels: {pod: a}}
+EOF
+	t_check "37b x/a (egress to y/a only) -> svc-ya allowed, svc-yb dropped (checked against the backend)" \
+		eval 'svc_expect x/a "$VIP_YB" drop && svc_expect x/a "$VIP_YA" ok'
+	t_check "37b same through the socket LB (from the container)" \
+		eval 'svc_expect -c x/a "$VIP_YB" drop && svc_expect -c x/a "$VIP_YA" ok'
+	t_check "37c x/a (isolated both ways) -> its own svc-xa (hairpin) allowed; x/b -> svc-xa dropped" \
+		eval 'svc_expect -c x/a "$VIP_XA" ok && svc_expect x/b "$VIP_XA" drop'
+	for n in svc-ya svc-yb; do acurl -X DELETE "/api/v1/namespaces/y/services/$n" >/dev/null; done
+	acurl -X DELETE /api/v1/namespaces/x/services/svc-xa >/dev/null
+fi
+
 np_clear
 echo "# $N_SCEN scenarios in $((SECONDS - T0))s"
 t_done

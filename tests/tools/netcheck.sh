@@ -189,6 +189,19 @@ exp() {
 }
 
 # ------------------------------------------------------------ probing
+# np_exec NS/POD ARGV...: run a command in the pod's container (runc exec
+# through the agent's API): inside the pod's cgroup, so that the socket
+# load balancer (cgroup connect4/sendmsg4) applies as to any pod process,
+# which np_probe (nsenter: the pod's network, the test's cgroup) bypasses
+np_exec() {
+	local p=$1 q="" a n
+	shift
+	n=${NP_NODE[$p]}
+	for a in "$@"; do q+="command=$(jq -rn --arg a "$a" '$a|@uri')&"; done
+	acurl_agent "$n" --max-time 30 -X POST "$(agent_url "$n")/exec/${p%/*}/${p#*/}/srv?${q%&}" |
+		jq -r '.output // empty'
+}
+
 np_probe() {   # np_probe SRC TARGET...: netcheck probe in SRC's netns
 	local s=$1
 	shift
