@@ -993,7 +993,8 @@ static int event_cb(const struct dp_event *ev, void *arg)
 		      "reason", reason ? reason : "unknown",
 		      "direction", ev->dir == DP_POL_INGRESS ? "ingress" :
 				   ev->dir == DP_POL_EGRESS ? "egress" : "",
-		      "proto", proto_name(ev->proto, pbuf, sizeof(pbuf)),
+		      "proto", !ev->proto && !ev->saddr && !ev->daddr ? "non-IPv4" :
+			       proto_name(ev->proto, pbuf, sizeof(pbuf)),
 		      "src", peer_json(pa, ev->saddr, ev->sport, ev->src_identity, f.src, sizeof(f.src)),
 		      "dst", peer_json(pa, ev->daddr, ev->dport, ev->dst_identity, f.dst, sizeof(f.dst)),
 		      "hook", ev->hook ? ev->hook : "", "ifindex", (int)ev->ifindex,
