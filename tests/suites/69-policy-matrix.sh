@@ -789,6 +789,103 @@ EOF
 	np_check "$S"
 fi
 
+S="38 a policy updated in place (same name, new peer) replaces the old rules"
+if run "$S"; then
+	apply "$S" <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: one-peer, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]
+EOF
+	exp_reset 1
+	exp '*' 'x/a' 0
+	exp 'x/b' 'x/a' 1
+	np_check "38a from x/b"
+	apply "$S" <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: one-peer, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{podSelector: {matchLabels: {pod: c}}}], ports: [{protocol: UDP, port: 81}]}]
+EOF
+	exp '*' 'x/a' 0
+	exp 'x/c' 'x/a' 1 81/udp
+	np_check "$S"
+fi
+
+S="39 an address in one policy's except is allowed by another policy's ipBlock (union)"
+if run "$S"; then
+	apply "$S" <<EOF
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: fabric-but-ext1, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  policyTypes: [Egress]
+  egress:
+    - to: [{ipBlock: {cidr: 192.168.250.0/24, except: [${NP_IP[ext1]}/32, ${NP_IP[ext2]}/32]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: ext1-tcp-80, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  policyTypes: [Egress]
+  egress:
+    - to: [{ipBlock: {cidr: ${NP_IP[ext1]}/32}}]
+      ports: [{protocol: TCP, port: 80}]
+EOF
+	exp_reset 1
+	exp 'x/a' '*' 0
+	exp 'x/a' 'ext1' 1 80/tcp
+	np_check "$S"
+fi
+
+S="40 egress allow-all (egress: [{}]) unions with a default-deny egress"
+if run "$S"; then
+	apply "$S" <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-egress, namespace: z}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+EOF
+	exp_reset 1
+	exp 'z/*' '*' 0
+	np_check "40a default-deny egress in z in force first"
+	apply "$S" <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-all-egress, namespace: z}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress: [{}]
+EOF
+	exp_reset 1
+	np_check "$S"
+fi
+
+S="41 protocol without port: every UDP port, no TCP"
+if run "$S"; then
+	apply "$S" <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: all-udp, namespace: y}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{protocol: UDP}]}]
+EOF
+	exp_reset 1
+	exp '*' 'y/*' 0
+	exp '*' 'y/*' 1 '*/udp'
+	np_check "$S"
+fi
+
 # ------------------------------------------------------------ services
 # Egress is checked after service translation, i.e. against the backend
 # the ClusterIP was translated to (probed from the pod's netns without the
