@@ -951,5 +951,8 @@ EOF
 fi
 
 np_clear
+# SIGTERM: every agent exits 0 (with BUILD=build-san: no ASan/LSan/UBSan
+# report from the policy code these scenarios drove)
+t_check "agents stop cleanly on SIGTERM (no sanitizer report)" cluster_stop_agents_checked
 echo "# $N_SCEN scenarios in $((SECONDS - T0))s"
 t_done
