@@ -167,7 +167,7 @@ measure curl
 row "API write alone (curl POST) [baseline]" "${W[@]}"
 row "curl POST -> enforced on all 3 nodes" "${E[@]}"
 row "  after the write returned (propagation)" "${P[@]}"
-read -r c50 c99 _ <<<"$(stats "${E[@]}")"
+read -r _ c99 _ <<<"$(stats "${E[@]}")"
 
 np_apply <<'EOF' || cl_die "allow-blue"
 apiVersion: networking.k8s.io/v1

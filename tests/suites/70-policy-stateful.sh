@@ -50,6 +50,7 @@ tg() {   # tg POD PORT/PROTO...: targets
 	shift
 	for pp in "$@"; do echo "${NP_IP[$p]}:$pp"; done
 }
+# shellcheck disable=SC2034  # used in the eval strings below
 ALL4=(80/tcp 81/tcp 80/udp 81/udp)
 
 # ------------------------------------------------------------ replies

@@ -173,10 +173,11 @@ exp_reset() {
 	done
 }
 
+# (the patterns are globs on purpose)
+# shellcheck disable=SC2053
 exp() {
 	local fp=$1 tp=$2 v=$3 ppat=${4:-*} s t pp
 	for s in "${NP_SRCS[@]}"; do
-		# shellcheck disable=SC2053
 		[[ $s == $fp ]] || continue
 		for t in "${NP_DSTS[@]}"; do
 			[[ $t == $tp ]] || continue
