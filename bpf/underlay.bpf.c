@@ -156,13 +156,16 @@ static __always_inline int xdp_handle(struct xdp_md *ctx, int *code)
 		case LB_NP_NONE:
 			break;
 		case LB_NP_REMOTE:
-			return np_xdp_encap(ctx, tunnel_ip, hash, code);
 		case LB_NP_REPLY: {
 			struct iphdr *rip = data + sizeof(struct ethhdr);
 
 			if ((void *)(rip + 1) > data_end)
 				return XDP_DROP;
+			/* a host-network backend is its node: no tunnel */
+			if (ret == LB_NP_REMOTE && rip->daddr != tunnel_ip)
+				return np_xdp_encap(ctx, tunnel_ip, hash, code);
 			return np_xdp_xmit(ctx, rip->saddr, rip->daddr, bpf_ntohs(rip->tot_len),
+					   ret == LB_NP_REMOTE ? GNT_FWD_NODEPORT_REMOTE :
 					   GNT_FWD_NODEPORT_REMOTE_REPLY, code);
 		}
 		case LB_NP_LOCAL: {
@@ -319,18 +322,20 @@ static __noinline int tc_nodeport(struct __sk_buff *skb, int *code)
 	}
 	if (ret == LB_NP_NONE)
 		return -1;
-	if (ret == LB_NP_REMOTE)
-		return np_tc_encap(skb, tunnel_ip, hash, code);
-	if (ret == LB_NP_REPLY) {
-		*code = GNT_FWD_NODEPORT_REMOTE_REPLY;
-		return bpf_redirect_neigh(skb->ifindex, NULL, 0, 0);
-	}
 	eth = (void *)(long)skb->data;
 	end = (void *)(long)skb->data_end;
 	ip = (void *)(eth + 1);
 	if ((void *)(ip + 1) > end) {
 		*code = GNT_DROP_TRUNCATED;
 		return TC_ACT_SHOT;
+	}
+	/* to a remote backend (a host-network one is its node: no tunnel),
+	 * or a remote backend's reply back to the client */
+	if (ret == LB_NP_REMOTE && ip->daddr != tunnel_ip)
+		return np_tc_encap(skb, tunnel_ip, hash, code);
+	if (ret != LB_NP_LOCAL) {
+		*code = ret == LB_NP_REMOTE ? GNT_FWD_NODEPORT_REMOTE : GNT_FWD_NODEPORT_REMOTE_REPLY;
+		return bpf_redirect_neigh(skb->ifindex, NULL, 0, 0);
 	}
 	ep = bpf_map_lookup_elem(&gnt_endpoints, &ip->daddr);
 	if (!ep)

@@ -900,6 +900,25 @@ static void test_nodeport_remote(void)
 	CHECK_EQ(ip->daddr, ip4("192.168.77.3"));
 	CHECK(ipsum_ok(ip));
 
+	/* a host-network backend on node 2 (backend IP = its node IP): DNAT +
+	 * SNAT, sent plainly to it, no tunnel */
+	b.node_ip = b.ip = ip4("192.168.77.2");
+	CHECK_EQ(upsert(&sn, &b, 1), 0);
+	mk_pkt(&p, NP_CLIENT, NP_NODE, IPPROTO_TCP, 5450, 30100, 1);
+	off = run_xdp(prog_xdp, &p, &r);
+	CHECK_EQ(r.ret, have_neigh ? 4 : 2);
+	CHECK_EQ(r.len - off, p.len);
+	ip = (const struct iphdr *)(r.out + off + ETH_HLEN);
+	CHECK_EQ(ip->protocol, IPPROTO_TCP);
+	CHECK_EQ(ip->saddr, ip4(NP_NODE));
+	CHECK(l4_port(ip, 0) >= GNT_SNAT_PORT_MIN);
+	CHECK_EQ(ip->daddr, ip4("192.168.77.2"));
+	CHECK_EQ(l4_port(ip, 1), 8080);
+	CHECK(ipsum_ok(ip));
+	CHECK_EQ(l4_sum(ip), 0);
+	if (have_neigh)
+		CHECK(!memcmp(r.out, mac_node2, 6));
+
 	/* externalTrafficPolicy Local: a remote backend is never used */
 	sn.flags = DP_SVC_F_LOCAL_ONLY;
 	CHECK_EQ(upsert(&sn, &b, 1), 0);
