@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fileutil.h"
 #include "common/yamljson.h"
 #include "ingress/nginx.h"
 #include "ingress/render.h"
@@ -46,30 +47,14 @@ static void usage(FILE *f)
 
 static int load(const char *path, json_t **docs, struct gerr *err)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	size_t len = 0;
 	int rc;
 
-	if (!f)
-		return gerr_set(err, -errno, "%s: %s", path, strerror(errno));
-	do {
-		if (cap - len < 65536) {
-			char *nb = realloc(buf, cap += 65536 * 4);
-			if (!nb) {
-				free(buf);
-				if (f != stdin)
-					fclose(f);
-				return gerr_set(err, -ENOMEM, "out of memory");
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n > 0);
-	if (f != stdin)
-		fclose(f);
-	rc = yj_parse(buf ? buf : "", len, NULL, docs, err);
+	rc = fu_read_file(strcmp(path, "-") ? path : "/dev/stdin", &buf, &len);
+	if (rc)
+		return gerr_set(err, rc, "%s: %s", path, strerror(-rc));
+	rc = yj_parse(buf, len, NULL, docs, err);
 	free(buf);
 	if (rc)
 		gerr_wrap(err, "%s", path);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fileutil.h"
 #include "ingress/nginx.h"
 
 extern char **environ;
@@ -39,48 +40,11 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int mkdir_p(const char *dir, mode_t mode)
-{
-	char buf[1100];
-
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (size_t n = strlen(buf); n > 1 && buf[n - 1] == '/'; n--)
-		buf[n - 1] = 0;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* Reads up to cap-1 bytes of a file into buf (NUL-terminated); returns the
- * length or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t cap)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, cap - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return n;
-}
-
 /* The last line(s) of a log file, for error messages. */
 static void log_tail(const char *path, char *out, size_t cap)
 {
 	char buf[8192];
-	ssize_t n = read_small(path, buf, sizeof(buf));
+	ssize_t n = fu_read_small(path, buf, sizeof(buf));
 	char *p;
 
 	out[0] = 0;
@@ -152,7 +116,7 @@ int ngxm_init(struct ngxm *m, const char *prefix, const char *bin, struct gerr *
 	snprintf(m->cert_dir, sizeof(m->cert_dir), "%scerts", m->prefix);
 	snprintf(m->bin, sizeof(m->bin), "%s", bin ? bin : "nginx");
 	m->timeout_ms = 10000;
-	rc = mkdir_p(m->prefix, 0711);
+	rc = fu_mkdir_p(m->prefix, 0711);
 	if (rc)
 		return gerr_set(err, rc, "mkdir %s: %s", m->prefix, strerror(-rc));
 	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
@@ -161,21 +125,6 @@ int ngxm_init(struct ngxm *m, const char *prefix, const char *bin, struct gerr *
 			return gerr_set(err, -errno, "mkdir %s: %s", d, strerror(errno));
 	}
 	return 0;
-}
-
-static int write_conf(const char *path, const char *text, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, len) != (ssize_t)len)
-		rc = errno ? -errno : -EIO;
-	if (fsync(fd) && !rc)
-		rc = -errno;
-	if (close(fd) && !rc)
-		rc = -errno;
-	return rc;
 }
 
 static int test_file(struct ngxm *m, const char *file, struct gerr *err)
@@ -200,7 +149,7 @@ int ngxm_validate(struct ngxm *m, const char *text, size_t len, struct gerr *err
 	int rc;
 
 	snprintf(tmp, sizeof(tmp), "%snginx.conf.check", m->prefix);
-	rc = write_conf(tmp, text, len);
+	rc = fu_write_atomic(tmp, text, len, 0600, FU_FSYNC);
 	if (rc)
 		return gerr_set(err, rc, "write %s: %s", tmp, strerror(-rc));
 	rc = test_file(m, tmp, err);
@@ -215,7 +164,7 @@ pid_t ngxm_pid(struct ngxm *m)
 	long pid;
 
 	snprintf(path, sizeof(path), "%snginx.pid", m->prefix);
-	if (read_small(path, buf, sizeof(buf)) <= 0)
+	if (fu_read_small(path, buf, sizeof(buf)) <= 0)
 		return 0;
 	pid = strtol(buf, NULL, 10);
 	if (pid <= 1)
@@ -223,7 +172,7 @@ pid_t ngxm_pid(struct ngxm *m)
 	/* A stale pid file may name a reused pid: the master's title carries
 	 * our config path. Zombies count as gone. */
 	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-	n = read_small(path, buf, sizeof(buf));
+	n = fu_read_small(path, buf, sizeof(buf));
 	if (n <= 0)
 		return 0;
 	for (ssize_t i = 0; i < n; i++)
@@ -232,7 +181,7 @@ pid_t ngxm_pid(struct ngxm *m)
 	if (strncmp(buf, "nginx: master", 13) || !strstr(buf, m->conf))
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if (read_small(path, buf, sizeof(buf)) > 0) {
+	if (fu_read_small(path, buf, sizeof(buf)) > 0) {
 		char *p = strrchr(buf, ')');
 		if (p && p[1] && p[2] == 'Z')
 			return 0;
@@ -257,13 +206,13 @@ static int workers(pid_t master, pid_t *out, int cap)
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if (read_small(path, buf, sizeof(buf)) <= 0)
+		if (fu_read_small(path, buf, sizeof(buf)) <= 0)
 			continue;
 		p = strrchr(buf, ')');
 		if (!p || sscanf(p + 1, " %c %ld", &state, &ppid) != 2 || ppid != master || state == 'Z')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-		if (read_small(path, buf, sizeof(buf)) <= 0 ||
+		if (fu_read_small(path, buf, sizeof(buf)) <= 0 ||
 		    strncmp(buf, "nginx: worker process", 21) || strstr(buf, "shutting down"))
 			continue;
 		out[n++] = (pid_t)atol(e->d_name);
@@ -466,7 +415,7 @@ static int apply_locked(struct ngxm *m, const char *text, size_t len, bool *chan
 		return 0;
 	snprintf(newp, sizeof(newp), "%snginx.conf.new", m->prefix);
 	snprintf(prev, sizeof(prev), "%snginx.conf.prev", m->prefix);
-	rc = write_conf(newp, text, len);
+	rc = fu_write_atomic(newp, text, len, 0600, FU_FSYNC);
 	if (rc)
 		return gerr_set(err, rc, "write %s: %s", newp, strerror(-rc));
 	rc = test_file(m, newp, err);

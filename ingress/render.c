@@ -25,10 +25,13 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "common/fileutil.h"
+#include "common/names.h"
 #include "ingress/render.h"
 
 /* Priorities of location slots: an Exact path owns its `=` slot even when a
@@ -131,27 +134,7 @@ static const char **sorted_keys(json_t *obj, size_t *n)
 /* DNS-1123 subdomain with an optional leading "*." (Ingress host rules). */
 static bool valid_host(const char *h)
 {
-	size_t len = strlen(h), lab = 0;
-
-	if (!strncmp(h, "*.", 2))
-		h += 2, len -= 2;
-	if (!len || len > 253)
-		return false;
-	for (const char *p = h; *p; p++) {
-		if (*p == '.') {
-			if (!lab || p[-1] == '-')
-				return false;
-			lab = 0;
-			continue;
-		}
-		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '-'))
-			return false;
-		if (*p == '-' && !lab)
-			return false;
-		if (++lab > 63)
-			return false;
-	}
-	return lab && h[len - 1] != '-';
+	return name_dns1123_subdomain(strncmp(h, "*.", 2) ? h : h + 2);
 }
 
 /* Paths go into nginx unquoted, so only characters that can neither end a
@@ -455,25 +438,23 @@ static bool pem_pair_ok(const unsigned char *crt, size_t crtlen,
 	return ok;
 }
 
-static int write_file_0600(const char *path, const void *a, size_t alen,
-			   const void *b, size_t blen)
+/* The PEM file nginx reads: certificate chain, then key. The joined copy
+ * holds the private key, so it is wiped before it is freed. */
+static int write_pem(const char *path, const void *crt, size_t crtlen,
+		     const void *key, size_t keylen)
 {
-	char tmp[4200];
-	int fd, rc = 0;
+	size_t n = crtlen + 1 + keylen;
+	char *buf = malloc(n);
+	int rc;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0600) || write(fd, a, alen) != (ssize_t)alen ||
-	    write(fd, "\n", 1) != 1 || write(fd, b, blen) != (ssize_t)blen)
-		rc = -errno ? -errno : -EIO;
-	if (close(fd) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, crt, crtlen);
+	buf[crtlen] = '\n';
+	memcpy(buf + crtlen + 1, key, keylen);
+	rc = fu_write_atomic(path, buf, n, 0600, 0);
+	OPENSSL_cleanse(buf, n);
+	free(buf);
 	return rc;
 }
 
@@ -571,7 +552,7 @@ static json_t *prepare_cert(struct rctx *c, json_t *st, const char *ns, const ch
 	for (unsigned int i = 0; i < mdlen; i++)
 		sprintf(sha + 2 * i, "%02x", md[i]);
 	snprintf(path, sizeof(path), "%s/%s_%s.pem", c->o->cert_dir, ns, name);
-	rc = write_file_0600(path, crt, crtlen, pkey, keylen);
+	rc = write_pem(path, crt, crtlen, pkey, keylen);
 	if (rc) {
 		gerr_set(c->err, rc, "write %s: %s", path, strerror(-rc));
 		c->fatal = c->fatal ? c->fatal : rc;
