@@ -10,11 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileutil.h"
 #include "common/yamljson.h"
 #include "ctl/ctl.h"
 #include "ctl/table.h"
 
 #define GANNETCTL_VERSION "v0.1.0"
+/* A kubeconfig is a few KB; the common loader's bound. */
+#define CTL_KUBECONFIG_MAX (4 << 20)
 
 /* Secrets shown by "config view" unless --raw, as kubectl does. */
 static void redact(json_t *doc)
@@ -63,38 +66,26 @@ static int load(struct ctl *c, char **paths, json_t **doc)
 	return CTL_EXIT_OK;
 }
 
-/* Rewrite a single kubeconfig file atomically, keeping its mode (0600:
- * it holds keys). */
+/* Rewrite a single kubeconfig file atomically and durably, keeping its
+ * mode (0600 for a new one: it holds keys). */
 static int write_atomic(const char *path, const json_t *doc)
 {
 	struct gerr err = { 0 };
 	struct stat st;
-	char *yaml = NULL, *tmp = NULL;
+	char *yaml = NULL;
 	size_t len = 0;
-	int fd = -1, ret = CTL_EXIT_ERR;
+	int rc;
 
 	if (yj_emit(doc, &yaml, &len, &err)) {
 		fprintf(stderr, "error: %s\n", err.msg);
 		return CTL_EXIT_ERR;
 	}
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
-		tmp = NULL;
-		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, stat(path, &st) ? 0600 : st.st_mode & 07777);
-	if (fd < 0 || write(fd, yaml, len) != (ssize_t)len || fsync(fd) ||
-	    close(fd) || (fd = -1, rename(tmp, path))) {
-		fprintf(stderr, "error: writing %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	ret = CTL_EXIT_OK;
-out:
+	rc = fu_write_atomic(path, yaml, len, stat(path, &st) ? 0600 : st.st_mode & 07777,
+			     FU_FSYNC);
+	if (rc)
+		fprintf(stderr, "error: writing %s: %s\n", path, strerror(-rc));
 	free(yaml);
-	free(tmp);
-	return ret;
+	return rc ? CTL_EXIT_ERR : CTL_EXIT_OK;
 }
 
 int cmd_config(struct ctl *c, int argc, char **argv)
@@ -186,18 +177,14 @@ int cmd_config(struct ctl *c, int argc, char **argv)
 		json_decref(doc);
 		doc = NULL;
 		{
-			FILE *f = fopen(paths, "r");
 			char *buf = NULL;
-			size_t cap = 0;
-			ssize_t len = -1;
+			size_t len = 0;
 			struct gerr err = { 0 };
+			int rc = fu_read_file_max(paths, CTL_KUBECONFIG_MAX, &buf, &len);
 
-			if (f) {
-				len = getdelim(&buf, &cap, '\0', f);
-				fclose(f);
-			}
-			if (len < 0 || yj_parse_one(buf, (size_t)len, NULL, &doc, &err)) {
-				fprintf(stderr, "error: reading %s: %s\n", paths, err.msg[0] ? err.msg : strerror(errno));
+			if (rc || yj_parse_one(buf, len, NULL, &doc, &err)) {
+				fprintf(stderr, "error: reading %s: %s\n", paths,
+					rc ? strerror(-rc) : err.msg);
 				free(buf);
 				ret = CTL_EXIT_ERR;
 				goto out;

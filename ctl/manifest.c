@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/fileutil.h"
 #include "common/yamljson.h"
 #include "ctl/ctl.h"
 #include "ctl/table.h"
@@ -17,43 +18,6 @@
 /* Manifests bigger than this are certainly a mistake (the API server
  * rejects bodies over 3 MB anyway). */
 #define MANIFEST_MAX (16 << 20)
-
-static int slurp(FILE *f, char **out, size_t *len)
-{
-	size_t cap = 0, n = 0;
-	char *p = NULL;
-
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			char *np;
-
-			cap = cap ? cap * 2 : 16384;
-			np = realloc(p, cap);
-			if (!np) {
-				free(p);
-				return -ENOMEM;
-			}
-			p = np;
-		}
-		size_t r = fread(p + n, 1, cap - n - 1, f);
-
-		n += r;
-		if (n > MANIFEST_MAX) {
-			free(p);
-			return -EFBIG;
-		}
-		if (!r)
-			break;
-	}
-	if (ferror(f)) {
-		free(p);
-		return -EIO;
-	}
-	p[n] = 0;
-	*out = p;
-	*len = n;
-	return 0;
-}
 
 static bool has_manifest_ext(const char *n)
 {
@@ -124,23 +88,17 @@ static int read_one(const char *path, json_t *docs, json_t *sources)
 	json_t *parsed = NULL;
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f;
 	int ret;
 
-	if (!strcmp(path, "-")) {
-		ret = slurp(stdin, &buf, &len);
+	ret = fu_read_file_max(strcmp(path, "-") ? path : "/dev/stdin", MANIFEST_MAX, &buf, &len);
+	if (!strcmp(path, "-"))
 		path = "STDIN";
-	} else {
-		f = fopen(path, "r");
-		if (!f) {
-			fprintf(stderr, "error: the path \"%s\" cannot be read: %s\n", path, strerror(errno));
-			return -errno;
-		}
-		ret = slurp(f, &buf, &len);
-		fclose(f);
+	if (ret == -EFBIG || ret == -ENOMEM) {
+		fprintf(stderr, "error: reading \"%s\": %s\n", path, strerror(-ret));
+		return ret;
 	}
 	if (ret) {
-		fprintf(stderr, "error: reading \"%s\": %s\n", path, strerror(-ret));
+		fprintf(stderr, "error: the path \"%s\" cannot be read: %s\n", path, strerror(-ret));
 		return ret;
 	}
 	ret = yj_parse(buf, len, NULL, &parsed, &err);
