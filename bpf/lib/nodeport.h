@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* NodePort/LoadBalancer/externalIPs to a backend on another node, the
- * XDP half (the translation itself is lb_xdp_nodeport() in ct.h): VXLAN
+/* NodePort/LoadBalancer/externalIPs to a backend on another node, after
+ * the translation (lb_np_decide() and its XDP/tc rewrites in ct.h): VXLAN
  * encapsulation of the translated frame towards the backend's node and
- * transmission of both directions back out of the underlay. The next hop's
+ * transmission of both directions back out of the underlay, in XDP and,
+ * in tc underlay mode, in the tc program (np_tc_encap). In XDP the next hop's
  * MAC comes from bpf_fib_lookup(); when the kernel has no neighbour entry
  * yet (or any other lookup failure), or the device cannot take XDP frames
  * back (cfg_np_xdp_xmit = 0: a veth whose peer may lack NAPI), the finished
@@ -29,13 +30,11 @@
 #ifndef AF_INET
 #define AF_INET 2
 #endif
-/* reserved identity (bpf/lib/common.h, NetworkPolicy) */
-#ifndef GNT_ID_REMOTE_NODE
-#define GNT_ID_REMOTE_NODE 3U
-#endif
 
 /* XDP metadata word asking the tc program to transmit the frame with
- * bpf_redirect_neigh(): "GNPN". Only XDP on this device writes metadata. */
+ * bpf_redirect_neigh(): "GNPN". Only XDP on this device writes metadata;
+ * the policy's decap metadata (bpf/lib/policy.h, 8 bytes) starts with
+ * another magic and is never written on this path. */
 #define NP_META_NEIGH 0x474e504eU
 
 /* Sends the finished frame at ctx (Ethernet + IPv4 from src to dst, tot_len
