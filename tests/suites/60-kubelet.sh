@@ -77,6 +77,14 @@ http_web() {
 	jqe "$o" '.exitCode==0 and (.output|test("\r\n\r\nweb"))'
 }
 t_check "node2 learnt node1's pod CIDR from the API: client -> web HTTP across nodes" wait_for 10 http_web
+# busybox wget in a pod exits 0 with the body (exec'd directly, so a crash
+# shows as exitCode 139). Bound it with timeout(1), never wget -T: Debian
+# 12's busybox-static (1.35.0) is built without FEATURE_WGET_TIMEOUT and its
+# -T writes through a NULL pointer (SIGSEGV even as `busybox wget -T 1`,
+# outside any pod), which was once mistaken for a pod regression.
+out=$(kexec 2 client c -- timeout 5 wget -q -O- "http://$WEB_IP:8080/hostname")
+t_check "wget -q -O- http://$WEB_IP:8080/hostname in a pod across nodes: exit 0, body 'web' ($out)" \
+	jqe "$out" '.exitCode==0 and .output=="web\n"'
 
 # ---------------------------------------------------------------- restarts
 rt_state() {   # rt_state NODE POD CONTAINER -> runc state JSON
