@@ -292,8 +292,9 @@ t_check "dataplane services without --node lists both nodes" bash -c \
 # traffic moves the counter: a client pod on node2 fetches through the VIP
 mkpod client 2 '[{"name":"c",'"$BB"',"command":["sleep","3600"]}]'
 t_check "client pod running" wait_for 60 running_with_ip client
-# fetch HOST PORT: GET / with nc (busybox wget may crash in this image's
-# pods: suite-independent), the body's first line, or FAIL
+# fetch HOST PORT: GET / with nc (plain HTTP/1.0; Debian's busybox wget
+# crashes on -T, so nothing here relies on its timeout), the body's first
+# line, or FAIL
 fetch() {
 	kexec 2 client c -- sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | timeout 3 nc $1 $2 2>/dev/null |
 		sed '1,/^\r\$/d' | grep . || echo FAIL" | jq -r .output
