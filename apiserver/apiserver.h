@@ -71,9 +71,7 @@ const struct api_kind *reg_from_key(const char *key);
 /* Unknown-field check against the kind's schema; paths go to ve->unknown. */
 void reg_check_unknown(const struct api_kind *k, const json_t *obj, struct verr *ve);
 
-/* Name rules. */
-bool obj_valid_dns1123_subdomain(const char *s);
-bool obj_valid_dns1123_label(const char *s);
+/* Name rules (DNS-1123 labels and subdomains: common/names.h). */
 bool obj_valid_label_key(const char *s);
 bool obj_valid_label_value(const char *s);
 /* IANA_SVC_NAME (named ports: Service targetPort, container port names). */

@@ -541,7 +541,7 @@ char *authn_sa_token_ttl(struct authn *a, const char *ns, const char *name,
 	time_t now = time(NULL);
 	size_t len;
 
-	if (!a || !name_dns1123_subdomain(ns) || !name_dns1123_subdomain(name))
+	if (!a || !name_dns1123_label(ns) || !name_k8s_subdomain(name))
 		return NULL;
 	snprintf(sub, sizeof(sub), AUTHN_SA_PREFIX "%s:%s", ns, name);
 	claims = json_pack("{s:s, s:s, s:I, s:I, s:I, s:{s:s, s:{s:s}}}",
@@ -632,7 +632,7 @@ static int authn_sa_verify(struct authn *a, const char *tok, struct auth_user *u
 	rest = sub + strlen(AUTHN_SA_PREFIX);
 	colon = strchr(rest, ':');
 	if (!colon || !name_dns1123_subdomain_n(rest, (size_t)(colon - rest)) ||
-	    !name_dns1123_subdomain(colon + 1))
+	    !name_k8s_subdomain(colon + 1))
 		goto out;
 	if (authn_set(u->name, sizeof(u->name), sub, strlen(sub)) ||
 	    authn_add_group(u, "system:serviceaccounts", strlen("system:serviceaccounts")))

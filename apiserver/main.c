@@ -12,6 +12,7 @@
 #include "apiserver/controllers/controllers.h"
 #include "apiserver/scheduler/sched.h"
 #include "common/duration.h"
+#include "common/fileutil.h"
 #include "common/kubeconfig.h"
 
 #include <errno.h>
@@ -61,26 +62,12 @@ static void usage(FILE *f)
 
 static char *read_file(const char *path, struct gerr *err)
 {
-	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
-	long n;
+	int rc = fu_read_file(path, &buf, NULL);
 
-	if (!f) {
-		gerr_set(err, -errno, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-			buf[n] = '\0';
-		} else {
-			free(buf);
-			buf = NULL;
-			gerr_set(err, -EIO, "%s: read failed", path);
-		}
-	}
-	fclose(f);
-	return buf;
+	if (rc)
+		gerr_set(err, rc, "%s: %s", path, strerror(-rc));
+	return rc ? NULL : buf;
 }
 
 static void rbac_feed(const struct wc_event *ev, void *arg)

@@ -12,6 +12,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/names.h"
+
 /* ---- field errors ------------------------------------------------------- */
 
 void verr_init(struct verr *ve)
@@ -47,37 +49,8 @@ bool verr_any(const struct verr *ve)
 
 /* ---- names ---------------------------------------------------------------- */
 
-bool obj_valid_dns1123_label(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 63 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return false;
-	return true;
-}
-
-bool obj_valid_dns1123_subdomain(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '-' || c == '.'))
-			return false;
-		/* each dot-separated part starts and ends alphanumeric */
-		if ((c == '-' || c == '.') && (i == 0 || i == n - 1))
-			return false;
-		if (c == '.' && (s[i - 1] == '.' || s[i - 1] == '-' || s[i + 1] == '-'))
-			return false;
-	}
-	return true;
-}
+/* DNS-1123 labels and subdomains are common/names.h: subdomains with
+ * Kubernetes' rule (name_k8s_subdomain: 253 in all, no bound per label). */
 
 static bool valid_qualified_name(const char *s)
 {
@@ -103,7 +76,7 @@ bool obj_valid_label_key(const char *s)
 			return false;
 		memcpy(prefix, s, n);
 		prefix[n] = '\0';
-		if (!obj_valid_dns1123_subdomain(prefix))
+		if (!name_k8s_subdomain(prefix))
 			return false;
 		s = slash + 1;
 	}
@@ -120,11 +93,11 @@ bool obj_valid_label_value(const char *s)
 static bool valid_name(const struct api_kind *k, const char *name)
 {
 	if (!strcmp(k->kind, "Namespace") || !strcmp(k->kind, "Service"))
-		return obj_valid_dns1123_label(name);
+		return name_dns1123_label(name);
 	if (!strcmp(k->group, "rbac.authorization.k8s.io"))
 		return *name && strcmp(name, ".") && strcmp(name, "..") &&
 		       !strchr(name, '/') && !strchr(name, '%') && strlen(name) <= 253;
-	return obj_valid_dns1123_subdomain(name);
+	return name_k8s_subdomain(name);
 }
 
 void obj_validate_meta(const struct api_kind *k, const json_t *obj, struct verr *ve)

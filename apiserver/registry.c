@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/names.h"
 #include "common/selectors.h"
 #include "policies/policy.h"
 
@@ -192,7 +193,7 @@ static void pod_spec_validate(const json_t *spec, const char *path, struct verr 
 			snprintf(f, sizeof(f), "%s.%s[%zu].name", path, lists[l], i);
 			if (!name)
 				verr_required(ve, f);
-			else if (!obj_valid_dns1123_label(name))
+			else if (!name_dns1123_label(name))
 				verr_add(ve, "FieldValueInvalid", f,
 					 "Invalid value: \"%s\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'", name);
 			snprintf(f, sizeof(f), "%s.%s[%zu].image", path, lists[l], i);
@@ -419,7 +420,7 @@ static void service_validate_ports(const json_t *spec, struct verr *ve)
 		snprintf(f, sizeof(f), "spec.ports[%zu].name", i);
 		if (json_array_size(ports) > 1 && (!name || !*name))
 			verr_required(ve, f);
-		else if (name && *name && !obj_valid_dns1123_label(name))
+		else if (name && *name && !name_dns1123_label(name))
 			verr_add(ve, "FieldValueInvalid", f,
 				 "Invalid value: \"%s\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character", name);
 		snprintf(f, sizeof(f), "spec.ports[%zu].targetPort", i);
@@ -492,7 +493,7 @@ static void service_validate(const struct api_kind *k, const json_t *o, const js
 
 		if (!en || !*en)
 			verr_required(ve, "spec.externalName");
-		else if (!obj_valid_dns1123_subdomain(en))
+		else if (!name_k8s_subdomain(en))
 			verr_add(ve, "FieldValueInvalid", "spec.externalName",
 				 "Invalid value: \"%s\": must be a valid DNS name", en);
 		if (cip && *cip)

@@ -9,7 +9,8 @@ static bool label_char(char c)
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
 }
 
-bool name_dns1123_subdomain_n(const char *s, size_t n)
+/* Labels joined by single dots, n <= 253, each label at most label_max. */
+static bool subdomain(const char *s, size_t n, size_t label_max)
 {
 	size_t lab = 0;   /* length of the current label so far */
 
@@ -25,10 +26,15 @@ bool name_dns1123_subdomain_n(const char *s, size_t n)
 			lab = 0;
 			continue;
 		}
-		if (!label_char(c) || (c == '-' && !lab) || ++lab > 63)
+		if (!label_char(c) || (c == '-' && !lab) || ++lab > label_max)
 			return false;
 	}
 	return lab && s[n - 1] != '-';
+}
+
+bool name_dns1123_subdomain_n(const char *s, size_t n)
+{
+	return subdomain(s, n, 63);
 }
 
 bool name_dns1123_subdomain(const char *s)
@@ -42,4 +48,15 @@ bool name_dns1123_label(const char *s)
 
 	/* one label: a subdomain without a dot */
 	return n && !memchr(s, '.', n) && name_dns1123_subdomain_n(s, n);
+}
+
+bool name_k8s_subdomain_n(const char *s, size_t n)
+{
+	/* a label can only be as long as the whole name */
+	return subdomain(s, n, 253);
+}
+
+bool name_k8s_subdomain(const char *s)
+{
+	return s && name_k8s_subdomain_n(s, strlen(s));
 }

@@ -17,5 +17,12 @@ bool name_dns1123_label(const char *s);
 bool name_dns1123_subdomain(const char *s);
 /* The same for the n characters at s (a name inside a longer string). */
 bool name_dns1123_subdomain_n(const char *s, size_t n);
+/* Kubernetes' IsDNS1123Subdomain: the same syntax and 253 total, but a
+ * label may be longer than 63 (a ConfigMap may be named with 100 characters
+ * and no dot). For API object names and label-key prefixes, which the API
+ * must accept as Kubernetes does and which never become DNS names as
+ * they are. */
+bool name_k8s_subdomain(const char *s);
+bool name_k8s_subdomain_n(const char *s, size_t n);
 
 #endif

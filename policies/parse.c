@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/names.h"
+
 #define PATH_MAX_LEN 160
 
 /* Field paths are built with snprintf into fixed buffers; a path that
@@ -40,28 +42,6 @@ static bool is_label_name(const char *s, size_t max)
 	return true;
 }
 
-/* RFC 1123 subdomain: lowercase labels of [a-z0-9-] joined by dots. */
-static bool is_dns_subdomain(const char *s, size_t n)
-{
-	if (n == 0 || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool edge = i == 0 || i == n - 1 || s[i - 1] == '.' || s[i + 1] == '.';
-
-		if (c == '.') {
-			if (i == 0 || i == n - 1 || s[i - 1] == '.')
-				return false;
-			continue;
-		}
-		if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '-'))
-			return false;
-		if (c == '-' && edge)
-			return false;
-	}
-	return true;
-}
-
 /* Qualified name: [prefix/]name, prefix a DNS subdomain, name <= 63. */
 static bool is_label_key(const char *k)
 {
@@ -71,7 +51,7 @@ static bool is_label_key(const char *k)
 		return is_label_name(k, 63);
 	if (strchr(slash + 1, '/'))
 		return false;
-	return is_dns_subdomain(k, slash - k) && is_label_name(slash + 1, 63);
+	return name_k8s_subdomain_n(k, slash - k) && is_label_name(slash + 1, 63);
 }
 
 static bool is_label_value(const char *v)
@@ -556,12 +536,12 @@ int pol_parse(const json_t *np, struct pol_policy *out, struct gerr *err)
 		ret = bad(err, "metadata.name", "Required value", NULL, "name is required");
 		goto fail;
 	}
-	if (!is_dns_subdomain(name, strlen(name))) {
+	if (!name_k8s_subdomain(name)) {
 		ret = bad(err, "metadata.name", "Invalid value", json_object_get(md, "name"),
 			  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'");
 		goto fail;
 	}
-	if (ns && (!is_dns_subdomain(ns, strlen(ns)) || strlen(ns) > 63 || strchr(ns, '.'))) {
+	if (ns && !name_dns1123_label(ns)) {
 		ret = bad(err, "metadata.namespace", "Invalid value",
 			  json_object_get(md, "namespace"), "must be a valid RFC 1123 label");
 		goto fail;

@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: Apache-2.0
 # policies/: the NetworkPolicy engine (pure C, no kernel) as a static
 # library, its unit test, benchmark driver and libFuzzer target. The
-# label-selector matcher is common/selectors.c, archived into the library
-# so that its users (agent, apiserver, gannetctl) need nothing else.
+# label-selector matcher is common/selectors.c and the RFC 1123 name checks
+# common/names.c, archived into the library so that its users (agent,
+# apiserver, gannetctl) need nothing else.
 #
 #   make policy-engine   library + unit test + bench driver
 #   make fuzz-policy     libFuzzer+ASan target (clang), not in `all`
 POL_SRCS   := policies/engine.c policies/parse.c policies/hmap.c policies/encode.c
-POL_OBJS   := $(POL_SRCS:%.c=$(OBJ_DIR)/%.o) $(OBJ_DIR)/common/selectors.o
+POL_OBJS   := $(POL_SRCS:%.c=$(OBJ_DIR)/%.o) $(OBJ_DIR)/common/selectors.o \
+	      $(OBJ_DIR)/common/names.o
 POL_LIB    := $(BUILD)/lib/libgannet-policy.a
 POL_LIBS   := $(shell pkg-config --libs jansson)
 POL_TEST   := $(BUILD)/tests/unit/policy_test
@@ -33,7 +35,8 @@ $(POL_BENCH): $(OBJ_DIR)/tests/bench/policy_bench.o $(POL_LIB) $(COMMON_LIB)
 
 # The fuzzer compiles the sources itself with clang's libFuzzer and ASan
 # (gcc has no -fsanitize=fuzzer).
-POL_FUZZ_SRCS := tests/fuzz/policy_fuzz.c $(POL_SRCS) common/selectors.c common/log.c
+POL_FUZZ_SRCS := tests/fuzz/policy_fuzz.c $(POL_SRCS) common/selectors.c common/names.c \
+		 common/log.c
 $(POL_FUZZ): $(POL_FUZZ_SRCS) policies/policy.h policies/internal.h policies/hmap.h
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)

@@ -3,10 +3,12 @@
  * merge/JSON/strategic patches, name validation and the registry. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "apiserver/apiserver.h"
 #include "apiserver/patch.h"
 #include "apiserver/protobuf.h"
+#include "common/names.h"
 #include "common/selectors.h"
 #include "tests/unit/test.h"
 
@@ -144,12 +146,28 @@ static void test_strategic_patch(void)
 
 static void test_names_and_registry(void)
 {
-	CHECK(obj_valid_dns1123_subdomain("a.b-c"));
-	CHECK(!obj_valid_dns1123_subdomain("A"));
-	CHECK(!obj_valid_dns1123_subdomain("-a"));
-	CHECK(!obj_valid_dns1123_subdomain("a..b"));
-	CHECK(obj_valid_dns1123_label("web-1"));
-	CHECK(!obj_valid_dns1123_label("a.b"));
+	CHECK(name_k8s_subdomain("a.b-c"));
+	CHECK(!name_k8s_subdomain("A"));
+	CHECK(!name_k8s_subdomain("-a"));
+	CHECK(!name_k8s_subdomain("a..b"));
+	CHECK(name_dns1123_label("web-1"));
+	CHECK(!name_dns1123_label("a.b"));
+	{
+		/* Kubernetes bounds a subdomain name by 253 only: a 100-character
+		 * label is a valid object name (not a DNS name) */
+		char l100[101], l254[255];
+
+		memset(l100, 'a', 100);
+		l100[100] = '\0';
+		memset(l254, 'a', 254);
+		l254[254] = '\0';
+		CHECK(name_k8s_subdomain(l100));
+		CHECK(!name_dns1123_subdomain(l100));
+		CHECK(!name_k8s_subdomain(l254));
+		CHECK(!name_k8s_subdomain("a-.b"));
+		CHECK(name_k8s_subdomain_n("x.y/z", 3));
+		CHECK(obj_valid_label_key("example.com/name"));
+	}
 	CHECK(obj_valid_label_key("app.kubernetes.io/name"));
 	CHECK(!obj_valid_label_key("bad key"));
 	CHECK(obj_valid_label_value(""));
