@@ -309,20 +309,20 @@ static int ifname_mtu(const char *ifname)
 }
 
 /* May the XDP program transmit NodePort frames (to a remote backend's
- * node, back to the client) itself with XDP_REDIRECT? A NIC with
- * ndo_xdp_xmit can; a veth only when its peer has NAPI (GRO or an XDP
- * program), which cannot be seen from this side: veth underlays default to
- * letting the tc program transmit (bpf/lib/nodeport.h).
- * GANNET_XDP_XMIT=1/0 overrides. */
+ * node, back to the client) itself (bpf/lib/config.h cfg_np_xdp_xmit)? A
+ * NIC can, with XDP_TX out of the device they came in by (2); a veth only
+ * when its peer has NAPI (GRO or an XDP program), which cannot be seen from
+ * this side: veth underlays default to letting the tc program transmit
+ * (0). GANNET_XDP_XMIT=0/1/2 overrides. */
 static int underlay_xdp_xmit(const char *ifname)
 {
 	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
 	const char *env = getenv("GANNET_XDP_XMIT");
 	struct ifreq ifr = { 0 };
-	int fd, ok = 1;
+	int fd, ok = 2;
 
 	if (env && *env)
-		return strcmp(env, "0") != 0;
+		return env[0] == '2' ? 2 : strcmp(env, "0") != 0;
 	if (!ifname || !*ifname)
 		return 0;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -354,8 +354,8 @@ static void set_rodata(struct gnt_pod__rodata *pr, struct gnt_underlay__rodata *
 		ul_ifindex ? ifname_mtu(cfg->underlay_ifname) : 0;
 	pr->cfg_xdp_redirect = ur->cfg_xdp_redirect =
 		cfg->underlay_mode == DP_UNDERLAY_XDP;
-	ur->cfg_np_xdp_xmit = cfg->underlay_mode == DP_UNDERLAY_XDP && ul_ifindex &&
-			      underlay_xdp_xmit(cfg->underlay_ifname);
+	ur->cfg_np_xdp_xmit = cfg->underlay_mode == DP_UNDERLAY_XDP && ul_ifindex ?
+			      underlay_xdp_xmit(cfg->underlay_ifname) : 0;
 }
 
 /* A pinned map whose shape differs from what this build declares (an

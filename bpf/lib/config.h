@@ -19,8 +19,9 @@ const volatile __u32 cfg_underlay_mtu = 0;
 /* 1: XDP decap redirects to the host veth of endpoints flagged
  * GNT_EP_F_XDP_REDIRECT instead of passing to the tc program. */
 const volatile __u8 cfg_xdp_redirect = 0;
-/* 1: XDP transmits NodePort frames to remote backends (and their replies)
- * itself; 0: it passes them, finished, to tc (bpf/lib/nodeport.h). */
+/* NodePort frames to remote backends (and their replies), finished in XDP:
+ * 0 passed to tc, which transmits; 1 XDP_REDIRECT; 2 also XDP_TX when
+ * they leave by the ingress device (a NIC) (bpf/lib/nodeport.h). */
 const volatile __u8 cfg_np_xdp_xmit = 0;
 
 #endif

@@ -67,11 +67,14 @@ static __always_inline int np_xdp_xmit(struct xdp_md *ctx, __u32 src, __u32 dst,
 		__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 		__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
 		*code = fwd;
-		/* XDP_REDIRECT even back out of the ingress device, not
-		 * XDP_TX: a veth flushes XDP_TX frames to its peer only when
-		 * the peer runs XDP itself, redirected ones whenever the peer
-		 * has NAPI (measured: XDP_TX frames sat in the peer's ring
-		 * until the next ordinary packet) */
+		/* XDP_TX back out of the ingress device on a NIC
+		 * (cfg_np_xdp_xmit 2); XDP_REDIRECT otherwise: a veth
+		 * flushes XDP_TX frames to its peer only when the peer runs
+		 * XDP itself, redirected ones whenever the peer has NAPI
+		 * (measured: XDP_TX frames sat in the peer's ring until the
+		 * next ordinary packet) */
+		if (cfg_np_xdp_xmit == 2 && fib.ifindex == ctx->ingress_ifindex)
+			return XDP_TX;
 		return bpf_redirect(fib.ifindex, 0);
 	}
 to_tc:

@@ -13,6 +13,7 @@
  * per-service counters. Needs root; nothing is attached anywhere. */
 #include <dirent.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -674,9 +675,10 @@ static void test_nodeport_tc(void)
 
 /* XDP run with a context, so that metadata in front of the frame is
  * found: returns the frame's offset in r->out (the metadata length). */
-static uint32_t run_xdp(int fd, const struct pkt *in, struct result *r)
+static uint32_t run_xdp_on(int fd, const struct pkt *in, struct result *r, uint32_t ifindex)
 {
-	struct xdp_md ctx_in = { .data_end = (uint32_t)in->len }, ctx_out = { 0 };
+	struct xdp_md ctx_in = { .data_end = (uint32_t)in->len, .ingress_ifindex = ifindex },
+		      ctx_out = { 0 };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->buf, .data_size_in = (uint32_t)in->len,
 		    .data_out = r->out, .data_size_out = sizeof(r->out), .repeat = 1,
 		    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
@@ -686,6 +688,11 @@ static uint32_t run_xdp(int fd, const struct pkt *in, struct result *r)
 	r->ret = bpf_prog_test_run_opts(fd, &o) ? -1000 : (int)o.retval;
 	r->len = o.data_size_out;
 	return ctx_out.data - ctx_out.data_meta;
+}
+
+static uint32_t run_xdp(int fd, const struct pkt *in, struct result *r)
+{
+	return run_xdp_on(fd, in, r, 0);
 }
 
 /* MAC of the next hops the suite installs in the test netns (permanent
@@ -918,6 +925,36 @@ static void test_nodeport_remote(void)
 	CHECK_EQ(l4_sum(ip), 0);
 	if (have_neigh)
 		CHECK(!memcmp(r.out, mac_node2, 6));
+
+	/* on a NIC (cfg_np_xdp_xmit 2) a frame leaving by the device it
+	 * came in by is XDP_TX'd: received on t0 (the suite's veth, GRO on so
+	 * its queues are XDP-registered), it leaves by t0 too */
+	if (have_neigh) {
+		struct gnt_underlay *u2 = gnt_underlay__open_opts(&oo);
+
+		CHECK(u2 != NULL);
+		if (u2) {
+			u2->rodata->cfg_node_ip = ip4(NP_NODE);
+			u2->rodata->cfg_vxlan_port = htons(GNT_VXLAN_PORT_DEFAULT);
+			u2->rodata->cfg_np_xdp_xmit = 2;
+			CHECK_EQ(gnt_underlay__load(u2), 0);
+			mk_pkt(&p, NP_CLIENT, NP_NODE, IPPROTO_TCP, 5460, 30100, 1);
+			off = run_xdp_on(bpf_program__fd(u2->progs.gnt_underlay_xdp), &p, &r,
+					 if_nametoindex("t0"));
+			CHECK_EQ(r.ret, 3 /* XDP_TX */);
+			CHECK(!memcmp(r.out + off, mac_node2, 6));
+			/* (the backend is still the host-network one above) */
+			ip = (const struct iphdr *)(r.out + off + ETH_HLEN);
+			CHECK_EQ(r.len - off, p.len);
+			CHECK_EQ(ip->daddr, ip4("192.168.77.2"));
+			CHECK_EQ(ip->saddr, ip4(NP_NODE));
+			CHECK_EQ(l4_sum(ip), 0);
+			/* lo in, t0 out: redirect */
+			off = run_xdp(bpf_program__fd(u2->progs.gnt_underlay_xdp), &p, &r);
+			CHECK_EQ(r.ret, 4);
+			gnt_underlay__destroy(u2);
+		}
+	}
 
 	/* externalTrafficPolicy Local: a remote backend is never used */
 	sn.flags = DP_SVC_F_LOCAL_ONLY;

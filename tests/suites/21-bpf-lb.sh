@@ -32,7 +32,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (BPF, netns, cgroup)"
 mountpoint -q /sys/fs/bpf || skip "bpffs not mounted at /sys/fs/bpf"
 [ -x "$GDP" ] && [ -x "$TLB" ] || { echo "build first: $GDP $TLB"; exit 1; }
-for t in ip nsenter jq socat python3; do
+for t in ip nsenter jq socat python3 ethtool; do
 	command -v $t >/dev/null || skip "$t not installed"
 done
 CG2=$(findmnt -n -t cgroup2 -o TARGET | head -1)
@@ -81,6 +81,7 @@ outcg sysctl -qw net.ipv4.ip_forward=1
 outcg ip link add t0 type veth peer name t1
 outcg ip link set t0 up
 outcg ip link set t1 up
+outcg ethtool -K t0 gro on >/dev/null   # XDP rx queues: BPF_PROG_RUN "received on t0"
 outcg ip addr add 192.168.77.1/24 dev t0
 outcg ip neigh add 192.168.77.2 lladdr 02:77:00:00:00:02 dev t0 nud permanent
 outcg ip neigh add 192.168.77.254 lladdr 02:77:00:00:00:fe dev t0 nud permanent
