@@ -11,6 +11,9 @@
 #  - established TCP connections (long-lived echo sessions, same node and
 #    across nodes) survive applying an unrelated policy, a re-apply of the
 #    policy that allows them and a change of it that keeps them allowed;
+#  - policy updates are atomic: while an endpoint's rules are rewritten 32
+#    times, new connections of a flow allowed throughout are never dropped
+#    and those of a flow denied throughout never pass;
 #  - removing the allowing policy stops new connections, including one
 #    that reuses the 5-tuple of an earlier allowed (closed) connection;
 #  - fail-closed while an agent is down: the pinned maps keep enforcing,
@@ -151,6 +154,56 @@ t_check "allow-x changed (adds UDP 81): endpoint rules rewritten" allow_x "     
 t_check "the change is in force (x/a -> y/b 81/udp allowed)" verdicts x/a ok "$(tg y/b 81/udp)"
 t_check "established sessions survive a change of their own policy that keeps them allowed" \
 	eval 'sess_alive remote && sess_alive local'
+
+# Atomic updates: while y/b's rules are rewritten again and again (allow-x
+# toggling UDP 81, a second policy coming and going), new connections of
+# a flow that stays allowed (x -> y/b TCP 80) are never dropped and those
+# of a flow that stays denied (z -> y/b TCP 80) never pass: monitors
+# connect every 2 ms; 3 attempts in a row without an answer within 200 ms
+# count as a denial.
+declare -A MON_PID=()
+mon_start() {   # mon_start NAME SRC DST
+	nsenter --net="${NP_NETNS[$2]}" -- "$NC" monitor -i 2 -w 200 -n 3 "${NP_IP[$3]}:80/tcp" \
+		>"$CL_DIR/mon-$1.out" 2>&1 &
+	MON_PID[$1]=$!
+	CL_BG_PIDS+=($!)
+}
+mon_only() {   # mon_only NAME STATE: the monitor only ever saw STATE
+	local st
+	st=$(awk '{print $2}' "$CL_DIR/mon-$1.out" | sort -u | tr '\n' ' ')
+	[ "$st" = "$2 " ] && return 0
+	echo "monitor $1 saw:"; cat "$CL_DIR/mon-$1.out"
+	return 1
+}
+extra_policy() {
+	np_apply <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: extra, namespace: y}
+spec:
+  podSelector: {matchLabels: {pod: b}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: z}}}], ports: [{protocol: UDP, port: 81}]}]
+EOF
+}
+mon_start xa x/a y/b
+mon_start xc x/c y/b
+mon_start za z/a y/b
+sleep 1
+for ((i = 0; i < 8; i++)); do
+	allow_x >/dev/null
+	extra_policy >/dev/null
+	sleep 0.2
+	allow_x "        - {protocol: UDP, port: 81}" >/dev/null
+	np_delete y extra
+	sleep 0.2
+done
+t_check "the updates were in force (z/a -> y/b 81/udp dropped again after 'extra' went)" \
+	verdicts z/a drop "$(tg y/b 81/udp)"
+sleep 0.5
+for m in xa xc za; do kill "${MON_PID[$m]}" 2>/dev/null; done
+t_check "32 rule rewrites of y/b: x/a, x/c -> y/b:80 (allowed throughout) never dropped" \
+	eval 'mon_only xa allowed && mon_only xc allowed'
+t_check "32 rule rewrites of y/b: z/a -> y/b:80 (denied throughout) never allowed" mon_only za denied
 
 # a fixed source port: the connection is allowed, then closed (RST)
 reuse_probe() {   # reuse_probe ok|drop
