@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "agent/services.h"
+#include "common/nodeaddr.h"
 
 static const char *jstr(const json_t *o, const char *k)
 {
@@ -24,17 +25,6 @@ static const char *jpath2(const json_t *o, const char *a, const char *b)
 }
 
 /* ---- desired state ------------------------------------------------------------ */
-
-static const char *node_internal_ip(const json_t *n)
-{
-	json_t *addrs = json_object_get(json_object_get(n, "status"), "addresses"), *ad;
-	size_t i;
-
-	json_array_foreach(addrs, i, ad)
-		if (jstr(ad, "type") && !strcmp(jstr(ad, "type"), "InternalIP"))
-			return jstr(ad, "address");
-	return NULL;
-}
 
 static int proto_of(const char *p)
 {

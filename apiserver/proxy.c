@@ -27,6 +27,7 @@
 #include "apiserver/apiserver.h"
 #include "apiserver/auth.h"
 #include "common/apiclient.h"
+#include "common/nodeaddr.h"
 
 #define PROXY_ANNOTATION "gannet.io/agent-endpoint"
 
@@ -86,11 +87,10 @@ static int agent_endpoint(struct apiserver *as, const char *node, char *out, siz
 			  char *msg, size_t msglen)
 {
 	const struct api_kind *nk = reg_find("", "v1", "nodes");
-	json_t *n = NULL, *addrs, *a;
+	json_t *n = NULL;
 	struct gerr e = { 0 };
 	int64_t rev;
-	const char *ann, *ip = NULL;
-	size_t i;
+	const char *ann, *ip;
 	long port;
 
 	if (!nk || as_get(as, nk, NULL, node, &n, &rev, &e)) {
@@ -104,11 +104,7 @@ static int agent_endpoint(struct apiserver *as, const char *node, char *out, siz
 		json_decref(n);
 		return 0;
 	}
-	addrs = json_object_get(json_object_get(n, "status"), "addresses");
-	json_array_foreach(addrs, i, a)
-		if (json_string_value(json_object_get(a, "type")) &&
-		    !strcmp(json_string_value(json_object_get(a, "type")), "InternalIP"))
-			ip = json_string_value(json_object_get(a, "address"));
+	ip = node_internal_ip(n);
 	port = (long)json_integer_value(json_object_get(json_object_get(json_object_get(
 		json_object_get(n, "status"), "daemonEndpoints"), "kubeletEndpoint"), "Port"));
 	if (!ip || port <= 0) {

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/nodeaddr.h"
+
 /* ---- aligned table ---------------------------------------------------- */
 
 int table_init(struct table *t, size_t ncols, const char *const *header)
@@ -472,20 +474,6 @@ static void node_roles(const json_t *o, char *buf, size_t len)
 		snprintf(buf, len, "<none>");
 }
 
-static void node_ip(const json_t *o, const char *type, char *buf, size_t len)
-{
-	const json_t *addrs = ctl_jpath(o, "status.addresses"), *a;
-	size_t i;
-
-	snprintf(buf, len, "<none>");
-	json_array_foreach(addrs, i, a) {
-		const char *t = ctl_jpath_str(a, "type");
-
-		if (t && !strcmp(t, type) && ctl_jpath_str(a, "address"))
-			snprintf(buf, len, "%s", ctl_jpath_str(a, "address"));
-	}
-}
-
 static void svc_external(const json_t *o, char *buf, size_t len)
 {
 	const char *type = ctl_jpath_str(o, "spec.type");
@@ -692,8 +680,7 @@ int printer_row(const char *kind, const json_t *o, bool wide, time_t now,
 		cell(r, "%s", age);
 		cell(r, "%s", ctl_jpath_str(o, "status.nodeInfo.kubeletVersion") ?: "");
 		if (wide) {
-			node_ip(o, "InternalIP", a, sizeof(a));
-			cell(r, "%s", a);
+			cell(r, "%s", node_internal_ip(o) ?: "<none>");
 			cell(r, "%s", or_none(ctl_jpath_str(o, "spec.podCIDR")));
 		}
 	} else if (!strcmp(p->kind, "Namespace")) {
