@@ -205,7 +205,6 @@ out:
 int cmd_version(struct ctl *c, int argc, char **argv)
 {
 	struct api_resp r = { 0 };
-	struct gerr err = { 0 };
 	int ret;
 
 	if (argc) {
@@ -218,15 +217,8 @@ int cmd_version(struct ctl *c, int argc, char **argv)
 	ret = ctl_connect(c);
 	if (ret)
 		return ret;
-	if (apiclient_get(c->api, "/version", &r, &err)) {
-		fprintf(stderr, "error: %s\n", err.msg);
+	if (ctl_call(c, "GET", "/version", NULL, &r))
 		return CTL_EXIT_ERR;
-	}
-	if (!api_ok(&r)) {
-		ctl_print_api_error(&r, NULL);
-		api_resp_free(&r);
-		return CTL_EXIT_ERR;
-	}
 	printf("Server Version: %s\n", ctl_jpath_str(r.body, "gitVersion") ?: "unknown");
 	api_resp_free(&r);
 	return CTL_EXIT_OK;

@@ -140,21 +140,9 @@ static int services(struct ctl *c)
 	if (c->o.node) {
 		json_array_append_new(nodes, json_string(c->o.node));
 	} else {
-		if (apiclient_get(c->api, "/api/v1/nodes", &r, &err)) {
-			fprintf(stderr, "error: %s\n", err.msg);
-			ret = CTL_EXIT_ERR;
+		ret = ctl_node_names(c, nodes);
+		if (ret)
 			goto out_nt;
-		}
-		if (!api_ok(&r)) {
-			ctl_print_api_error(&r, NULL);
-			api_resp_free(&r);
-			ret = CTL_EXIT_ERR;
-			goto out_nt;
-		}
-		json_array_foreach(json_object_get(r.body, "items"), i, it)
-			if (ctl_jpath_str(it, "metadata.name"))
-				json_array_append_new(nodes, json_string(ctl_jpath_str(it, "metadata.name")));
-		api_resp_free(&r);
 	}
 	names = service_names(c);
 	if (table_init(&t, SVC_COLS, svc_header)) {

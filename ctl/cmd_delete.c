@@ -52,7 +52,6 @@ static int delete_one(struct ctl *c, const struct api_resource *res,
 static int delete_selected(struct ctl *c, const struct api_resource *res)
 {
 	struct api_resp r = { 0 };
-	struct gerr err = { 0 };
 	char path[1024], esc[1024];
 	const char *ns = c->o.all_namespaces ? NULL : c->ns;
 	json_t *it;
@@ -68,15 +67,8 @@ static int delete_selected(struct ctl *c, const struct api_resource *res)
 		strcat(path, "?labelSelector=");
 		strcat(path, esc);
 	}
-	if (apiclient_get(c->api, path, &r, &err)) {
-		fprintf(stderr, "error: %s\n", err.msg);
+	if (ctl_call(c, "GET", path, NULL, &r))
 		return CTL_EXIT_ERR;
-	}
-	if (!api_ok(&r)) {
-		ctl_print_api_error(&r, NULL);
-		api_resp_free(&r);
-		return CTL_EXIT_ERR;
-	}
 	json_array_foreach(json_object_get(r.body, "items"), i, it) {
 		const char *name = ctl_jpath_str(it, "metadata.name");
 		const char *ons = ctl_jpath_str(it, "metadata.namespace");

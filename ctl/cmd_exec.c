@@ -313,7 +313,6 @@ int cmd_exec(struct ctl *c, int argc, char **argv)
 	char *path = NULL, esc[1024];
 	const char *pod;
 	struct api_resp r = { 0 };
-	struct gerr err = { 0 };
 	size_t len;
 	int ret, code;
 
@@ -365,17 +364,10 @@ int cmd_exec(struct ctl *c, int argc, char **argv)
 		free(path);
 		return code;
 	}
-	ret = apiclient_post(c->api, path, NULL, &r, &err);
+	ret = ctl_call(c, "POST", path, NULL, &r);
 	free(path);
-	if (ret) {
-		fprintf(stderr, "error: %s\n", err.msg);
-		return CTL_EXIT_ERR;
-	}
-	if (!api_ok(&r)) {
-		ctl_print_api_error(&r, NULL);
-		api_resp_free(&r);
-		return CTL_EXIT_ERR;
-	}
+	if (ret)
+		return ret;
 	if (json_string_value(json_object_get(r.body, "output")))
 		fputs(json_string_value(json_object_get(r.body, "output")), stdout);
 	code = (int)json_integer_value(json_object_get(r.body, "exitCode"));

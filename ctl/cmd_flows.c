@@ -136,33 +136,12 @@ static void flow_cells(const json_t *f, const char *node, char cells[FLOW_COLS][
 /* Node names to read: --node, else every Node. */
 static int node_names(struct ctl *c, json_t **out)
 {
-	struct api_resp r = { 0 };
-	struct gerr err = { 0 };
-	size_t i;
-	json_t *it;
-
 	*out = json_array();
 	if (c->o.node) {
 		json_array_append_new(*out, json_string(c->o.node));
 		return CTL_EXIT_OK;
 	}
-	if (apiclient_get(c->api, "/api/v1/nodes", &r, &err)) {
-		fprintf(stderr, "error: %s\n", err.msg);
-		return CTL_EXIT_ERR;
-	}
-	if (!api_ok(&r)) {
-		ctl_print_api_error(&r, NULL);
-		api_resp_free(&r);
-		return CTL_EXIT_ERR;
-	}
-	json_array_foreach(json_object_get(r.body, "items"), i, it) {
-		const char *n = ctl_jpath_str(it, "metadata.name");
-
-		if (n)
-			json_array_append_new(*out, json_string(n));
-	}
-	api_resp_free(&r);
-	return CTL_EXIT_OK;
+	return ctl_node_names(c, *out);
 }
 
 /* nodes/N/proxy/flows with the filters as query arguments (escaped). */

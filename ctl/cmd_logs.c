@@ -46,7 +46,6 @@ int cmd_logs(struct ctl *c, int argc, char **argv)
 	char path[1024], esc[300];
 	const char *pod;
 	struct api_resp r = { 0 };
-	struct gerr err = { 0 };
 	int ret;
 
 	if (argc != 1) {
@@ -78,15 +77,8 @@ int cmd_logs(struct ctl *c, int argc, char **argv)
 		return stream(c, path);
 	}
 	path[strlen(path) - 1] = 0;
-	if (apiclient_get(c->api, path, &r, &err)) {
-		fprintf(stderr, "error: %s\n", err.msg);
+	if (ctl_call(c, "GET", path, NULL, &r))
 		return CTL_EXIT_ERR;
-	}
-	if (!api_ok(&r)) {
-		ctl_print_api_error(&r, NULL);
-		api_resp_free(&r);
-		return CTL_EXIT_ERR;
-	}
 	if (r.raw)
 		fwrite(r.raw, 1, r.raw_len, stdout);
 	api_resp_free(&r);

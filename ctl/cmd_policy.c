@@ -15,25 +15,6 @@
 #include "ctl/table.h"
 #include "policies/policy.h"
 
-static int list(struct ctl *c, const char *path, json_t **items)
-{
-	struct api_resp r = { 0 };
-	struct gerr err = { 0 };
-
-	if (apiclient_get(c->api, path, &r, &err)) {
-		fprintf(stderr, "error: %s\n", err.msg);
-		return CTL_EXIT_ERR;
-	}
-	if (!api_ok(&r)) {
-		ctl_print_api_error(&r, NULL);
-		api_resp_free(&r);
-		return CTL_EXIT_ERR;
-	}
-	*items = json_incref(json_object_get(r.body, "items"));
-	api_resp_free(&r);
-	return *items ? CTL_EXIT_OK : CTL_EXIT_ERR;
-}
-
 /* The engine with every namespace, pod and policy of the cluster. A policy
  * the engine rejects (the API server validates with the same code, so only
  * objects stored before that) is skipped with a warning. */
@@ -44,11 +25,11 @@ static int load_engine(struct ctl *c, struct pol_engine *e)
 	size_t i;
 	int ret;
 
-	ret = list(c, "/api/v1/namespaces", &nss);
+	ret = ctl_list(c, "/api/v1/namespaces", &nss);
 	if (!ret)
-		ret = list(c, "/api/v1/pods", &pods);
+		ret = ctl_list(c, "/api/v1/pods", &pods);
 	if (!ret)
-		ret = list(c, "/apis/networking.k8s.io/v1/networkpolicies", &nps);
+		ret = ctl_list(c, "/apis/networking.k8s.io/v1/networkpolicies", &nps);
 	if (ret)
 		goto out;
 	pol_begin(e);

@@ -170,8 +170,6 @@ static int load_history(struct ctl *c, const struct ctl_named *t, json_t **deplo
 			json_t **rs_list, struct wl_rev **revs, int *nrevs)
 {
 	const struct api_resource *rsres = apires_find(&c->rs, "replicasets.apps");
-	struct api_resp r = { 0 };
-	struct gerr err = { 0 };
 	char path[1024];
 	int ret;
 
@@ -188,17 +186,8 @@ static int load_history(struct ctl *c, const struct ctl_named *t, json_t **deplo
 	ret = ctl_get_object(c, t, NULL, deploy);
 	if (ret)
 		return ret;
-	if (apiclient_get(c->api, path, &r, &err)) {
-		fprintf(stderr, "error: %s\n", err.msg);
+	if (ctl_list(c, path, rs_list))
 		return CTL_EXIT_ERR;
-	}
-	if (!api_ok(&r)) {
-		ctl_print_api_error(&r, NULL);
-		api_resp_free(&r);
-		return CTL_EXIT_ERR;
-	}
-	*rs_list = json_incref(json_object_get(r.body, "items"));
-	api_resp_free(&r);
 	*nrevs = wl_revisions(*deploy, *rs_list, revs);
 	if (*nrevs < 0) {
 		fprintf(stderr, "error: out of memory\n");

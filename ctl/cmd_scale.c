@@ -84,7 +84,6 @@ static int selected_targets(struct ctl *c, const char *type, struct ctl_named **
 {
 	const struct api_resource *res;
 	struct api_resp r = { 0 };
-	struct gerr err = { 0 };
 	char path[1024], esc[600];
 	const json_t *items, *it;
 	struct ctl_named *t;
@@ -101,15 +100,8 @@ static int selected_targets(struct ctl *c, const char *type, struct ctl_named **
 		strcat(path, "?labelSelector=");
 		strcat(path, apiclient_escape(c->o.selector, esc, sizeof(esc)));
 	}
-	if (apiclient_get(c->api, path, &r, &err)) {
-		fprintf(stderr, "error: %s\n", err.msg);
+	if (ctl_call(c, "GET", path, NULL, &r))
 		return -CTL_EXIT_ERR;
-	}
-	if (!api_ok(&r)) {
-		ctl_print_api_error(&r, NULL);
-		api_resp_free(&r);
-		return -CTL_EXIT_ERR;
-	}
 	items = json_object_get(r.body, "items");
 	t = calloc(json_array_size(items) + 1, sizeof(*t));
 	if (!t) {

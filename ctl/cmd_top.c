@@ -16,8 +16,6 @@
 static json_t *list(struct ctl *c, const char *plural, const char *ns, const char *selector)
 {
 	const struct api_resource *res = apires_find(&c->rs, plural);
-	struct api_resp r = { 0 };
-	struct gerr err = { 0 };
 	char path[1024], esc[600];
 	json_t *items = NULL;
 
@@ -27,15 +25,7 @@ static json_t *list(struct ctl *c, const char *plural, const char *ns, const cha
 		strcat(path, "?labelSelector=");
 		strcat(path, apiclient_escape(selector, esc, sizeof(esc)));
 	}
-	if (apiclient_get(c->api, path, &r, &err)) {
-		fprintf(stderr, "error: %s\n", err.msg);
-		return NULL;
-	}
-	if (!api_ok(&r))
-		ctl_print_api_error(&r, NULL);
-	else
-		items = json_incref(json_object_get(r.body, "items"));
-	api_resp_free(&r);
+	ctl_list(c, path, &items);
 	return items;
 }
 

@@ -205,5 +205,16 @@ int ctl_get_object(struct ctl *c, const struct ctl_named *t, const char *sub,
  * CTL_EXIT_* code. */
 int ctl_send(struct ctl *c, const char *method, const struct ctl_named *t,
 	     const char *sub, const char *patch_type, const json_t *body, json_t **obj);
+/* One request to path (body may be NULL). A 2xx answer: CTL_EXIT_OK, *r
+ * filled (the caller frees it). Otherwise the transport error or the
+ * server's Status is printed, *r freed, CTL_EXIT_ERR. */
+int ctl_call(struct ctl *c, const char *method, const char *path, const json_t *body,
+	     struct api_resp *r);
+/* GET a list and take its "items" (a new reference). Errors printed;
+ * returns a CTL_EXIT_* code. */
+int ctl_list(struct ctl *c, const char *path, json_t **items);
+/* Appends the name of every Node to names. Errors printed; returns a
+ * CTL_EXIT_* code. */
+int ctl_node_names(struct ctl *c, json_t *names);
 
 #endif

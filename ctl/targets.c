@@ -98,13 +98,67 @@ void ctl_named_free(struct ctl_named *t, int n)
 	free(t);
 }
 
+int ctl_call(struct ctl *c, const char *method, const char *path, const json_t *body,
+	     struct api_resp *r)
+{
+	struct gerr err = { 0 };
+
+	if (apiclient_request(c->api, method, path, body, NULL, r, &err)) {
+		fprintf(stderr, "error: %s\n", err.msg);
+		api_resp_free(r);
+		return CTL_EXIT_ERR;
+	}
+	if (!api_ok(r)) {
+		ctl_print_api_error(r, NULL);
+		api_resp_free(r);
+		return CTL_EXIT_ERR;
+	}
+	return CTL_EXIT_OK;
+}
+
+int ctl_list(struct ctl *c, const char *path, json_t **items)
+{
+	struct api_resp r = { 0 };
+	int ret = ctl_call(c, "GET", path, NULL, &r);
+
+	*items = NULL;
+	if (ret)
+		return ret;
+	*items = json_incref(json_object_get(r.body, "items"));
+	api_resp_free(&r);
+	if (!json_is_array(*items)) {
+		fprintf(stderr, "error: the server's answer to %s has no items\n", path);
+		json_decref(*items);
+		*items = NULL;
+		return CTL_EXIT_ERR;
+	}
+	return CTL_EXIT_OK;
+}
+
+int ctl_node_names(struct ctl *c, json_t *names)
+{
+	json_t *items, *it;
+	size_t i;
+	int ret = ctl_list(c, "/api/v1/nodes", &items);
+
+	if (ret)
+		return ret;
+	json_array_foreach(items, i, it) {
+		const char *n = ctl_jpath_str(it, "metadata.name");
+
+		if (n)
+			json_array_append_new(names, json_string(n));
+	}
+	json_decref(items);
+	return CTL_EXIT_OK;
+}
+
 int ctl_get_object(struct ctl *c, const struct ctl_named *t, const char *sub,
 		   json_t **obj)
 {
 	struct api_resp r = { 0 };
-	struct gerr err = { 0 };
 	char path[1100];
-	int ret = CTL_EXIT_ERR;
+	int ret;
 
 	*obj = NULL;
 	if (apires_path(t->res, t->ns, t->name, path, sizeof(path) - 32)) {
@@ -115,17 +169,15 @@ int ctl_get_object(struct ctl *c, const struct ctl_named *t, const char *sub,
 		strcat(path, "/");
 		strcat(path, sub);
 	}
-	if (apiclient_get(c->api, path, &r, &err)) {
-		fprintf(stderr, "error: %s\n", err.msg);
-		goto out;
-	}
-	if (!api_ok(&r) || !json_is_object(r.body)) {
+	ret = ctl_call(c, "GET", path, NULL, &r);
+	if (ret)
+		return ret;
+	if (!json_is_object(r.body)) {
 		ctl_print_api_error(&r, NULL);
-		goto out;
+		ret = CTL_EXIT_ERR;
+	} else {
+		*obj = json_incref(r.body);
 	}
-	*obj = json_incref(r.body);
-	ret = CTL_EXIT_OK;
-out:
 	api_resp_free(&r);
 	return ret;
 }
