@@ -283,7 +283,7 @@ static __always_inline int pod_handle(struct __sk_buff *skb, int *code)
 	/* Policy sees the flow between the pods: after DNAT (the backend),
 	 * but before reverse NAT (a reply is keyed from the backend, as the
 	 * conntrack entry its request created). */
-	pol_tuple(ip, c.end, &t);
+	pc.tcp = pol_tuple(ip, c.end, &t);
 	if (t.saddr != t0.saddr)
 		t = t0;
 
@@ -380,7 +380,7 @@ static __always_inline int pod_egress_handle(struct __sk_buff *skb, int *code)
 	 * get their source's identity. */
 	src_id = !skb->ingress_ifindex ? GNT_ID_HOST :
 		 pol_ipcache_identity(ip->saddr, cfg_node_ip);
-	pol_tuple(ip, c.end, &t);
+	pc.tcp = pol_tuple(ip, c.end, &t);
 	err = pol_check(&t, NULL, src_id, dst, dst->identity, &pc);
 	if (err) {
 		*code = err;

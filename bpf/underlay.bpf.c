@@ -295,7 +295,7 @@ static __always_inline int ul_policy_ingress(struct __sk_buff *skb,
 	 * only for sources it does not know (yet). */
 	if (tunnelled && (src_id < 256 || src_id >= 0x800000))
 		src_id = vni_id;
-	pol_tuple(ip, end, &t);
+	pc.tcp = pol_tuple(ip, end, &t);
 	return pol_check(&t, NULL, src_id, ep, ep->identity, &pc);
 }
 

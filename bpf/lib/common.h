@@ -331,9 +331,19 @@ struct gnt_pol_val {
 /* Policy conntrack: a flow allowed at a check point (both directions
  * keyed, one lookup per packet) skips the policy lookups afterwards. */
 struct gnt_pol_ct_val {
-	__u32 flags;
-	__u32 pad;
+	__u32 flags;            /* GNT_POL_CT_F_* */
+	__u32 seen;             /* bpf_ktime_get_ns() >> 30 (~1.07 s) of last use */
 };
+
+/* A TCP entry saw a FIN or RST: it lives GNT_POL_CT_CLOSING more units. */
+#define GNT_POL_CT_F_CLOSING (1U << 0)
+/* Idle lifetimes in ~1.07 s units, as Cilium's: TCP 6 h, closing TCP and
+ * everything else 60 s (UDP has no handshake: a flow lives while it is
+ * used). A TCP SYN never takes the shortcut, so a new connection reusing
+ * an old one's 5-tuple is judged by the policy in force now. */
+#define GNT_POL_CT_TCP      20117
+#define GNT_POL_CT_CLOSING  10
+#define GNT_POL_CT_OTHER    56
 
 /* gnt_pol_config[0] */
 struct gnt_pol_config {

@@ -51,10 +51,11 @@ struct pol_xdp_meta {
  * ports; ICMP echo request/reply: the echo id in both, so that the reply's
  * reversed tuple is the request's; anything else (or non-first fragments):
  * no ports. */
-static __always_inline void pol_tuple(const struct iphdr *ip, const void *end,
+static __always_inline __u8 pol_tuple(const struct iphdr *ip, const void *end,
 				      struct gnt_ct_key *t)
 {
 	const __u8 *l4 = (const void *)ip + ip->ihl * 4;
+	__u8 tcp_flags = 0;
 
 	t->saddr = ip->saddr;
 	t->daddr = ip->daddr;
@@ -62,17 +63,49 @@ static __always_inline void pol_tuple(const struct iphdr *ip, const void *end,
 	t->sport = t->dport = 0;
 	t->pad[0] = t->pad[1] = t->pad[2] = 0;
 	if (ip->frag_off & bpf_htons(0x1fff))
-		return;
+		return 0;
 	if (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP ||
 	    ip->protocol == IPPROTO_SCTP) {
 		if ((const void *)(l4 + 4) <= end) {
 			t->sport = *(const __u16 *)l4;
 			t->dport = *(const __u16 *)(l4 + 2);
 		}
+		if (ip->protocol == IPPROTO_TCP && (const void *)(l4 + 14) <= end)
+			tcp_flags = l4[13];
 	} else if (ip->protocol == IPPROTO_ICMP) {
 		if ((const void *)(l4 + 8) <= end && (l4[0] == 8 || l4[0] == 0))
 			t->sport = t->dport = *(const __u16 *)(l4 + 4);
 	}
+	return tcp_flags;
+}
+
+#define POL_TCP_FIN 0x01
+#define POL_TCP_SYN 0x02
+#define POL_TCP_RST 0x04
+#define POL_TCP_ACK 0x10
+
+/* Does the conntrack entry *ce let this packet skip the policy lookups?
+ * Not for a TCP SYN (a new connection, even on an old 5-tuple), not once
+ * idle past its lifetime; otherwise yes, refreshing its use time (written
+ * at most once per unit, so a busy flow does not bounce the cache line)
+ * and noting a FIN/RST. */
+static __always_inline int pol_ct_pass(struct gnt_pol_ct_val *ce, __u8 proto, __u8 tcp)
+{
+	__u32 now = bpf_ktime_get_ns() >> 30;
+	__u32 life = GNT_POL_CT_OTHER;
+
+	if (proto == IPPROTO_TCP) {
+		if ((tcp & (POL_TCP_SYN | POL_TCP_ACK)) == POL_TCP_SYN)
+			return 0;
+		life = ce->flags & GNT_POL_CT_F_CLOSING ? GNT_POL_CT_CLOSING : GNT_POL_CT_TCP;
+		if ((tcp & (POL_TCP_FIN | POL_TCP_RST)) && !(ce->flags & GNT_POL_CT_F_CLOSING))
+			ce->flags |= GNT_POL_CT_F_CLOSING;
+	}
+	if (now - ce->seen > life)
+		return 0;
+	if (ce->seen != now)
+		ce->seen = now;
+	return 1;
 }
 
 /* Is (identity, proto, port) in the allow set? identity 0 (unknown) only
@@ -155,6 +188,7 @@ static __always_inline void pol_event(int code, __u8 hook, __u32 ifindex, __u32 
 /* Where a check point runs, for events. */
 struct pol_ctx {
 	__u8 hook;
+	__u8 tcp;               /* TCP flags of the packet (pol_tuple) */
 	__u32 ifindex;
 	__u32 len;
 };
@@ -168,7 +202,7 @@ static __always_inline int pol_check(const struct gnt_ct_key *t,
 				     const struct gnt_endpoint *dst, __u32 dst_id,
 				     const struct pol_ctx *pc)
 {
-	struct gnt_pol_ct_val cv = {};
+	struct gnt_pol_ct_val cv = {}, *ce;
 	struct gnt_ct_key rk = {};
 	const struct gnt_pol_config *cfg;
 	__u32 sflags = src ? src->flags : 0;
@@ -182,7 +216,8 @@ static __always_inline int pol_check(const struct gnt_ct_key *t,
 	/* a pod talking to itself (hairpin through a service) */
 	if (t->saddr == t->daddr)
 		return 0;
-	if (bpf_map_lookup_elem(&gnt_pol_ct, t))
+	ce = bpf_map_lookup_elem(&gnt_pol_ct, t);
+	if (ce && pol_ct_pass(ce, t->proto, pc->tcp))
 		return 0;
 	if (sflags & GNT_EP_F_POL_EGRESS) {
 		v = pol_dir_verdict(t->saddr, GNT_POL_DIR_EGRESS, dst_id, t->proto, port);
@@ -209,6 +244,7 @@ static __always_inline int pol_check(const struct gnt_ct_key *t,
 	rk.sport = t->dport;
 	rk.dport = t->sport;
 	rk.proto = t->proto;
+	cv.seen = bpf_ktime_get_ns() >> 30;
 	bpf_map_update_elem(&gnt_pol_ct, &rk, &cv, BPF_ANY);
 	bpf_map_update_elem(&gnt_pol_ct, t, &cv, BPF_ANY);
 	cfg = bpf_map_lookup_elem(&gnt_pol_config, &zero);
