@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "dataplane/svcjson.h"
 
 static const char *ipstr(uint32_t ip, char *buf)
 {
@@ -31,47 +32,17 @@ static const char *ipstr(uint32_t ip, char *buf)
 static int svc_cb(const struct dp_service *svc, const struct dp_backend *be,
 		  const uint32_t *slots, size_t n, const struct dp_service_stats *st, void *arg)
 {
-	json_t *arr = arg, *o = json_object(), *bes = json_array();
+	json_t *arr = arg, *o = dp_service_json(svc, be, slots, n, st);
 	const char *proto = svc->proto == IPPROTO_TCP ? "TCP" : svc->proto == IPPROTO_UDP ? "UDP" :
 			    svc->proto == IPPROTO_SCTP ? "SCTP" : "?";
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], fe[96];
+	char a[INET_ADDRSTRLEN], fe[96];
 
-	if (!o || !bes) {
-		json_decref(o);
-		json_decref(bes);
+	if (!o)
 		return -ENOMEM;
-	}
 	snprintf(fe, sizeof(fe), "%s:%u/%s/%s", ipstr(svc->vip, a), svc->port, proto,
 		 svc->scope ? "external" : "cluster");
-	json_object_set_new(o, "id", json_integer(svc->id));
 	json_object_set_new(o, "frontend", json_string(fe));
-	json_object_set_new(o, "vip", json_string(ipstr(svc->vip, a)));
-	json_object_set_new(o, "port", json_integer(svc->port));
 	json_object_set_new(o, "protocol", json_string(proto));
-	json_object_set_new(o, "scope", json_string(svc->scope ? "external" : "cluster"));
-	json_object_set_new(o, "sessionAffinity",
-			    json_string(svc->flags & DP_SVC_F_AFFINITY ? "ClientIP" : "None"));
-	if (svc->flags & DP_SVC_F_AFFINITY)
-		json_object_set_new(o, "affinityTimeoutSeconds",
-				    json_integer(svc->affinity_timeout ? svc->affinity_timeout : 10800));
-	json_object_set_new(o, "externalTrafficPolicy",
-			    json_string(svc->flags & DP_SVC_F_LOCAL_ONLY ? "Local" : "Cluster"));
-	json_object_set_new(o, "packets", json_integer((json_int_t)st->packets));
-	json_object_set_new(o, "bytes", json_integer((json_int_t)st->bytes));
-	for (size_t i = 0; i < n; i++) {
-		json_t *j = json_object();
-
-		if (!j)
-			break;
-		json_object_set_new(j, "ip", json_string(ipstr(be[i].ip, a)));
-		json_object_set_new(j, "port", json_integer(be[i].port));
-		if (be[i].node_ip)
-			json_object_set_new(j, "nodeIP", json_string(ipstr(be[i].node_ip, b)));
-		json_object_set_new(j, "local", json_boolean(be[i].local));
-		json_object_set_new(j, "maglevSlots", json_integer(slots[i]));
-		json_array_append_new(bes, j);
-	}
-	json_object_set_new(o, "backends", bes);
 	json_array_append_new(arr, o);
 	return 0;
 }

@@ -45,6 +45,7 @@
 
 #include "common/log.h"
 #include "dataplane/dataplane.h"
+#include "dataplane/svcjson.h"
 
 struct opts {
 	const char *node, *pin_root, *underlay, *ifname;
@@ -489,34 +490,11 @@ static int svc_print_cb(const struct dp_service *svc, const struct dp_backend *b
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 
 	if (arr) {
-		json_t *o = json_object(), *bes = json_array();
+		json_t *o = dp_service_json(svc, be, slots, n, st);
 
-		json_object_set_new(o, "id", json_integer(svc->id));
-		json_object_set_new(o, "vip", json_string(ipstr(svc->vip, a)));
-		json_object_set_new(o, "port", json_integer(svc->port));
+		if (!o)
+			return -ENOMEM;
 		json_object_set_new(o, "protocol", json_string(proto_name(svc->proto)));
-		json_object_set_new(o, "scope", json_string(svc->scope ? "external" : "cluster"));
-		json_object_set_new(o, "sessionAffinity",
-				    json_string(svc->flags & DP_SVC_F_AFFINITY ? "ClientIP" : "None"));
-		if (svc->flags & DP_SVC_F_AFFINITY)
-			json_object_set_new(o, "affinityTimeoutSeconds",
-					    json_integer(svc->affinity_timeout));
-		json_object_set_new(o, "externalTrafficPolicy",
-				    json_string(svc->flags & DP_SVC_F_LOCAL_ONLY ? "Local" : "Cluster"));
-		json_object_set_new(o, "packets", json_integer((json_int_t)st->packets));
-		json_object_set_new(o, "bytes", json_integer((json_int_t)st->bytes));
-		for (size_t i = 0; i < n; i++) {
-			json_t *j = json_object();
-
-			json_object_set_new(j, "ip", json_string(ipstr(be[i].ip, a)));
-			json_object_set_new(j, "port", json_integer(be[i].port));
-			if (be[i].node_ip)
-				json_object_set_new(j, "nodeIP", json_string(ipstr(be[i].node_ip, b)));
-			json_object_set_new(j, "local", json_boolean(be[i].local));
-			json_object_set_new(j, "maglevSlots", json_integer(slots[i]));
-			json_array_append_new(bes, j);
-		}
-		json_object_set_new(o, "backends", bes);
 		json_array_append_new(arr, o);
 		return 0;
 	}
