@@ -146,51 +146,55 @@ static size_t to_buf(char *d, size_t sz, size_t nm, void *arg)
 	return n;
 }
 
+/* A query string rebuilt from the client's arguments, each re-escaped. */
 struct qs {
 	CURL *h;
-	char *q;
+	const char *const *keep;   /* the arguments copied (with a value); NULL: all */
+	char *q;                   /* NULL until the first argument */
 	size_t len;
 	bool oom;
 };
 
-/* Copies the query arguments the agent understands. */
+/* The arguments the agent's log and exec endpoints understand. */
+static const char *const agent_args[] = { "command", "follow", "tailLines", "timestamps",
+					  "sinceSeconds", "stdin", "tty", "width",
+					  "height", NULL };
+
 static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 			       const char *value)
 {
-	static const char *const keep[] = { "command", "follow", "tailLines", "timestamps",
-					    "sinceSeconds", "stdin", "tty", "width",
-					    "height", NULL };
 	struct qs *q = cls;
-	char *ev;
+	bool kept = !q->keep;
+	char *ek, *ev, *n;
 	size_t need;
 
 	(void)kind;
-	for (int i = 0; keep[i]; i++) {
-		if (strcmp(key, keep[i]) || !value)
-			continue;
-		ev = curl_easy_escape(q->h, value, 0);
-		if (!ev) {
-			q->oom = true;
-			return MHD_NO;
-		}
-		need = strlen(q->q) + strlen(key) + strlen(ev) + 3;
-		if (need > q->len) {
-			char *n = realloc(q->q, need * 2);
-
-			if (!n) {
-				curl_free(ev);
-				q->oom = true;
-				return MHD_NO;
-			}
-			q->q = n;
-			q->len = need * 2;
-		}
-		strcat(q->q, q->q[0] ? "&" : "");
-		strcat(q->q, key);
+	for (int i = 0; !kept && q->keep[i]; i++)
+		kept = value && !strcmp(key, q->keep[i]);
+	if (!kept)
+		return MHD_YES;
+	ek = curl_easy_escape(q->h, key, 0);
+	ev = curl_easy_escape(q->h, value ? value : "", 0);
+	need = (q->q ? strlen(q->q) : 0) + (ek ? strlen(ek) : 0) + (ev ? strlen(ev) : 0) + 3;
+	if (!ek || !ev || !(n = realloc(q->q, need > q->len ? need * 2 : q->len))) {
+		curl_free(ek);
+		curl_free(ev);
+		q->oom = true;
+		return MHD_NO;
+	}
+	if (!q->q)
+		n[0] = 0;
+	q->q = n;
+	if (need > q->len)
+		q->len = need * 2;
+	strcat(q->q, q->q[0] ? "&" : "");
+	strcat(q->q, ek);
+	if (value) {
 		strcat(q->q, "=");
 		strcat(q->q, ev);
-		curl_free(ev);
 	}
+	curl_free(ek);
+	curl_free(ev);
 	return MHD_YES;
 }
 
@@ -486,6 +490,7 @@ enum MHD_Result proxy_pod(struct apiserver *as, struct MHD_Connection *conn, con
 	}
 	h = curl_easy_init();
 	q.h = h;
+	q.keep = agent_args;
 	q.q = calloc(1, 64);
 	q.len = 64;
 	if (!h || !q.q) {
@@ -719,45 +724,6 @@ static void nstream_free(void *cls)
 	free(s);
 }
 
-/* Rebuilds the query string (every argument, re-escaped). */
-struct qall {
-	CURL *h;
-	char *q;
-	size_t len;
-	bool oom;
-};
-
-static enum MHD_Result add_any_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-				   const char *value)
-{
-	struct qall *q = cls;
-	char *ek = curl_easy_escape(q->h, key, 0), *ev = curl_easy_escape(q->h, value ? value : "", 0);
-	size_t need = (q->q ? strlen(q->q) : 0) + (ek ? strlen(ek) : 0) + (ev ? strlen(ev) : 0) + 3;
-	char *n;
-
-	(void)kind;
-	if (!ek || !ev || !(n = realloc(q->q, need > q->len ? need * 2 : q->len))) {
-		curl_free(ek);
-		curl_free(ev);
-		q->oom = true;
-		return MHD_NO;
-	}
-	if (!q->q)
-		n[0] = 0;
-	q->q = n;
-	if (need > q->len)
-		q->len = need * 2;
-	strcat(q->q, q->q[0] ? "&" : "");
-	strcat(q->q, ek);
-	if (value) {
-		strcat(q->q, "=");
-		strcat(q->q, ev);
-	}
-	curl_free(ek);
-	curl_free(ev);
-	return MHD_YES;
-}
-
 /* path segments re-escaped ("a b/c" -> "a%20b/c"); -EINVAL for "." and
  * ".." segments, which have no meaning at the agent. */
 static int escape_path(CURL *h, const char *path, char *out, size_t len)
@@ -912,7 +878,7 @@ enum MHD_Result proxy_node(struct apiserver *as, struct MHD_Connection *conn, co
 			   const char *path, const char *method)
 {
 	char base[512], msg[768], epath[2048], url[6144];
-	struct qall q = { 0 };
+	struct qs q = { 0 };   /* every argument */
 	struct nstream *s;
 	int err;
 
@@ -932,7 +898,7 @@ enum MHD_Result proxy_node(struct apiserver *as, struct MHD_Connection *conn, co
 		return fail(conn, 500, "InternalError", "out of memory");
 	}
 	q.h = s->h;
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_any_arg, &q);
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
 	err = q.oom ? -ENOMEM : escape_path(s->h, path, epath, sizeof(epath));
 	if (err) {
 		free(q.q);
