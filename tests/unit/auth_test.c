@@ -19,31 +19,19 @@
 #include <openssl/x509v3.h>
 
 #include "apiserver/auth.h"
+#include "common/fileutil.h"
 #include "tests/unit/test.h"
 
 static char dir[] = "/tmp/gannet-authtest-XXXXXX";
 static char d1[300], d2[300];   /* two independent clusters */
 static struct authn *A1, *A2;
 
+/* The file's contents (malloc'd) or NULL. */
 static char *slurp(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "re");
 	char *buf;
-	long n;
 
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		n = 0;
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)n;
-	return buf;
+	return fu_read_file(path, &buf, len) ? NULL : buf;
 }
 
 static mode_t fmode(const char *path)

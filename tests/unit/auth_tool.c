@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "apiserver/auth.h"
+#include "common/fileutil.h"
 
 static int usage(void)
 {
@@ -24,29 +25,6 @@ static int usage(void)
 		"       auth_tool open KEYFILE < sealed > plain\n"
 		"       auth_tool bootstrap-rbac   (prints the default objects)\n");
 	return 2;
-}
-
-static char *read_all(FILE *f, size_t *len)
-{
-	size_t cap = 4096, n = 0, r;
-	char *buf = malloc(cap);
-
-	while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-		n += r;
-		if (cap - n < 2) {
-			char *nb = realloc(buf, cap *= 2);
-
-			if (!nb) {
-				free(buf);
-				return NULL;
-			}
-			buf = nb;
-		}
-	}
-	if (buf)
-		buf[n] = '\0';
-	*len = n;
-	return buf;
 }
 
 static int cmd_whoami(int argc, char **argv)
@@ -111,8 +89,7 @@ static int cmd_box(const char *keyfile, bool seal)
 		fprintf(stderr, "%s\n", e.msg);
 		return 1;
 	}
-	in = read_all(stdin, &len);
-	if (!in)
+	if (fu_read_file("/dev/stdin", &in, &len))
 		return 1;
 	ret = seal ? secretbox_seal(sb, in, len, &out, &olen, &e)
 		   : secretbox_open_msg(sb, in, len, &out, &olen, &e);
