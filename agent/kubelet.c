@@ -41,6 +41,7 @@
 #include "agent/runtime/runtime.h"
 #include "common/apiclient.h"
 #include "common/kubeconfig.h"
+#include "common/nodeaddr.h"
 
 extern char **environ;
 
@@ -1677,17 +1678,6 @@ static void *pod_watch_thread(void *arg)
 }
 
 /* ---- nodes: remote routes ------------------------------------------------- */
-
-static const char *node_internal_ip(const json_t *n)
-{
-	json_t *addrs = json_object_get(json_object_get(n, "status"), "addresses"), *a;
-	size_t i;
-
-	json_array_foreach(addrs, i, a)
-		if (jstr(a, "type") && !strcmp(jstr(a, "type"), "InternalIP"))
-			return jstr(a, "address");
-	return NULL;
-}
 
 static struct agentcfg *last_peers;   /* node watch thread only */
 

@@ -37,6 +37,7 @@
 #include "common/duration.h"
 #include "common/informer.h"
 #include "common/kubeconfig.h"
+#include "common/nodeaddr.h"
 #include "policies/policy.h"
 
 #define POL_SYNC_WAIT_MS   10000  /* CNI ADD waits this long for the first sync */
@@ -395,17 +396,6 @@ static void commit_locked(struct polagent *pa, double t0, const char *gone_key, 
 }
 
 /* ---- nodes: HOST / REMOTE_NODE identities -------------------------------------- */
-
-static const char *node_internal_ip(const json_t *node)
-{
-	const json_t *addrs = json_object_get(json_object_get(node, "status"), "addresses"), *ad;
-	size_t i;
-
-	json_array_foreach(addrs, i, ad)
-		if (jstr(ad, "type") && !strcmp(jstr(ad, "type"), "InternalIP"))
-			return jstr(ad, "address");
-	return NULL;
-}
 
 static int prog_node(struct polagent *pa, const char *name, const char *ip)
 {
