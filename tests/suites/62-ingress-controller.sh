@@ -319,8 +319,11 @@ examples/ingress/make-tls-secret.sh "$T/hw" >/dev/null &&
 	"$CTL" --kubeconfig "$KUBECONFIG" apply -f "$T/hw/helloworld-tls-secret.yaml" -f examples/ingress/tls/ >/dev/null ||
 	bad "TLS example apply"
 hw() { inx "$INGNET_CLIENT" curl -s -m 3 --cacert "$T/hw/helloworld.crt" --resolve "$1:443:$NODE_IP" "https://$1/"; }
-if wait_until '[ "$(hw helloworld-v2.example.com)" = p2 ]' && [ "$(hw helloworld-v1.example.com)" = p1 ] &&
-   [ "$(ccode helloworld-v1.example.com /)" = 308 ]; then
+# all three inside the wait: while nginx reloads gracefully, a request can
+# still land on an old worker (old configuration) right after one landed on
+# a new one
+if wait_until '[ "$(hw helloworld-v2.example.com)" = p2 ] && [ "$(hw helloworld-v1.example.com)" = p1 ] &&
+   [ "$(ccode helloworld-v1.example.com /)" = 308 ]'; then
 	ok "examples/ingress TLS variant: HTTPS with the make-tls-secret.sh certificate, HTTP -> 308"
 else
 	bad "TLS example: v1=$(hw helloworld-v1.example.com) v2=$(hw helloworld-v2.example.com)"
