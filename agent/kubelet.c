@@ -2001,7 +2001,7 @@ static enum MHD_Result collect_cmd(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *body)
+enum MHD_Result kubelet_reply(struct MHD_Connection *c, unsigned code, const char *body)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
 								 MHD_RESPMEM_MUST_COPY);
@@ -2027,13 +2027,13 @@ int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, con
 	if (!logs && !exec)
 		return -1;
 	if (!kl)
-		return reply(c, 503, "agent is not ready\n");
+		return kubelet_reply(c, 503, "agent is not ready\n");
 	rest = url + (logs ? 15 : 6);
 	n = sscanf(rest, "%127[^/]/%255[^/]/%63[^/]", ns, pod, ctr);
 	if (n < 2)
-		return reply(c, 400, "expected /<namespace>/<pod>[/<container>]\n");
+		return kubelet_reply(c, 400, "expected /<namespace>/<pod>[/<container>]\n");
 	if (lookup_ctr(kl, ns, pod, ctr, id, sizeof(id)))
-		return reply(c, 404, "no such pod or container on this node\n");
+		return kubelet_reply(c, 404, "no such pod or container on this node\n");
 	if (logs) {
 		const char *v;
 		struct log_stream *s = calloc(1, sizeof(*s));
@@ -2043,7 +2043,7 @@ int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, con
 
 		if (!s || pipe2(p, O_CLOEXEC)) {
 			free(s);
-			return reply(c, 500, "out of resources\n");
+			return kubelet_reply(c, 500, "out of resources\n");
 		}
 		s->kl = kl;
 		snprintf(s->id, sizeof(s->id), "%s", id);
@@ -2063,7 +2063,7 @@ int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, con
 			close(p[0]);
 			close(p[1]);
 			free(s);
-			return reply(c, 500, "cannot start log stream\n");
+			return kubelet_reply(c, 500, "cannot start log stream\n");
 		}
 		pthread_detach(s->th);
 		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, log_read, s, log_free);
@@ -2077,7 +2077,7 @@ int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, con
 		return ret;
 	}
 	if (strcmp(method, "POST"))
-		return reply(c, 405, "exec needs POST\n");
+		return kubelet_reply(c, 405, "exec needs POST\n");
 	{
 		struct argv_acc acc = { 0 };
 		char *out = malloc(65536);
@@ -2092,7 +2092,7 @@ int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, con
 		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_cmd, &acc);
 		if (!acc.n || !out) {
 			free(out);
-			return reply(c, 400, "exec: no command= given\n");
+			return kubelet_reply(c, 400, "exec: no command= given\n");
 		}
 		if (up && !strcasecmp(up, "gannet-exec")) {
 			/* interactive: stdin and maybe a pty, streamed (kubelet_tls.c) */
@@ -2103,7 +2103,7 @@ int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, con
 
 			free(out);
 			if (rt_exec_spawn(kl->rt, id, acc.v, tty, &pid, &io, &ofd, &e))
-				return reply(c, 500, "exec: cannot start the command\n");
+				return kubelet_reply(c, 500, "exec: cannot start the command\n");
 			return kubelet_exec_upgrade(c, pid, io, ofd, tty);
 		}
 		ret = rt_exec(kl->rt, id, acc.v, 60000, &code, out, 65536, &e);
@@ -2111,7 +2111,7 @@ int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, con
 			free(out);
 			j = json_pack("{s:s}", "error", e.msg);
 			body = json_dumps(j, 0);
-			mr = reply(c, 500, body);
+			mr = kubelet_reply(c, 500, body);
 			free(body);
 			json_decref(j);
 			return mr;
@@ -2121,8 +2121,8 @@ int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, con
 		body = json_dumps(j, 0);
 		json_decref(j);
 		if (!body)
-			return reply(c, 500, "exec: output is not valid UTF-8\n");
-		mr = reply(c, 200, body);
+			return kubelet_reply(c, 500, "exec: output is not valid UTF-8\n");
+		mr = kubelet_reply(c, 200, body);
 		free(body);
 		return mr;
 	}

@@ -27,6 +27,10 @@ void kubelet_tls_stop(struct agent *a);
  * and POST /exec/<ns>/<pod>[/<ctr>]?command=..&command=.. on the agent's
  * HTTP endpoint. Returns an MHD result, or -1 when url is not one of them. */
 int kubelet_http(struct agent *a, struct MHD_Connection *c, const char *url, const char *method);
+
+/* Queues body (copied) with status code: Content-Type application/json when
+ * it starts with '{', text/plain otherwise. For every agent HTTP handler. */
+enum MHD_Result kubelet_reply(struct MHD_Connection *c, unsigned code, const char *body);
 /* Interactive exec (kubelet_tls.c): answers 101 Switching Protocols
  * (Upgrade: gannet-exec) and pumps the already spawned exec (pid; io =
  * stdin writer or pty master, out = output reader or -1 with a tty)

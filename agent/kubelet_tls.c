@@ -33,6 +33,7 @@
 #include "agent/dpview.h"
 #include "agent/kubelet.h"
 #include "agent/policy.h"
+#include "common/fileutil.h"
 
 struct ktls {
 	struct MHD_Daemon *d;
@@ -41,22 +42,17 @@ struct ktls {
 	X509_STORE *ca;
 };
 
-static char *read_all(const char *path)
+/* A PEM file kept in the state dir, or NULL when missing, empty or past
+ * 1 MiB (the caller then makes a new one). */
+static char *read_pem(const char *path)
 {
-	FILE *f = fopen(path, "re");
 	char *buf = NULL;
-	long n;
+	size_t n = 0;
 
-	if (!f)
+	if (fu_read_file_max(path, 1 << 20, &buf, &n) || !n) {
+		free(buf);
 		return NULL;
-	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && n < (1 << 20) && !fseek(f, 0, SEEK_SET)) {
-		buf = calloc(1, (size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
 	}
-	fclose(f);
 	return buf;
 }
 
@@ -85,8 +81,8 @@ static int serving_cert(const struct agentcfg *cfg, struct ktls *t, struct gerr 
 
 	snprintf(crt, sizeof(crt), "%s/kubelet.crt", cfg->state_dir);
 	snprintf(key, sizeof(key), "%s/kubelet.key", cfg->state_dir);
-	t->cert = read_all(crt);
-	t->key = read_all(key);
+	t->cert = read_pem(crt);
+	t->key = read_pem(key);
 	if (t->cert && t->key)
 		return 0;
 	free(t->cert);
@@ -190,20 +186,6 @@ out:
 	return ret;
 }
 
-static enum MHD_Result text(struct MHD_Connection *c, unsigned code, const char *body)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-								 MHD_RESPMEM_PERSISTENT);
-	enum MHD_Result ret;
-
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", "text/plain");
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
 /* ---- interactive exec (Upgrade: gannet-exec) ---------------------------- */
 
 /* Frames both ways: 1 byte type + 4 bytes big-endian length + payload.
@@ -221,32 +203,12 @@ struct xpump {
 	struct MHD_UpgradeResponseHandle *urh;
 };
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *b = p;
-
-	while (n) {
-		ssize_t w = write(fd, b, n);
-
-		if (w < 0 && (errno == EINTR || errno == EAGAIN)) {
-			if (errno == EAGAIN)
-				poll(&(struct pollfd){ .fd = fd, .events = POLLOUT }, 1, 1000);
-			continue;
-		}
-		if (w <= 0)
-			return -EPIPE;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int send_frame(int sock, unsigned char type, const void *p, size_t n)
 {
 	unsigned char h[5] = { type, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
 			       (unsigned char)(n >> 8), (unsigned char)n };
 
-	return write_all(sock, h, 5) ? -EPIPE : n ? write_all(sock, p, n) : 0;
+	return fu_write_all(sock, h, 5) ? -EPIPE : n ? fu_write_all(sock, p, n) : 0;
 }
 
 /* Consumes whole client frames from buf[0..*len); returns -1 once the
@@ -269,7 +231,7 @@ static int client_frames(struct xpump *x, char *buf, size_t *len)
 			break;
 		if (h[0] == 0 && n == 0)
 			ret = -1;
-		else if (h[0] == 0 && x->io >= 0 && write_all(x->io, h + 5, n))
+		else if (h[0] == 0 && x->io >= 0 && fu_write_all(x->io, h + 5, n))
 			ret = -1;
 		else if (h[0] == 4 && n == 4 && x->tty) {
 			struct winsize ws = { .ws_col = (unsigned short)(h[5] << 8 | h[6]),
@@ -333,7 +295,7 @@ static void *xpump_thread(void *arg)
 				in_open = false;
 				if (x->tty) {
 					/* EOF at a terminal is ^D (at the start of a line) */
-					if (x->io >= 0 && write_all(x->io, "\x04", 1))
+					if (x->io >= 0 && fu_write_all(x->io, "\x04", 1))
 						break;
 				} else if (x->io >= 0) {
 					close(x->io);
@@ -474,17 +436,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	}
 	auth = check_client(a->ktls, c);
 	if (auth == 401)
-		return text(c, 401, "Unauthorized: a client certificate from the cluster CA is required\n");
+		return kubelet_reply(c, 401, "Unauthorized: a client certificate from the cluster CA is required\n");
 	if (auth)
-		return text(c, 403, "Forbidden: only the API server (system:masters) may use this endpoint\n");
+		return kubelet_reply(c, 403, "Forbidden: only the API server (system:masters) may use this endpoint\n");
 	if (!strcmp(url, "/healthz"))
-		return text(c, 200, "ok\n");
+		return kubelet_reply(c, 200, "ok\n");
 	kr = dpview_http(a, c, url, method);   /* /dataplane/services */
 	if (kr < 0)
 		kr = policy_http(a, c, url, method);   /* GET /flows */
 	if (kr < 0)
 		kr = kubelet_http(a, c, url, method);
-	return kr >= 0 ? (enum MHD_Result)kr : text(c, 404, "not found\n");
+	return kr >= 0 ? (enum MHD_Result)kr : kubelet_reply(c, 404, "not found\n");
 }
 
 int kubelet_tls_start(struct agent *a, const unsigned char *ca_pem, size_t ca_len,

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "agent/agent.h"
+#include "agent/kubelet.h"
 #include "agent/policy.h"
 #include "common/duration.h"
 #include "common/informer.h"
@@ -260,6 +261,23 @@ static uint32_t local_ep_ip(struct polagent *pa, const char *key)
 	return ip_parse(jstr(p, "ip"));
 }
 
+/* local_ep_ip(key), with the "namespace/name" key split into buf (the
+ * namespace) and *name; 0 when there is no address or no '/'. */
+static uint32_t local_ep_split(struct polagent *pa, const char *key, char *buf, size_t size,
+			       char **name)
+{
+	uint32_t ip = local_ep_ip(pa, key);
+
+	if (!ip)
+		return 0;
+	snprintf(buf, size, "%s", key);
+	*name = strchr(buf, '/');
+	if (!*name)
+		return 0;
+	*(*name)++ = 0;
+	return ip;
+}
+
 static void count_enforced(struct polagent *pa)
 {
 	const char *key;
@@ -267,16 +285,10 @@ static void count_enforced(struct polagent *pa)
 
 	pa->enforced[0] = pa->enforced[1] = 0;
 	json_object_foreach(pa->local, key, p) {
-		char k[512], *ns, *name;
+		char k[512], *ns = k, *name;
 
-		if (!local_ep_ip(pa, key))
+		if (!local_ep_split(pa, key, k, sizeof(k), &name))
 			continue;
-		snprintf(k, sizeof(k), "%s", key);
-		ns = k;
-		name = strchr(k, '/');
-		if (!name)
-			continue;
-		*name++ = 0;
 		for (int d = 0; d < 2; d++) {
 			const struct pol_rules *r = pol_endpoint_rules(pa->e, ns, name, (enum pol_dir)d);
 
@@ -295,16 +307,11 @@ static int sweep_identities(struct polagent *pa)
 	int errs = 0;
 
 	json_object_foreach(pa->local, key, p) {
-		uint32_t ip = local_ep_ip(pa, key), id;
 		char k[512], *name;
+		uint32_t ip = local_ep_split(pa, key, k, sizeof(k), &name), id;
 
 		if (!ip)
 			continue;
-		snprintf(k, sizeof(k), "%s", key);
-		name = strchr(k, '/');
-		if (!name)
-			continue;
-		*name++ = 0;
 		id = pol_pod_identity(pa->e, k, name);
 		if ((uint32_t)json_integer_value(json_object_get(pa->ep_ids, key)) != id ||
 		    !json_object_get(pa->ep_ids, key))
@@ -703,16 +710,11 @@ static int full_resync(struct polagent *pa)
 		json_decref(want);
 	}
 	json_object_foreach(pa->local, key, p) {
-		uint32_t ip = local_ep_ip(pa, key);
 		char k[512], *name;
+		uint32_t ip = local_ep_split(pa, key, k, sizeof(k), &name);
 
 		if (!ip)
 			continue;
-		snprintf(k, sizeof(k), "%s", key);
-		name = strchr(k, '/');
-		if (!name)
-			continue;
-		*name++ = 0;
 		errs += prog_endpoint_dir(pa, k, name, ip, DP_POL_INGRESS);
 		errs += prog_endpoint_dir(pa, k, name, ip, DP_POL_EGRESS);
 		local++;
@@ -1143,20 +1145,6 @@ static int64_t parse_since(const char *s)
 	return -1;
 }
 
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned code, const char *body)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-								 MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result ret;
-
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", "text/plain");
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
 int policy_http(struct agent *a, struct MHD_Connection *c, const char *url, const char *method)
 {
 	const char *follow, *verdict, *pod, *since;
@@ -1169,14 +1157,14 @@ int policy_http(struct agent *a, struct MHD_Connection *c, const char *url, cons
 	if (strcmp(url, "/flows"))
 		return -1;
 	if (strcmp(method, "GET"))
-		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
+		return kubelet_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
 	follow = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "follow");
 	verdict = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "verdict");
 	pod = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "pod");
 	since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
 	q = calloc(1, sizeof(*q));
 	if (!q)
-		return reply_text(c, 500, "out of memory\n");
+		return kubelet_reply(c, 500, "out of memory\n");
 	q->follow = follow && (!strcmp(follow, "true") || !strcmp(follow, "1"));
 	q->verdict = -1;
 	if (verdict && *verdict) {
@@ -1186,20 +1174,20 @@ int policy_http(struct agent *a, struct MHD_Connection *c, const char *url, cons
 			q->verdict = 1;
 		else {
 			free(q);
-			return reply_text(c, 400, "verdict: must be dropped or allowed\n");
+			return kubelet_reply(c, 400, "verdict: must be dropped or allowed\n");
 		}
 	}
 	if (pod && *pod) {
 		if (!strchr(pod, '/') || strlen(pod) >= sizeof(q->pod)) {
 			free(q);
-			return reply_text(c, 400, "pod: must be namespace/name\n");
+			return kubelet_reply(c, 400, "pod: must be namespace/name\n");
 		}
 		snprintf(q->pod, sizeof(q->pod), "%s", pod);
 	}
 	q->since_ns = parse_since(since);
 	if (q->since_ns < 0) {
 		free(q);
-		return reply_text(c, 400, "since: a duration (5m), RFC 3339 time or Unix seconds\n");
+		return kubelet_reply(c, 400, "since: a duration (5m), RFC 3339 time or Unix seconds\n");
 	}
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	q->fd = ci ? ci->connect_fd : -1;

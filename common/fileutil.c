@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,8 +109,16 @@ int fu_write_all(int fd, const void *data, size_t len)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			/* A non-blocking fd (a socket, a pty): wait until it
+			 * drains rather than fail a frame half-written. */
+			if (errno == EAGAIN) {
+				poll(&(struct pollfd){ .fd = fd, .events = POLLOUT }, 1, 1000);
+				continue;
+			}
 			return -errno;
 		}
+		if (w == 0)
+			return -EPIPE;
 		p += w;
 		len -= (size_t)w;
 	}

@@ -27,7 +27,8 @@ ssize_t fu_read_small(const char *path, char *buf, size_t size);
  * (a recycled pid runs something else). */
 bool fu_proc_alive(pid_t pid, const char *comm);
 
-/* Writes all len bytes to fd (retrying short writes and EINTR). */
+/* Writes all len bytes to fd (retrying short writes and EINTR; on a
+ * non-blocking fd, waiting for POLLOUT on EAGAIN). */
 int fu_write_all(int fd, const void *data, size_t len);
 
 /* fu_write_atomic flags */
