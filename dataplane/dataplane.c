@@ -7,6 +7,7 @@
  * every attachment in place (same tc handle/priority, bpf_link_update for
  * XDP), so an agent restart never interrupts forwarding. */
 #include "dataplane/dataplane.h"
+#include "dataplane/dp_internal.h"
 #include "dataplane/lb_internal.h"
 #include "dataplane/pol_internal.h"
 
@@ -31,6 +32,7 @@
 #include <linux/sockios.h>
 
 #include "bpf/lib/common.h"
+#include "common/fileutil.h"
 #include "bpf/pod.skel.h"
 #include "bpf/sock.skel.h"
 #include "bpf/underlay.skel.h"
@@ -66,26 +68,6 @@ struct dp_node {
 };
 
 /* ------------------------------------------------------------ helpers */
-
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	size_t len;
-
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	len = strlen(tmp);
-	for (size_t i = 1; i <= len; i++) {
-		if (tmp[i] != '/' && tmp[i] != '\0')
-			continue;
-		tmp[i] = '\0';
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			return -errno;
-		if (i < len)
-			tmp[i] = '/';
-	}
-	return 0;
-}
 
 static int node_dir(char *buf, size_t sz, const char *pin_root, const char *node)
 {
@@ -432,7 +414,7 @@ int dp_open(const struct dp_config *cfg, struct dp_node **out, struct gerr *err)
 		gerr_set(err, ret, "invalid node name or pin root");
 		goto fail;
 	}
-	ret = mkdir_p(dp->dir);
+	ret = fu_mkdir_p(dp->dir, 0700);
 	if (ret) {
 		gerr_set(err, ret, "create pin dir %s: %s", dp->dir, strerror(-ret));
 		goto fail;
@@ -625,6 +607,35 @@ struct dp_pol **dp__pol_slot(struct dp_node *dp)
 const char *dp__dir(struct dp_node *dp)
 {
 	return dp->dir;
+}
+
+int dp__open_pins(const char *dir, const char *what, const char *const *names,
+		  int *const *fds, size_t n, struct gerr *err)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < n; i++)
+		*fds[i] = -1;
+	for (size_t i = 0; i < n; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= (int)sizeof(path))
+			return gerr_set(err, -ENAMETOOLONG, "pin path too long");
+		*fds[i] = bpf_obj_get(path);
+		if (*fds[i] < 0) {
+			int ret = -errno;
+
+			*fds[i] = -1;
+			return gerr_set(err, ret, "open pinned %s: %s (node loaded by an older "
+					"build without %s?)", path, strerror(-ret), what);
+		}
+	}
+	return 0;
+}
+
+void dp__close_fds(int *const *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
 }
 
 enum dp_underlay_mode dp_underlay_mode_get(struct dp_node *dp)

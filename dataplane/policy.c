@@ -8,6 +8,7 @@
  * truth: the pins are opened lazily and nothing is cached, so any process
  * opening the node's pins can program or read policy. */
 #include "dataplane/dataplane.h"
+#include "dataplane/dp_internal.h"
 #include "dataplane/lb_internal.h"
 #include "dataplane/pol_internal.h"
 
@@ -30,29 +31,16 @@ struct dp_pol {
 
 /* ------------------------------------------------------------ state */
 
+/* The pinned maps, in the order of POL_FDS. */
+static const char *const pol_pins[] = { "gnt_policy", "gnt_endpoints", "gnt_ipcache", "gnt_pol_config" };
+#define POL_FDS(pol) &(pol)->fd_policy, &(pol)->fd_endpoints, &(pol)->fd_ipcache, &(pol)->fd_config
+
 void dp_pol_free(struct dp_pol *pol)
 {
 	if (!pol)
 		return;
-	int *fds[] = { &pol->fd_policy, &pol->fd_endpoints, &pol->fd_ipcache, &pol->fd_config };
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (*fds[i] >= 0)
-			close(*fds[i]);
+	dp__close_fds((int *const[]){ POL_FDS(pol) }, DP_ARRAY_SIZE(pol_pins));
 	free(pol);
-}
-
-static int open_pin(const char *dir, const char *name, struct gerr *err)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return gerr_set(err, -ENAMETOOLONG, "pin path too long");
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return gerr_set(err, -errno, "open pinned %s: %s (node loaded by an older "
-				"build without policy?)", path, strerror(errno));
-	return fd;
 }
 
 static int pol_state(struct dp_node *dp, struct dp_pol **out, struct gerr *err)
@@ -69,19 +57,10 @@ static int pol_state(struct dp_node *dp, struct dp_pol **out, struct gerr *err)
 	pol = calloc(1, sizeof(*pol));
 	if (!pol)
 		return gerr_set(err, -ENOMEM, "out of memory");
-	pol->fd_policy = pol->fd_endpoints = pol->fd_ipcache = pol->fd_config = -1;
-	if ((ret = open_pin(dir, "gnt_policy", err)) < 0)
+	ret = dp__open_pins(dir, "policy", pol_pins, (int *const[]){ POL_FDS(pol) },
+			    DP_ARRAY_SIZE(pol_pins), err);
+	if (ret)
 		goto fail;
-	pol->fd_policy = ret;
-	if ((ret = open_pin(dir, "gnt_endpoints", err)) < 0)
-		goto fail;
-	pol->fd_endpoints = ret;
-	if ((ret = open_pin(dir, "gnt_ipcache", err)) < 0)
-		goto fail;
-	pol->fd_ipcache = ret;
-	if ((ret = open_pin(dir, "gnt_pol_config", err)) < 0)
-		goto fail;
-	pol->fd_config = ret;
 	*slot = *out = pol;
 	return 0;
 fail:
@@ -520,18 +499,30 @@ static uint32_t inherit_node_ip(struct dp_pol *pol, uint32_t prefix, uint8_t len
 	return 0;
 }
 
+/* The policy maps and the ipcache key of prefix/len (host bits cleared). */
+static int ipcache_key(struct dp_node *dp, uint32_t prefix, uint8_t len,
+		       struct gnt_ipcache_key *k, struct dp_pol **pol, struct gerr *err)
+{
+	int ret;
+
+	*k = (struct gnt_ipcache_key){ .prefixlen = len, .ip = prefix & mask_of(len) };
+	if ((ret = pol_state(dp, pol, err)))
+		return ret;
+	if (len > 32)
+		return gerr_set(err, -EINVAL, "prefix length %u > 32", len);
+	return 0;
+}
+
 int dp_ipcache_set(struct dp_node *dp, uint32_t prefix, uint8_t prefix_len,
 		   uint32_t identity, uint32_t node_ip, struct gerr *err)
 {
-	struct gnt_ipcache_key k = { .prefixlen = prefix_len, .ip = prefix & mask_of(prefix_len) };
+	struct gnt_ipcache_key k;
 	struct gnt_ipcache_val v = { .identity = identity, .flags = GNT_IPC_F_IDENTITY };
 	struct dp_pol *pol;
 	int ret;
 
-	if ((ret = pol_state(dp, &pol, err)))
+	if ((ret = ipcache_key(dp, prefix, prefix_len, &k, &pol, err)))
 		return ret;
-	if (prefix_len > 32)
-		return gerr_set(err, -EINVAL, "prefix length %u > 32", prefix_len);
 	if (identity > 0xffffff)
 		return gerr_set(err, -EINVAL, "identity %u does not fit 24 bits", identity);
 	v.node_ip = node_ip ? node_ip : inherit_node_ip(pol, k.ip, prefix_len);
@@ -543,14 +534,12 @@ int dp_ipcache_set(struct dp_node *dp, uint32_t prefix, uint8_t prefix_len,
 int dp_ipcache_delete(struct dp_node *dp, uint32_t prefix, uint8_t prefix_len,
 		      struct gerr *err)
 {
-	struct gnt_ipcache_key k = { .prefixlen = prefix_len, .ip = prefix & mask_of(prefix_len) };
+	struct gnt_ipcache_key k;
 	struct dp_pol *pol;
 	int ret;
 
-	if ((ret = pol_state(dp, &pol, err)))
+	if ((ret = ipcache_key(dp, prefix, prefix_len, &k, &pol, err)))
 		return ret;
-	if (prefix_len > 32)
-		return gerr_set(err, -EINVAL, "prefix length %u > 32", prefix_len);
 	if (bpf_map_delete_elem(pol->fd_ipcache, &k))
 		return gerr_set(err, -errno, "ipcache delete: %s", strerror(errno));
 	return 0;

@@ -8,6 +8,7 @@
  * a table is written with one memcpy into the service's inactive half and
  * published by one update of the service entry. */
 #include "dataplane/dataplane.h"
+#include "dataplane/dp_internal.h"
 #include "dataplane/lb_internal.h"
 #include "dataplane/maglev.h"
 
@@ -58,6 +59,12 @@ struct dp_lb {
 	int ncpu;
 };
 
+/* The pinned maps, in the order of LB_FDS. */
+static const char *const lb_pins[] = { "gnt_services", "gnt_maglev", "gnt_backends", "gnt_svc_stats",
+				       "gnt_affinity" };
+#define LB_FDS(lb) &(lb)->fd_services, &(lb)->fd_maglev, &(lb)->fd_backends, \
+		   &(lb)->fd_svc_stats, &(lb)->fd_affinity
+
 uint32_t dp_maglev_size(void)
 {
 	return GNT_MAGLEV_M;
@@ -104,26 +111,8 @@ void dp_lb_free(struct dp_lb *lb)
 	free(lb->be_by_id);
 	if (lb->maglev && lb->maglev != MAP_FAILED)
 		munmap(lb->maglev, lb->maglev_bytes);
-	int *fds[] = { &lb->fd_services, &lb->fd_maglev, &lb->fd_backends, &lb->fd_svc_stats,
-		       &lb->fd_affinity };
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (*fds[i] >= 0)
-			close(*fds[i]);
+	dp__close_fds((int *const[]){ LB_FDS(lb) }, DP_ARRAY_SIZE(lb_pins));
 	free(lb);
-}
-
-static int open_pin(const char *dir, const char *name, struct gerr *err)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return gerr_set(err, -ENAMETOOLONG, "pin path too long");
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return gerr_set(err, -errno, "open pinned %s: %s (node loaded by an older "
-				"build without services?)", path, strerror(errno));
-	return fd;
 }
 
 static uint32_t map_max_entries(int fd)
@@ -234,22 +223,10 @@ static int lb_get(struct dp_node *dp, struct dp_lb **out, struct gerr *err)
 	lb = calloc(1, sizeof(*lb));
 	if (!lb)
 		return gerr_set(err, -ENOMEM, "out of memory");
-	lb->fd_services = lb->fd_maglev = lb->fd_backends = lb->fd_svc_stats = lb->fd_affinity = -1;
-	if ((ret = open_pin(dir, "gnt_services", err)) < 0)
+	ret = dp__open_pins(dir, "services", lb_pins, (int *const[]){ LB_FDS(lb) },
+			    DP_ARRAY_SIZE(lb_pins), err);
+	if (ret)
 		goto fail;
-	lb->fd_services = ret;
-	if ((ret = open_pin(dir, "gnt_maglev", err)) < 0)
-		goto fail;
-	lb->fd_maglev = ret;
-	if ((ret = open_pin(dir, "gnt_backends", err)) < 0)
-		goto fail;
-	lb->fd_backends = ret;
-	if ((ret = open_pin(dir, "gnt_svc_stats", err)) < 0)
-		goto fail;
-	lb->fd_svc_stats = ret;
-	if ((ret = open_pin(dir, "gnt_affinity", err)) < 0)
-		goto fail;
-	lb->fd_affinity = ret;
 
 	lb->svc_max = map_max_entries(lb->fd_services);
 	lb->be_max = map_max_entries(lb->fd_backends);
