@@ -166,17 +166,7 @@ static __always_inline int fwd_encap(struct __sk_buff *skb, struct ethhdr *eth,
 	/* Outer MACs are filled by bpf_redirect_neigh(); h_dest only has to
 	 * be non-multicast until then. */
 	h.eth.h_proto = bpf_htons(ETH_P_IP);
-	oip.version = 4;
-	oip.ihl = 5;
-	oip.tot_len = bpf_htons(inner_len + GNT_VXLAN_OVERHEAD - ETH_HLEN);
-	/* DF: the pod MTU leaves room for the 50 bytes, so nothing should
-	 * ever need fragmenting; if it does we want to know, not fragment. */
-	oip.frag_off = bpf_htons(0x4000);
-	oip.ttl = 64;
-	oip.protocol = IPPROTO_UDP;
-	oip.saddr = cfg_node_ip;
-	oip.daddr = remote_ip;
-	oip.check = csum_ipv4_hdr(&oip);
+	vxlan_outer_ip(&oip, inner_len, cfg_node_ip, remote_ip);
 	__builtin_memcpy(&h.ip, &oip, sizeof(oip));
 	h.udp.dest = cfg_vxlan_port;
 	h.udp.len = bpf_htons(inner_len + GNT_VXLAN_OVERHEAD - ETH_HLEN - sizeof(struct iphdr));

@@ -308,6 +308,18 @@ static __always_inline void lb_np_tuple(int kind, const struct gnt_ct_key *k,
 	}
 }
 
+/* A NodePort candidate frame: Ethernet + option-less, unfragmented IPv4
+ * carrying TCP or UDP, the IPv4 header within [data, end). */
+static __always_inline int lb_np_ipv4(void *data, void *end)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+
+	return (void *)(ip + 1) <= end && eth->h_proto == bpf_htons(ETH_P_IP) &&
+	       ip->version == 4 && ip->ihl == 5 && !(ip->frag_off & bpf_htons(0x3fff)) &&
+	       (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP);
+}
+
 /* XDP: lb_np_decide() on the frame [data, end), translated in place.
  * *tunnel_ip: the backend's node for LB_NP_REMOTE; *hash: the flow hash. */
 static __always_inline int lb_xdp_nodeport(void *data, void *end, __u32 node_ip,
@@ -321,9 +333,7 @@ static __always_inline int lb_xdp_nodeport(void *data, void *end, __u32 node_ip,
 	__u16 *ports, *l4sum;
 	int kind;
 
-	if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
-	    ip->version != 4 || ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)) ||
-	    (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP))
+	if (!lb_np_ipv4(data, end))
 		return LB_NP_NONE;
 	ports = (void *)(ip + 1);
 	if ((void *)ports + (ip->protocol == IPPROTO_TCP ? 20 : 8) > end)
@@ -355,9 +365,7 @@ static __always_inline int lb_tc_nodeport(struct __sk_buff *skb, __u32 node_ip,
 	__u16 *ports;
 	int kind;
 
-	if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
-	    ip->version != 4 || ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)) ||
-	    (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP))
+	if (!lb_np_ipv4(data, end))
 		return LB_NP_NONE;
 	ports = (void *)(ip + 1);
 	if ((void *)(ports + 2) > end)

@@ -128,15 +128,7 @@ static __always_inline int np_xdp_encap(struct xdp_md *ctx, __u32 tunnel_ip, __u
 		*code = GNT_DROP_ENCAP;
 		return XDP_DROP;
 	}
-	oip.version = 4;
-	oip.ihl = 5;
-	oip.tot_len = bpf_htons(inner_len + GNT_VXLAN_OVERHEAD - ETH_HLEN);
-	oip.frag_off = bpf_htons(0x4000);      /* DF, as the pod path */
-	oip.ttl = 64;
-	oip.protocol = IPPROTO_UDP;
-	oip.saddr = cfg_node_ip;
-	oip.daddr = tunnel_ip;
-	oip.check = csum_ipv4_hdr(&oip);
+	vxlan_outer_ip(&oip, inner_len, cfg_node_ip, tunnel_ip);
 	/* MACs are the FIB's (np_xdp_xmit); until then the received ones,
 	 * so that a frame passed up to tc is still addressed to us */
 	__builtin_memcpy(&h->eth, &inner_eth, sizeof(inner_eth));
@@ -177,15 +169,7 @@ static __always_inline int np_tc_encap(struct __sk_buff *skb, __u32 tunnel_ip, _
 		*code = GNT_DROP_ENCAP;
 		return TC_ACT_SHOT;
 	}
-	oip.version = 4;
-	oip.ihl = 5;
-	oip.tot_len = bpf_htons(inner_len + GNT_VXLAN_OVERHEAD - ETH_HLEN);
-	oip.frag_off = bpf_htons(0x4000);
-	oip.ttl = 64;
-	oip.protocol = IPPROTO_UDP;
-	oip.saddr = cfg_node_ip;
-	oip.daddr = tunnel_ip;
-	oip.check = csum_ipv4_hdr(&oip);
+	vxlan_outer_ip(&oip, inner_len, cfg_node_ip, tunnel_ip);
 	__builtin_memcpy(&h.eth, &h.inner_eth, sizeof(h.eth));
 	h.eth.h_proto = bpf_htons(ETH_P_IP);
 	__builtin_memcpy(&h.ip, &oip, sizeof(oip));

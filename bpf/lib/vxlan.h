@@ -11,6 +11,9 @@
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 
+#include "bpf/lib/common.h"
+#include "bpf/lib/csum.h"
+
 struct vxlanhdr {
 	__be32 flags;           /* 0x08000000: VNI valid (I bit) */
 	__be32 vni;             /* VNI << 8 */
@@ -64,6 +67,25 @@ static __always_inline __u32 flow_hash(__u32 skb_hash, const struct iphdr *ip,
 static __always_inline __u32 vxlan_vni_to_identity(const struct vxlanhdr *vx)
 {
 	return bpf_ntohl(vx->vni) >> 8;
+}
+
+/* The outer IPv4 header of an encapsulated frame of inner_len bytes (inner
+ * Ethernet included) from saddr to daddr, checksummed; oip starts zeroed
+ * (an aligned copy, stored into the header stack afterwards). DF: the pod
+ * MTU leaves room for the 50 bytes, so nothing should ever need
+ * fragmenting; if it does we want to know, not fragment. */
+static __always_inline void vxlan_outer_ip(struct iphdr *oip, __u32 inner_len, __be32 saddr,
+					   __be32 daddr)
+{
+	oip->version = 4;
+	oip->ihl = 5;
+	oip->tot_len = bpf_htons(inner_len + GNT_VXLAN_OVERHEAD - ETH_HLEN);
+	oip->frag_off = bpf_htons(0x4000);
+	oip->ttl = 64;
+	oip->protocol = IPPROTO_UDP;
+	oip->saddr = saddr;
+	oip->daddr = daddr;
+	oip->check = csum_ipv4_hdr(oip);
 }
 
 #endif
