@@ -38,6 +38,7 @@
 #include "dataplane/dataplane.h"
 #include "policies/policy.h"
 #include "tests/bpf/pktbuild.h"
+#include "tests/bpf/progrun.h"
 
 #define NS 50
 #define PODS 2000
@@ -612,12 +613,7 @@ out:
 	free(ents);
 	if (fd_ep >= 0) {
 		/* fake endpoints (lo): forget them before dp_destroy */
-		uint32_t k, next, *prev = NULL;
-
-		while (!bpf_map_get_next_key(fd_ep, prev, &next)) {
-			k = next;
-			bpf_map_delete_elem(fd_ep, &k);
-		}
+		prun_map_clear_u32(fd_ep);
 		close(fd_ep);
 	}
 	if (fd_ct >= 0)

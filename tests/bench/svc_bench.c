@@ -32,6 +32,7 @@
 #include "bpf/lib/common.h"
 #include "dataplane/dataplane.h"
 #include "tests/bpf/pktbuild.h"
+#include "tests/bpf/progrun.h"
 
 static double now_s(void)
 {
@@ -125,6 +126,18 @@ static void mk(struct pkt *p, uint32_t src, uint32_t dst, uint16_t sport, uint16
 	pkt_finish(p);
 }
 
+/* The bench node: 10.244.1.0/24 in 10.244.0.0/16, node IP 192.168.77.1,
+ * room for n services. */
+static void bench_cfg(struct dp_config *cfg, const char *pin_root, const char *node, uint32_t n)
+{
+	cfg->node_name = node;
+	cfg->pin_root = pin_root;
+	cfg->node_ip = htonl(0xc0a84d01u);
+	cfg->pod_cidr = htonl(0x0af40100u);
+	cfg->cluster_cidr = htonl(0x0af40000u);
+	cfg->max_services = n < 1024 ? 1024 : n + 16;
+}
+
 /* -k: see the top comment */
 static int program_live(const char *pin_root, const char *node, uint32_t n)
 {
@@ -134,12 +147,7 @@ static int program_live(const char *pin_root, const char *node, uint32_t n)
 	struct gerr err = { 0 };
 	double t0;
 
-	cfg.node_name = node;
-	cfg.pin_root = pin_root;
-	cfg.node_ip = htonl(0xc0a84d01u);
-	cfg.pod_cidr = htonl(0x0af40100u);
-	cfg.cluster_cidr = htonl(0x0af40000u);
-	cfg.max_services = n < 1024 ? 1024 : n + 16;
+	bench_cfg(&cfg, pin_root, node, n);
 	b.ip = htonl(0x0af40103u);
 	b.node_ip = cfg.node_ip;
 	if (dp_open(&cfg, &dp, &err)) {
@@ -197,12 +205,7 @@ int main(int argc, char **argv)
 	/* a fresh node every run: pins left by a crashed run (with its fake
 	 * endpoints) are never re-opened and re-attached */
 	snprintf(node, sizeof(node), "bench-%d", (int)getpid());
-	cfg.node_name = node;
-	cfg.pin_root = pin_root;
-	cfg.node_ip = htonl(0xc0a84d01u);
-	cfg.pod_cidr = htonl(0x0af40100u);
-	cfg.cluster_cidr = htonl(0x0af40000u);
-	cfg.max_services = n < 1024 ? 1024 : n + 16;
+	bench_cfg(&cfg, pin_root, node, n);
 	if (dp_open(&cfg, &dp, &err)) {
 		fprintf(stderr, "dp_open: %s\n", err.msg);
 		goto out;
@@ -300,12 +303,7 @@ out:
 	if (fd_ep >= 0) {
 		/* fake endpoints (lo) must not make dp_destroy touch the
 		 * root netns: forget them first */
-		uint32_t k, next, *prev = NULL;
-
-		while (!bpf_map_get_next_key(fd_ep, prev, &next)) {
-			k = next;
-			bpf_map_delete_elem(fd_ep, &k);
-		}
+		prun_map_clear_u32(fd_ep);
 		close(fd_ep);
 	}
 	if (fd_ct >= 0)

@@ -29,6 +29,7 @@
 #include "bpf/lib/common.h"
 #include "dataplane/dataplane.h"
 #include "tests/bpf/pktbuild.h"
+#include "tests/bpf/progrun.h"
 #include "tests/unit/test.h"
 
 static const uint8_t MAC_A[6]  = { 0x02, 0xaa, 0, 0, 0, 0x01 };
@@ -56,42 +57,12 @@ static struct dp_node *dp;
 static int prog_pod = -1, prog_pod_eg = -1, prog_ul = -1, fd_ep = -1, fd_stats = -1,
 	   fd_policy = -1;
 
-static uint32_t ip4(const char *s)
-{
-	uint32_t a = 0;
-
-	inet_pton(AF_INET, s, &a);
-	return a;
-}
-
 static int pin_fd(const char *name)
 {
-	char p[256];
-
-	snprintf(p, sizeof(p), "%s/n1/%s", pin_root, name);
-	return bpf_obj_get(p);
+	return prun_pin_fd(pin_root, "n1", name);
 }
 
 /* ------------------------------------------------------------ packets */
-
-struct result {
-	int ret;
-	uint8_t out[PKT_MAX + 256];
-	uint32_t len;
-};
-
-static int run(int fd, const struct pkt *in, struct result *r)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->buf, .data_size_in = (uint32_t)in->len,
-		    .data_out = r->out, .data_size_out = sizeof(r->out), .repeat = 1);
-	int err;
-
-	memset(r, 0, sizeof(*r));
-	err = bpf_prog_test_run_opts(fd, &o);
-	r->ret = err ? -1000 : (int)o.retval;
-	r->len = o.data_size_out;
-	return err;
-}
 
 /* TCP frames are SYNs (a new connection) unless g_ack: then a segment
  * of an established one (ACK only) — conntrack never lets a SYN skip the
@@ -147,9 +118,9 @@ static void mk_vxlan(struct pkt *p, uint32_t vni, const char *src, const char *d
 
 static int verdict(int prog, const struct pkt *p)
 {
-	struct result r;
+	struct prun_result r;
 
-	if (run(prog, p, &r))
+	if (prun(prog, p, &r))
 		return -1000;
 	return r.ret;
 }
@@ -361,7 +332,7 @@ static void test_egress_after_dnat(void)
 		{ .identity = ID_B, .proto = IPPROTO_TCP, .port_lo = 8080, .port_hi = 8080 },
 	};
 	struct gerr err = { 0 };
-	struct result r;
+	struct prun_result r;
 	struct pkt p;
 
 	reset_policy();
@@ -370,7 +341,7 @@ static void test_egress_after_dnat(void)
 	CHECK_EQ(set(IP_A, DP_POL_EGRESS, true, e, 1), 0);
 	/* the VIP's port (80) is not allowed, the backend's (8080) is */
 	mk(&p, IP_A, VIP, IPPROTO_TCP, sp(), 80);
-	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(prun(prog_pod, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
 	CHECK_EQ(((const struct iphdr *)(r.out + ETH_HLEN))->daddr, ip4(IP_B));
 	/* same VIP port, backend C: denied */
@@ -401,13 +372,13 @@ static void test_decap_vni_identity(void)
 	const struct dp_pol_entry e[] = {
 		{ .identity = ID_R, .proto = IPPROTO_TCP, .port_lo = 80, .port_hi = 80 },
 	};
-	struct result r;
+	struct prun_result r;
 	struct pkt p;
 
 	reset_policy();
 	CHECK_EQ(set(IP_B, DP_POL_INGRESS, true, e, 1), 0);
 	mk_vxlan(&p, ID_R, IP_R, IP_B, sp(), 80);
-	CHECK_EQ(run(prog_ul, &p, &r), 0);
+	CHECK_EQ(prun(prog_ul, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
 	CHECK_EQ(r.len, p.len - GNT_VXLAN_OVERHEAD);
 	CHECK(!memcmp(r.out, MAC_B, 6));
@@ -733,7 +704,7 @@ static void test_ipcache_routing(void)
 {
 	const struct iphdr *ip, *outer;
 	struct gerr err = { 0 };
-	struct result r;
+	struct prun_result r;
 	struct pkt p;
 	int nrem = 0;
 	uint32_t vni;
@@ -743,7 +714,7 @@ static void test_ipcache_routing(void)
 	CHECK_EQ(dp_ipcache_set(dp, ip4("10.244.2.128"), 25, 0x800010, 0, &err), 0);
 	CHECK_EQ(dp_ipcache_set(dp, ip4("10.244.2.200"), 32, ID_R, 0, &err), 0);
 	mk(&p, IP_A, "10.244.2.130", IPPROTO_TCP, sp(), 80);
-	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(prun(prog_pod, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
 	outer = (const struct iphdr *)(r.out + ETH_HLEN);
 	ip = (const struct iphdr *)(r.out + ETH_HLEN + GNT_VXLAN_OVERHEAD);
@@ -752,7 +723,7 @@ static void test_ipcache_routing(void)
 	memcpy(&vni, r.out + ETH_HLEN + 28 + 4, 4);
 	CHECK_EQ(ntohl(vni) >> 8, ID_A);
 	mk(&p, IP_A, "10.244.2.200", IPPROTO_TCP, sp(), 80);
-	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(prun(prog_pod, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
 	outer = (const struct iphdr *)(r.out + ETH_HLEN);
 	CHECK_EQ(outer->daddr, ip4(NODE2_IP));

@@ -32,6 +32,7 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/maglev.h"
 #include "tests/bpf/pktbuild.h"
+#include "tests/bpf/progrun.h"
 #include "tests/unit/test.h"
 
 static const uint8_t MAC_A[6]  = { 0x02, 0xaa, 0, 0, 0, 0x01 };
@@ -52,20 +53,9 @@ static size_t maglev_bytes;
 #define IP_B "10.244.1.3"          /* local backend */
 #define IP_C "10.244.2.5"          /* remote backend on node 192.168.77.2 */
 
-static uint32_t ip4(const char *s)
-{
-	uint32_t a = 0;
-
-	inet_pton(AF_INET, s, &a);
-	return a;
-}
-
 static int pin_fd(const char *name)
 {
-	char p[256];
-
-	snprintf(p, sizeof(p), "%s/n1/%s", pin_root, name);
-	return bpf_obj_get(p);
+	return prun_pin_fd(pin_root, "n1", name);
 }
 
 /* ------------------------------------------------------------ reference */
@@ -141,28 +131,9 @@ static void mk_pkt(struct pkt *p, const char *src, const char *dst, uint8_t prot
 		l4_fill(p, ETH_HLEN);
 }
 
-struct result {
-	int ret;
-	uint8_t out[PKT_MAX + 256];
-	uint32_t len;
-};
-
-static int run(int fd, const struct pkt *in, struct result *r)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->buf, .data_size_in = (uint32_t)in->len,
-		    .data_out = r->out, .data_size_out = sizeof(r->out), .repeat = 1);
-	int err;
-
-	memset(r, 0, sizeof(*r));
-	err = bpf_prog_test_run_opts(fd, &o);
-	r->ret = err ? -1000 : (int)o.retval;
-	r->len = o.data_size_out;
-	return err;
-}
-
 /* IPv4 header of the delivered packet: at 14, or inner at 14 + 50 when
  * encapsulated (*outer set) */
-static const struct iphdr *out_ip(const struct result *r, const struct iphdr **outer)
+static const struct iphdr *out_ip(const struct prun_result *r, const struct iphdr **outer)
 {
 	const struct iphdr *ip = (const struct iphdr *)(r->out + ETH_HLEN);
 
@@ -246,11 +217,11 @@ static uint64_t drop_count(int reason)
 static uint32_t send_syn(uint16_t sport)
 {
 	const struct iphdr *ip, *outer;
-	struct result r;
+	struct prun_result r;
 	struct pkt p;
 
 	mk_pkt(&p, IP_A, VIP, IPPROTO_TCP, sport, 80, 1);
-	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(prun(prog_pod, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
 	ip = out_ip(&r, &outer);
 	CHECK(ipsum_ok(ip));
@@ -356,7 +327,7 @@ static void test_revnat_local_reply(void)
 {
 	const struct iphdr *ip, *outer;
 	uint16_t s = 0;
-	struct result r;
+	struct prun_result r;
 	struct pkt p;
 
 	for (uint16_t x = 40000; x < 40016 && !s; x++)
@@ -368,7 +339,7 @@ static void test_revnat_local_reply(void)
 	mk_pkt(&p, IP_B, IP_A, IPPROTO_TCP, 8080, s, 1);
 	memcpy(p.buf, MAC_HB, 6);
 	memcpy(p.buf + 6, MAC_B, 6);
-	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(prun(prog_pod, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
 	ip = out_ip(&r, &outer);
 	CHECK(outer == NULL);
@@ -382,7 +353,7 @@ static void test_revnat_local_reply(void)
 
 	/* an unrelated packet from B is not touched */
 	mk_pkt(&p, IP_B, IP_A, IPPROTO_TCP, 8080, 9, 1);
-	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(prun(prog_pod, &p, &r), 0);
 	ip = out_ip(&r, &outer);
 	CHECK_EQ(ip->saddr, ip4(IP_B));
 	CHECK_EQ(l4_port(ip, 0), 8080);
@@ -395,7 +366,7 @@ static void test_revnat_remote_reply(void)
 	static const uint8_t MAC_I[6] = { 0x02, 0x11, 0, 0, 0, 0x22 };
 	const struct iphdr *ip;
 	uint16_t s = 0;
-	struct result r;
+	struct prun_result r;
 	struct pkt p;
 
 	for (uint16_t x = 40000; x < 40016 && !s; x++)
@@ -415,7 +386,7 @@ static void test_revnat_remote_reply(void)
 	pkt_payload(&p, 32);
 	pkt_finish(&p);
 	l4_fill(&p, ETH_HLEN + GNT_VXLAN_OVERHEAD);
-	CHECK_EQ(run(prog_ul, &p, &r), 0);
+	CHECK_EQ(prun(prog_ul, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
 	CHECK_EQ(r.len, p.len - GNT_VXLAN_OVERHEAD);
 	ip = (const struct iphdr *)(r.out + ETH_HLEN);
@@ -432,12 +403,12 @@ static void test_udp_checksums(void)
 	struct dp_service su = { .port = 53, .proto = IPPROTO_UDP, .vip = ip4(VIP) };
 	struct dp_backend b = { .ip = ip4(IP_B), .port = 5353, .local = true };
 	const struct iphdr *ip, *outer;
-	struct result r;
+	struct prun_result r;
 	struct pkt p;
 
 	CHECK_EQ(upsert(&su, &b, 1), 0);
 	mk_pkt(&p, IP_A, VIP, IPPROTO_UDP, 33333, 53, 1);
-	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(prun(prog_pod, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
 	ip = out_ip(&r, &outer);
 	CHECK_EQ(ip->daddr, ip4(IP_B));
@@ -446,7 +417,7 @@ static void test_udp_checksums(void)
 	CHECK_EQ(l4_sum(ip), 0);
 	/* no checksum (0) stays "no checksum" */
 	mk_pkt(&p, IP_A, VIP, IPPROTO_UDP, 33334, 53, 0);
-	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(prun(prog_pod, &p, &r), 0);
 	ip = out_ip(&r, &outer);
 	CHECK_EQ(ip->daddr, ip4(IP_B));
 	CHECK_EQ(((const struct udphdr *)(ip + 1))->check, 0);
@@ -458,18 +429,18 @@ static void test_no_backend_drop(void)
 {
 	struct dp_service s0 = { .port = 81, .proto = IPPROTO_TCP, .vip = ip4(VIP) };
 	uint64_t before = drop_count(GNT_DROP_NO_BACKEND);
-	struct result r;
+	struct prun_result r;
 	struct pkt p;
 
 	CHECK_EQ(upsert(&s0, NULL, 0), 0);
 	mk_pkt(&p, IP_A, VIP, IPPROTO_TCP, 40000, 81, 1);
-	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(prun(prog_pod, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_SHOT);
 	CHECK_EQ(drop_count(GNT_DROP_NO_BACKEND) - before, 1);
 	dp_service_delete(dp, &s0, NULL);
 	/* deleted: the VIP is just an address again (not in the cluster
 	 * CIDR -> to the stack) */
-	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(prun(prog_pod, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_OK);
 }
 
@@ -482,7 +453,7 @@ static void test_affinity(void)
 	const struct iphdr *ip, *outer;
 	uint32_t first = 0;
 	int same = 1, would_differ = 0;
-	struct result r;
+	struct prun_result r;
 	struct pkt p;
 
 	CHECK_EQ(upsert(&sa, b, 2), 0);
@@ -490,7 +461,7 @@ static void test_affinity(void)
 		uint32_t h = ref_hash(ip4(IP_A), ip4(VIP), htons(s), htons(82), IPPROTO_TCP);
 
 		mk_pkt(&p, IP_A, VIP, IPPROTO_TCP, s, 82, 1);
-		CHECK_EQ(run(prog_pod, &p, &r), 0);
+		CHECK_EQ(prun(prog_pod, &p, &r), 0);
 		ip = out_ip(&r, &outer);
 		if (!first)
 			first = ip->daddr;
@@ -525,7 +496,7 @@ static void test_nodeport_xdp(void)
 	const struct iphdr *ip, *outer;
 	int prog_xdp = pin_fd("prog_underlay_xdp");
 	uint64_t before;
-	struct result r;
+	struct prun_result r;
 	struct pkt p;
 
 	CHECK(prog_xdp >= 0);
@@ -533,7 +504,7 @@ static void test_nodeport_xdp(void)
 	before = svc_packets(sn.id);
 	for (uint16_t s = 5000; s < 5008; s++) {
 		mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_TCP, s, 30080, 1);
-		CHECK_EQ(run(prog_xdp, &p, &r), 0);
+		CHECK_EQ(prun(prog_xdp, &p, &r), 0);
 		CHECK_EQ(r.ret, 2 /* XDP_PASS */);
 		ip = (const struct iphdr *)(r.out + ETH_HLEN);
 		CHECK_EQ(ip->daddr, ip4(IP_B));         /* only the local one */
@@ -550,13 +521,13 @@ static void test_nodeport_xdp(void)
 		su.proto = IPPROTO_UDP;
 		CHECK_EQ(upsert(&su, b, 2), 0);
 		mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_UDP, 6000, 30080, 0);
-		CHECK_EQ(run(prog_xdp, &p, &r), 0);
+		CHECK_EQ(prun(prog_xdp, &p, &r), 0);
 		ip = (const struct iphdr *)(r.out + ETH_HLEN);
 		CHECK_EQ(ip->daddr, ip4(IP_B));
 		CHECK_EQ(((const struct udphdr *)(ip + 1))->check, 0);
 		CHECK(ipsum_ok(ip));
 		mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_UDP, 6001, 30080, 1);
-		CHECK_EQ(run(prog_xdp, &p, &r), 0);
+		CHECK_EQ(prun(prog_xdp, &p, &r), 0);
 		ip = (const struct iphdr *)(r.out + ETH_HLEN);
 		CHECK_EQ(l4_sum(ip), 0);
 		dp_service_delete(dp, &su, NULL);
@@ -565,7 +536,7 @@ static void test_nodeport_xdp(void)
 	mk_pkt(&p, IP_B, "203.0.113.9", IPPROTO_TCP, 8080, 5000, 1);
 	memcpy(p.buf, MAC_HB, 6);
 	memcpy(p.buf + 6, MAC_B, 6);
-	CHECK_EQ(run(prog_pod, &p, &r), 0);
+	CHECK_EQ(prun(prog_pod, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_OK);                  /* to the stack, routed out */
 	ip = out_ip(&r, &outer);
 	CHECK_EQ(ip->saddr, ip4("192.168.77.1"));
@@ -574,13 +545,13 @@ static void test_nodeport_xdp(void)
 	CHECK_EQ(l4_sum(ip), 0);
 	/* not a frontend: untouched */
 	mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_TCP, 5000, 30081, 1);
-	CHECK_EQ(run(prog_xdp, &p, &r), 0);
+	CHECK_EQ(prun(prog_xdp, &p, &r), 0);
 	CHECK_EQ(r.ret, 2);
 	CHECK(!memcmp(r.out, p.buf, p.len));
 	/* only remote backends: dropped at XDP */
 	CHECK_EQ(upsert(&sn, &b[1], 1), 0);
 	mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_TCP, 7000, 30080, 1);
-	CHECK_EQ(run(prog_xdp, &p, &r), 0);
+	CHECK_EQ(prun(prog_xdp, &p, &r), 0);
 	CHECK_EQ(r.ret, 1 /* XDP_DROP */);
 	dp_service_delete(dp, &sn, NULL);
 	close(prog_xdp);
@@ -600,7 +571,7 @@ static void test_nodeport_xdp_redirect(void)
 	struct gnt_underlay *ul = NULL;
 	char dir[256];
 	const struct iphdr *ip;
-	struct result r;
+	struct prun_result r;
 	struct pkt p;
 	uint32_t k = ip4(IP_B);
 	int fd_ep = pin_fd("gnt_endpoints");
@@ -621,7 +592,7 @@ static void test_nodeport_xdp_redirect(void)
 	CHECK_EQ(upsert(&sn, &b, 1), 0);
 
 	mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_TCP, 5100, 30090, 1);
-	CHECK_EQ(run(bpf_program__fd(ul->progs.gnt_underlay_xdp), &p, &r), 0);
+	CHECK_EQ(prun(bpf_program__fd(ul->progs.gnt_underlay_xdp), &p, &r), 0);
 	CHECK_EQ(r.ret, 4 /* XDP_REDIRECT */);
 	ip = (const struct iphdr *)(r.out + ETH_HLEN);
 	CHECK_EQ(ip->daddr, ip4(IP_B));
@@ -634,7 +605,7 @@ static void test_nodeport_xdp_redirect(void)
 	eb.flags = 0;
 	CHECK_EQ(bpf_map_update_elem(fd_ep, &k, &eb, BPF_ANY), 0);
 	mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_TCP, 5101, 30090, 1);
-	CHECK_EQ(run(bpf_program__fd(ul->progs.gnt_underlay_xdp), &p, &r), 0);
+	CHECK_EQ(prun(bpf_program__fd(ul->progs.gnt_underlay_xdp), &p, &r), 0);
 	CHECK_EQ(r.ret, 2 /* XDP_PASS */);
 	dp_service_delete(dp, &sn, NULL);
 	close(fd_ep);
@@ -649,13 +620,13 @@ static void test_nodeport_tc(void)
 				 .scope = DP_SVC_SCOPE_EXTERNAL };
 	struct dp_backend b = { .ip = ip4(IP_B), .port = 8080, .local = true };
 	const struct iphdr *ip;
-	struct result r;
+	struct prun_result r;
 	struct pkt p;
 
 	CHECK_EQ(upsert(&sn, &b, 1), 0);
 	mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_TCP, 5200, 30095, 1);
 	memcpy(p.buf, MAC_ZERO, 6);          /* to "our" MAC: PACKET_HOST */
-	CHECK_EQ(run(prog_ul, &p, &r), 0);
+	CHECK_EQ(prun(prog_ul, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
 	ip = (const struct iphdr *)(r.out + ETH_HLEN);
 	CHECK_EQ(ip->daddr, ip4(IP_B));
@@ -667,7 +638,7 @@ static void test_nodeport_tc(void)
 	/* a port that is no frontend passes untouched */
 	mk_pkt(&p, "203.0.113.9", "192.168.77.1", IPPROTO_TCP, 5200, 30096, 1);
 	memcpy(p.buf, MAC_ZERO, 6);
-	CHECK_EQ(run(prog_ul, &p, &r), 0);
+	CHECK_EQ(prun(prog_ul, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_OK);
 	CHECK(!memcmp(r.out, p.buf, p.len));
 	dp_service_delete(dp, &sn, NULL);
@@ -675,7 +646,7 @@ static void test_nodeport_tc(void)
 
 /* XDP run with a context, so that metadata in front of the frame is
  * found: returns the frame's offset in r->out (the metadata length). */
-static uint32_t run_xdp_on(int fd, const struct pkt *in, struct result *r, uint32_t ifindex)
+static uint32_t run_xdp_on(int fd, const struct pkt *in, struct prun_result *r, uint32_t ifindex)
 {
 	struct xdp_md ctx_in = { .data_end = (uint32_t)in->len, .ingress_ifindex = ifindex },
 		      ctx_out = { 0 };
@@ -690,7 +661,7 @@ static uint32_t run_xdp_on(int fd, const struct pkt *in, struct result *r, uint3
 	return ctx_out.data - ctx_out.data_meta;
 }
 
-static uint32_t run_xdp(int fd, const struct pkt *in, struct result *r)
+static uint32_t run_xdp(int fd, const struct pkt *in, struct prun_result *r)
 {
 	return run_xdp_on(fd, in, r, 0);
 }
@@ -713,7 +684,7 @@ static int env_mac(const char *name, uint8_t mac[6])
  * headers (outer checksum, UDP 8472, VNI = REMOTE_NODE), inner DNAT to
  * IP_C:8080 and SNAT to the node IP with a port of the SNAT range, inner
  * checksums valid. Returns the SNAT port (host order), 0 on failure. */
-static uint16_t check_remote_frame(const struct result *r, uint32_t off, uint32_t in_len,
+static uint16_t check_remote_frame(const struct prun_result *r, uint32_t off, uint32_t in_len,
 				   const char *tunnel, uint8_t proto, int udp_nosum)
 {
 	const uint8_t *f = r->out + off;
@@ -770,7 +741,7 @@ static void test_nodeport_remote(void)
 	uint16_t ports[64], sp, sp2;
 	const struct iphdr *ip;
 	uint64_t before;
-	struct result r;
+	struct prun_result r;
 	struct pkt p;
 	char dir[256];
 	uint32_t off, m;
@@ -977,19 +948,19 @@ static void test_nodeport_remote_tc(void)
 				 .scope = DP_SVC_SCOPE_EXTERNAL };
 	struct dp_backend b = { .ip = ip4(IP_C), .port = 8080, .node_ip = ip4("192.168.77.2") };
 	const struct iphdr *ip;
-	struct result r;
+	struct prun_result r;
 	struct pkt p;
 	uint16_t sp;
 
 	CHECK_EQ(upsert(&sn, &b, 1), 0);
 	mk_pkt(&p, NP_CLIENT, NP_NODE, IPPROTO_TCP, 5600, 30110, 1);
 	memcpy(p.buf, MAC_ZERO, 6);          /* PACKET_HOST */
-	CHECK_EQ(run(prog_ul, &p, &r), 0);
+	CHECK_EQ(prun(prog_ul, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
 	sp = check_remote_frame(&r, 0, (uint32_t)p.len, "192.168.77.2", IPPROTO_TCP, 0);
 	mk_pkt(&p, IP_C, NP_NODE, IPPROTO_TCP, 8080, sp, 1);
 	memcpy(p.buf, MAC_ZERO, 6);
-	CHECK_EQ(run(prog_ul, &p, &r), 0);
+	CHECK_EQ(prun(prog_ul, &p, &r), 0);
 	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
 	ip = (const struct iphdr *)(r.out + ETH_HLEN);
 	CHECK_EQ(ip->saddr, ip4(NP_NODE));
