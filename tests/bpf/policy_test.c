@@ -136,16 +136,7 @@ static int pod(const char *src, const char *dst, uint8_t proto, uint16_t sport, 
 
 static uint64_t drops(int reason)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct gnt_stat v[ncpu];
-	uint32_t slot = GNT_STATS_DROP_BASE + (uint32_t)-reason;
-	uint64_t n = 0;
-
-	if (bpf_map_lookup_elem(fd_stats, &slot, v))
-		return 0;
-	for (int c = 0; c < ncpu; c++)
-		n += v[c].packets;
-	return n;
+	return prun_stat_packets(fd_stats, GNT_STATS_DROP_BASE + (uint32_t)-reason);
 }
 
 /* ------------------------------------------------------------ helpers */

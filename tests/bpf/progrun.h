@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* One BPF_PROG_RUN of a packet built with pktbuild.h, pinned objects,
- * addresses, and emptying a map with 32-bit keys: shared by the BPF tests
- * (policy_test, test_lb) and the datapath benches. */
+ * addresses, per-CPU stat sums and emptying a map with 32-bit keys:
+ * shared by the BPF tests (policy_test, test_lb) and the datapath
+ * benches. */
 #ifndef GANNET_TEST_PROGRUN_H
 #define GANNET_TEST_PROGRUN_H
 
@@ -11,6 +12,9 @@
 #include <string.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf/lib/common.h"
 
 #include "tests/bpf/pktbuild.h"
 
@@ -51,6 +55,21 @@ static inline int prun_pin_fd(const char *pin_root, const char *node, const char
 
 	snprintf(p, sizeof(p), "%s/%s/%s", pin_root, node, name);
 	return bpf_obj_get(p);
+}
+
+/* Packets counted under key in a per-CPU struct gnt_stat map (gnt_stats,
+ * gnt_svc_stats), summed over the CPUs; 0 when the key is absent. */
+static inline uint64_t prun_stat_packets(int fd, uint32_t key)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct gnt_stat v[ncpu > 0 ? ncpu : 1];
+	uint64_t n = 0;
+
+	if (ncpu <= 0 || bpf_map_lookup_elem(fd, &key, v))
+		return 0;
+	for (int c = 0; c < ncpu; c++)
+		n += v[c].packets;
+	return n;
 }
 
 /* Deletes every entry of a map with uint32_t keys (the benches' fake

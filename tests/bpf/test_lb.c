@@ -187,29 +187,12 @@ static uint32_t expected_backend(const struct dp_service *s, uint32_t h)
 
 static uint64_t svc_packets(uint32_t id)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct gnt_stat v[ncpu];
-	uint64_t n = 0;
-
-	if (bpf_map_lookup_elem(fd_svc_stats, &id, v))
-		return 0;
-	for (int c = 0; c < ncpu; c++)
-		n += v[c].packets;
-	return n;
+	return prun_stat_packets(fd_svc_stats, id);
 }
 
 static uint64_t drop_count(int reason)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct gnt_stat v[ncpu];
-	uint32_t slot = GNT_STATS_DROP_BASE + (uint32_t)-reason;
-	uint64_t n = 0;
-
-	if (bpf_map_lookup_elem(fd_stats, &slot, v))
-		return 0;
-	for (int c = 0; c < ncpu; c++)
-		n += v[c].packets;
-	return n;
+	return prun_stat_packets(fd_stats, GNT_STATS_DROP_BASE + (uint32_t)-reason);
 }
 
 /* Sends A:sport -> VIP:80 TCP through the pod program; checks the DNAT
