@@ -231,20 +231,25 @@ static int prog_endpoint_dir(struct polagent *pa, const char *ns, const char *na
  * kept; nothing when the endpoint does not exist (yet). */
 static int prog_ep_identity(struct polagent *pa, const char *key, uint32_t ip_be, uint32_t id)
 {
-	struct dp_endpoint ep;
+	struct ep_find f = { .ip = ip_be };
 	struct gerr e = { 0 };
 	int ret = 0;
 
-	if (!ep_lookup(pa, ip_be, &ep))
-		return 0;
-	if (ep.identity != id) {
-		ep.identity = id;
-		pthread_mutex_lock(&pa->a->dp_lock);
-		ret = pa->a->dp ? dp_endpoint_upsert(pa->a->dp, &ep, &e) : -ENODEV;
-		pthread_mutex_unlock(&pa->a->dp_lock);
-		if (ret)
-			pr_warn("policy: endpoint %s identity %u: %s", key, id, e.msg);
+	/* lookup and write in one dp_lock section: a CNI DEL or a retried
+	 * ADD in between must not see its endpoint rewritten from a stale
+	 * copy (old veth) or brought back */
+	pthread_mutex_lock(&pa->a->dp_lock);
+	if (pa->a->dp)
+		dp_endpoint_foreach(pa->a->dp, ep_find_cb, &f);
+	if (f.found && f.ep.identity != id) {
+		f.ep.identity = id;
+		ret = dp_endpoint_upsert(pa->a->dp, &f.ep, &e);
 	}
+	pthread_mutex_unlock(&pa->a->dp_lock);
+	if (!f.found)
+		return 0;
+	if (ret)
+		pr_warn("policy: endpoint %s identity %u: %s", key, id, e.msg);
 	if (!ret)
 		json_object_set_new(pa->ep_ids, key, json_integer(id));
 	return ret ? 1 : 0;
@@ -837,13 +842,21 @@ int policy_cni_add(struct agent *a, const char *ns, const char *name, uint32_t i
 			gerr_set(err, ret, "policy: %s", e.msg);
 			goto out;
 		}
+		bool listed = false;
+
 		pol_changes_take(pa->e, &c);
+		for (size_t i = 0; i < c.n_endpoints && !listed; i++)
+			listed = !c.endpoints[i].removed && !strcmp(c.endpoints[i].ns, ns) &&
+				 !strcmp(c.endpoints[i].name, name);
 		errs = apply_changes(pa, &c, NULL, 0);
 		pol_changes_free(&c);
 		/* this endpoint even if its rules did not change (it may
-		 * have been known without an address) */
-		errs += prog_endpoint_dir(pa, ns, name, ip, DP_POL_INGRESS);
-		errs += prog_endpoint_dir(pa, ns, name, ip, DP_POL_EGRESS);
+		 * have been known without an address); apply_changes has
+		 * programmed it already when the change set lists it */
+		if (!listed) {
+			errs += prog_endpoint_dir(pa, ns, name, ip, DP_POL_INGRESS);
+			errs += prog_endpoint_dir(pa, ns, name, ip, DP_POL_EGRESS);
+		}
 		observe_apply(pa, t0, errs);
 		if (errs) {
 			ret = gerr_set(err, -EIO, "programming the policy of %s failed", key);
@@ -851,7 +864,8 @@ int policy_cni_add(struct agent *a, const char *ns, const char *name, uint32_t i
 		}
 		*identity = pol_pod_identity(pa->e, ns, name);
 		json_object_set_new(pa->ep_ids, key, json_integer(*identity));
-		count_enforced(pa);
+		if (!listed)
+			count_enforced(pa);
 	}
 out:
 	pthread_mutex_unlock(&pa->lock);

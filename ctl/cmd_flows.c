@@ -212,19 +212,21 @@ static int follow_line(const char *line, size_t len, void *arg)
 
 /* Follows one node until interrupted. A stream that ends (agent restart)
  * or cannot be opened (agent down: 503) is retried every 2 s, without
- * --since the second time so nothing is printed twice; refusals that
+ * --since once a request has streamed so nothing is printed twice; refusals that
  * retrying cannot fix (400, 401, 403, 404) end this node's thread. */
 static void *follow_thread(void *arg)
 {
 	struct follower *f = arg;
 	char path[1024], err[512];
-	bool warned = false;
+	bool warned = false, streamed = false;
 	long code;
 
-	for (int attempt = 0;; attempt++) {
+	for (;;) {
 		int rc;
 
-		flows_path(f->c, f->node, true, attempt ? NULL : f->c->o.since, path, sizeof(path));
+		/* --since until a request has streamed: a first attempt that
+		 * failed printed nothing, so the replay asked for is still due */
+		flows_path(f->c, f->node, true, streamed ? NULL : f->c->o.since, path, sizeof(path));
 		code = 0;
 		rc = ctl_stream(f->c, path, true, follow_line, f, &code, err, sizeof(err));
 		if (rc && (code == 400 || code == 401 || code == 403 || code == 404)) {
@@ -238,8 +240,10 @@ static void *follow_thread(void *arg)
 			f->ret = CTL_EXIT_ERR;
 			break;
 		}
-		if (code == 200)
+		if (code == 200) {
 			warned = false;   /* it streamed: report the next problem again */
+			streamed = true;
+		}
 		if (!warned) {
 			pthread_mutex_lock(&out_lock);
 			if (rc)

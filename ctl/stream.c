@@ -16,6 +16,7 @@ struct line_ctx {
 	char *buf;
 	size_t n, cap;
 	bool raw;               /* pass bytes through, no line splitting */
+	bool oom;               /* the line buffer could not grow */
 };
 
 static size_t write_cb(char *d, size_t sz, size_t nm, void *arg)
@@ -29,8 +30,10 @@ static size_t write_cb(char *d, size_t sz, size_t nm, void *arg)
 		size_t cap = (l->n + n + 1) * 2;
 		char *b = realloc(l->buf, cap);
 
-		if (!b)
+		if (!b) {
+			l->oom = true;
 			return 0;
+		}
 		l->buf = b;
 		l->cap = cap;
 	}
@@ -107,6 +110,10 @@ int ctl_stream(struct ctl *c, const char *path, bool lines, ctl_line_cb cb, void
 	free(l.buf);
 	if (http_code)
 		*http_code = code;
+	if (l.oom) {
+		snprintf(errbuf, errlen, "out of memory for a stream line");
+		return -1;
+	}
 	if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
 		snprintf(errbuf, errlen, "%s", *cerr ? cerr : curl_easy_strerror(rc));
 		return -1;
