@@ -285,14 +285,13 @@ static __always_inline int ul_policy_ingress(struct __sk_buff *skb,
 		}
 	}
 	if ((void *)(ip + 1) > end || ip->ihl < 5)
-		return GNT_DROP_POLICY_INGRESS;
+		return GNT_DROP_TRUNCATED;
 	src_id = pol_ipcache_identity(ip->saddr, cfg_node_ip);
-	/* Label-set identities are numbered by each node's agent in the
-	 * order it learns label sets (a restarted agent numbers them in list
-	 * order), so the sender's number in the VNI may mean another label
-	 * set here: a source pod this node's ipcache knows (/32 label-set
-	 * identity, 256..0x7fffff) is judged by this node's number; the VNI
-	 * only for sources it does not know (yet). */
+	/* Label-set identities are numbered from the label set (FNV-1a of
+	 * its key, docs/policy.md), so every agent agrees except when two
+	 * sets collide; this node's own ipcache is the authority for every
+	 * source pod it knows (/32 label-set identity, 256..0x7fffff), the
+	 * VNI only for sources it does not know (yet). */
 	if (tunnelled && (src_id < 256 || src_id >= 0x800000))
 		src_id = vni_id;
 	pc.tcp = pol_tuple(ip, end, &t);

@@ -181,6 +181,16 @@ static int pol_encode(const struct dp_pol_entry *e, size_t n, struct pol_kv **ou
 			free(kv);
 			return gerr_set(err, -EINVAL, "protocol %u is reserved", e[i].proto);
 		}
+		/* fail closed: an entry that cannot mean what it says is
+		 * refused, never widened (a port without a protocol would
+		 * become "everything") */
+		if ((!e[i].proto && e[i].port_lo) ||
+		    (e[i].port_hi && e[i].port_hi < e[i].port_lo)) {
+			free(kv);
+			return gerr_set(err, -EINVAL, "entry %zu: %s", i,
+					e[i].proto ? "port range ends below its start"
+						   : "a port needs a protocol");
+		}
 		if (!e[i].proto || !e[i].port_lo) {
 			/* every protocol, or every port of one: one key */
 			t.k.plen = 0;

@@ -219,6 +219,10 @@ static __always_inline int pol_check(const struct gnt_ct_key *t,
 	ce = bpf_map_lookup_elem(&gnt_pol_ct, t);
 	if (ce && pol_ct_pass(ce, t->proto, pc->tcp))
 		return 0;
+	/* an old entry a new flow did not pass: judged afresh below; if it
+	 * is denied, the stale entry must not keep serving its segments */
+	if (ce)
+		bpf_map_delete_elem(&gnt_pol_ct, t);
 	if (sflags & GNT_EP_F_POL_EGRESS) {
 		v = pol_dir_verdict(t->saddr, GNT_POL_DIR_EGRESS, dst_id, t->proto, port);
 		if (v) {
