@@ -270,6 +270,7 @@ int pods_add(struct agent *a, const json_t *req, int netns_fd, json_t **result,
 		cni_set_err(e, GANNET_ERR_INTERNAL, err.msg, "datapath: %s", err.msg);
 		goto fail;
 	}
+	policy_cni_added(a, k8s_ns, k8s_name, k.ip);
 	k.mac = ep.mac;
 	if (ipam_txn(a, op_set_mac, &k, &err)) {
 		cni_set_err(e, CNI_ERR_IO, err.msg, "IPAM: %s", err.msg);

@@ -873,6 +873,28 @@ out:
 	return ret;
 }
 
+void policy_cni_added(struct agent *a, const char *ns, const char *name, uint32_t ip)
+{
+	struct polagent *pa;
+	char key[512];
+	uint32_t id;
+
+	(void)a;
+	pthread_mutex_lock(&g_lock);
+	pa = g_pa;
+	pthread_mutex_unlock(&g_lock);
+	if (!pa || !ns || !name || !*ns || !*name)
+		return;
+	pod_key(ns, name, key, sizeof(key));
+	pthread_mutex_lock(&pa->lock);
+	/* a label event between policy_cni_add and the endpoint's creation
+	 * found no endpoint to renumber: do it now (usually a no-op) */
+	id = pol_pod_identity(pa->e, ns, name);
+	if (id)
+		prog_ep_identity(pa, key, ip, id);
+	pthread_mutex_unlock(&pa->lock);
+}
+
 void policy_cni_forget(struct agent *a, const char *ns, const char *name, uint32_t ip)
 {
 	struct polagent *pa;

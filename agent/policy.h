@@ -31,6 +31,9 @@ void policy_stop(struct agent *a);
  * policy is not running or ns/name are NULL. */
 int policy_cni_add(struct agent *a, const char *ns, const char *name, uint32_t ip,
 		   uint32_t *identity, struct gerr *err);
+/* After the endpoint exists: re-applies the pod's current identity (a
+ * label change may have raced the ADD). */
+void policy_cni_added(struct agent *a, const char *ns, const char *name, uint32_t ip);
 /* Rollback of a failed ADD after policy_cni_add: forgets the address. */
 void policy_cni_forget(struct agent *a, const char *ns, const char *name, uint32_t ip);
 

@@ -78,7 +78,9 @@ static bool outer_has(struct dp_pol *pol, uint32_t ip, int dir)
 	struct gnt_pol_ep_key k = { .ip = ip, .dir = (uint32_t)dir };
 	uint32_t id;
 
-	return bpf_map_lookup_elem(pol->fd_policy, &k, &id) == 0;
+	/* fail closed: only "no such entry" means unpoliced; any other
+	 * lookup error keeps the enforced flag (no set = drop) */
+	return bpf_map_lookup_elem(pol->fd_policy, &k, &id) == 0 || errno != ENOENT;
 }
 
 uint32_t dp_pol_ep_flags(struct dp_node *dp, uint32_t ip)
