@@ -841,15 +841,24 @@ static enum MHD_Result relay_stream(struct apiserver *as, struct MHD_Connection 
 		char body[512] = "";
 		size_t n = 0;
 		ssize_t got;
-		char junk[4096];
 		long code = s->code;
 
-		/* the agent's refusal is short text: keep the first line */
-		while ((got = read(s->rfd, n < sizeof(body) - 1 ? body + n : junk,
-				   n < sizeof(body) - 1 ? sizeof(body) - 1 - n : sizeof(junk))) > 0 ||
-		       (got < 0 && errno == EINTR))
-			if (got > 0 && n < sizeof(body) - 1)
-				n += (size_t)got;
+		/* the agent's refusal is short text: its first line, read
+		 * with a deadline (an agent that keeps an error body open
+		 * must not hold this thread); dropping the stream closes the
+		 * pipe, which ends the transfer, so nothing needs draining */
+		while (n < sizeof(body) - 1 && !memchr(body, '\n', n)) {
+			struct pollfd pf = { .fd = s->rfd, .events = POLLIN };
+
+			if (poll(&pf, 1, 2000) <= 0)
+				break;
+			got = read(s->rfd, body + n, sizeof(body) - 1 - n);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				break;
+			n += (size_t)got;
+		}
 		body[n] = 0;
 		nstream_drop(s);
 		snprintf(msg, sizeof(msg), "agent of node \"%s\": %.*s", node,
