@@ -190,41 +190,93 @@ static uint32_t pod_node_ip(struct polagent *pa, uint32_t ip_be)
 	return p ? (uint32_t)json_integer_value(json_object_get(p, "node_ip")) : 0;
 }
 
-static int prog_endpoint_dir(struct polagent *pa, const char *ns, const char *name,
-			     uint32_t ip_be, int dir)
+/* One endpoint direction's set as the engine has it now; out->e is
+ * malloc'ed (NULL when empty). A pod the engine does not know (deleted)
+ * gets deny-all until its endpoint goes: never fail open. */
+static int build_set(struct polagent *pa, const char *ns, const char *name, uint32_t ip_be,
+		     int dir, struct dp_pol_set *out)
 {
 	const struct pol_rules *r = pol_endpoint_rules(pa->e, ns, name, (enum pol_dir)dir);
 	struct dp_pol_entry *v = NULL;
-	struct gerr e = { 0 };
-	char b[INET_ADDRSTRLEN];
-	size_t n = 0;
-	bool enforced;
-	int ret;
 
-	/* a pod the engine does not know (deleted) gets deny-all until its
-	 * endpoint goes: never fail open */
-	enforced = r ? r->enforced : true;
+	*out = (struct dp_pol_set){ .ep_ip = ip_be, .dir = dir, .enforced = r ? r->enforced : true };
 	if (r && r->enforced && r->n) {
 		v = calloc(r->n, sizeof(*v));
 		if (!v)
-			return 1;
+			return -ENOMEM;
 		for (size_t i = 0; i < r->n; i++)
 			v[i] = (struct dp_pol_entry){ r->entries[i].identity, r->entries[i].proto,
 						      r->entries[i].port_lo, r->entries[i].port_hi };
-		n = r->n;
+		out->n = r->n;
 	}
-	pthread_mutex_lock(&pa->a->dp_lock);
-	ret = pa->a->dp ? dp_policy_set(pa->a->dp, ip_be, dir, enforced, v, n, &e) : -ENODEV;
-	pthread_mutex_unlock(&pa->a->dp_lock);
-	free(v);
-	if (ret)
-		pr_warn("policy: %s/%s (%s) %s: %s", ns, name, ip_str(ip_be, b),
-			dir == DP_POL_INGRESS ? "ingress" : "egress", e.msg);
-	else
-		pr_debug("policy: %s/%s (%s) %s: %s, %zu entries", ns, name, ip_str(ip_be, b),
-			 dir == DP_POL_INGRESS ? "ingress" : "egress",
-			 enforced ? "enforced" : "unrestricted", n);
-	return ret ? 1 : 0;
+	out->e = v;
+	return 0;
+}
+
+/* Sets for many endpoints, published with one dp_policy_set_batch: the
+ * kernel waits one RCU grace period (~10-20 ms) per swap call, so one
+ * call per endpoint made a policy selecting 100 local pods cost seconds
+ * under pa->lock. */
+struct set_batch {
+	struct dp_pol_set *s;
+	size_t n, cap;
+	int errs;
+};
+
+static void batch_add(struct polagent *pa, struct set_batch *b, const char *ns,
+		      const char *name, uint32_t ip_be)
+{
+	for (int dir = DP_POL_INGRESS; dir <= DP_POL_EGRESS; dir++) {
+		if (b->n == b->cap) {
+			size_t cap = b->cap ? b->cap * 2 : 32;
+			struct dp_pol_set *ns_ = realloc(b->s, cap * sizeof(*ns_));
+
+			if (!ns_) {
+				b->errs++;
+				return;
+			}
+			b->s = ns_;
+			b->cap = cap;
+		}
+		if (build_set(pa, ns, name, ip_be, dir, &b->s[b->n])) {
+			b->errs++;
+			continue;
+		}
+		b->n++;
+	}
+}
+
+/* Publishes and frees the batch; returns the number of failed sets. */
+static int batch_flush(struct polagent *pa, struct set_batch *b)
+{
+	struct gerr e = { 0 };
+	int ret = 0, errs = b->errs;
+
+	if (b->n) {
+		pthread_mutex_lock(&pa->a->dp_lock);
+		ret = pa->a->dp ? dp_policy_set_batch(pa->a->dp, b->s, b->n, &e) : -ENODEV;
+		pthread_mutex_unlock(&pa->a->dp_lock);
+		if (ret) {
+			pr_warn("policy: programming %zu endpoint sets: %s", b->n, e.msg);
+			errs += (int)b->n;
+		} else {
+			pr_debug("policy: %zu endpoint sets programmed", b->n);
+		}
+	}
+	for (size_t i = 0; i < b->n; i++)
+		free((void *)b->s[i].e);
+	free(b->s);
+	*b = (struct set_batch){ 0 };
+	return errs;
+}
+
+/* Both directions of one endpoint (the CNI ADD path). */
+static int prog_endpoint(struct polagent *pa, const char *ns, const char *name, uint32_t ip_be)
+{
+	struct set_batch b = { 0 };
+
+	batch_add(pa, &b, ns, name, ip_be);
+	return batch_flush(pa, &b);
 }
 
 /* The local endpoint's identity in the endpoint map, every other field
@@ -333,6 +385,7 @@ static int sweep_identities(struct polagent *pa)
 static int apply_changes(struct polagent *pa, struct pol_changes *c, const char *gone_key,
 			 uint32_t gone_ip)
 {
+	struct set_batch b = { 0 };
 	int errs = 0;
 
 	for (size_t i = 0; i < c->n_ipcache; i++) {
@@ -386,9 +439,9 @@ static int apply_changes(struct polagent *pa, struct pol_changes *c, const char 
 		ip = local_ep_ip(pa, key);
 		if (!ip)
 			continue;
-		errs += prog_endpoint_dir(pa, ec->ns, ec->name, ip, DP_POL_INGRESS);
-		errs += prog_endpoint_dir(pa, ec->ns, ec->name, ip, DP_POL_EGRESS);
+		batch_add(pa, &b, ec->ns, ec->name, ip);
 	}
+	errs += batch_flush(pa, &b);
 	errs += sweep_identities(pa);
 	count_enforced(pa);
 	return errs;
@@ -685,6 +738,7 @@ static int full_resync(struct polagent *pa)
 	const char *key;
 	json_t *p;
 	size_t n = 0, i, local = 0;
+	struct set_batch b = { 0 };
 	int errs = 0;
 
 	pol_commit(pa->e);
@@ -720,10 +774,10 @@ static int full_resync(struct polagent *pa)
 
 		if (!ip)
 			continue;
-		errs += prog_endpoint_dir(pa, k, name, ip, DP_POL_INGRESS);
-		errs += prog_endpoint_dir(pa, k, name, ip, DP_POL_EGRESS);
+		batch_add(pa, &b, k, name, ip);
 		local++;
 	}
+	errs += batch_flush(pa, &b);
 	errs += sweep_identities(pa);
 	count_enforced(pa);
 	pr_info("policy: synced: %zu ipcache entries, %zu local endpoints, %d errors", n, local,
@@ -853,10 +907,8 @@ int policy_cni_add(struct agent *a, const char *ns, const char *name, uint32_t i
 		/* this endpoint even if its rules did not change (it may
 		 * have been known without an address); apply_changes has
 		 * programmed it already when the change set lists it */
-		if (!listed) {
-			errs += prog_endpoint_dir(pa, ns, name, ip, DP_POL_INGRESS);
-			errs += prog_endpoint_dir(pa, ns, name, ip, DP_POL_EGRESS);
-		}
+		if (!listed)
+			errs += prog_endpoint(pa, ns, name, ip);
 		observe_apply(pa, t0, errs);
 		if (errs) {
 			ret = gerr_set(err, -EIO, "programming the policy of %s failed", key);
