@@ -201,8 +201,9 @@ static __always_inline int pod_handle(struct __sk_buff *skb, int *code)
 	struct iphdr *ip;
 	int err = 0;
 
-	/* + 8: the ports, for service translation */
-	skb_linearize_hdrs(skb, ETH_HLEN + sizeof(struct iphdr) + 8);
+	/* + 20: the TCP header through its flags (policy conntrack: a SYN
+	 * must be seen as one), the ports for service translation */
+	skb_linearize_hdrs(skb, ETH_HLEN + sizeof(struct iphdr) + 20);
 	cursor_init(&c, (void *)(long)skb->data, (void *)(long)skb->data_end);
 
 	eth = cursor_pull_hdr(&c, struct ethhdr);
@@ -354,7 +355,9 @@ static __always_inline int pod_egress_handle(struct __sk_buff *skb, int *code)
 		skb->mark = 0;
 		return TC_ACT_OK;
 	}
-	skb_linearize_hdrs(skb, ETH_HLEN + sizeof(struct iphdr) + 8);
+	/* + 20: the TCP header through its flags (policy conntrack: a SYN
+	 * must be seen as one), the ports for service translation */
+	skb_linearize_hdrs(skb, ETH_HLEN + sizeof(struct iphdr) + 20);
 	cursor_init(&c, (void *)(long)skb->data, (void *)(long)skb->data_end);
 	eth = cursor_pull_hdr(&c, struct ethhdr);
 	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
